@@ -1,0 +1,29 @@
+//! The weir DSL: TICKscript-compatible text in, a checked [`Program`] out.
+//!
+//! Text → tokens → AST (byte spans) → checked [`Program`] (a typed node graph).
+//! Invariant: this crate does no I/O and reads no clock.
+//!
+//! ```
+//! let (program, diagnostics) = weir_dsl::compile(
+//!     "dbrp \"telegraf\".\"autogen\"\nstream|from().measurement('cpu')|window().period(10s).every(10s)|mean('usage')",
+//!     &weir_dsl::CompileOptions::default(),
+//! );
+//! assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
+//! assert_eq!(program.unwrap().nodes.len(), 4);
+//! ```
+#![warn(missing_docs)]
+
+pub mod diagnostic;
+pub mod lambda;
+mod lambda_expr;
+pub mod nodes;
+pub mod program;
+pub mod span;
+pub mod value;
+
+pub use diagnostic::{Diagnostic, Label, Severity};
+pub use lambda::{EvalError, Lambda, LambdaState, Scope};
+pub use nodes::NodeSpec;
+pub use program::{CompileOptions, NodeId, Program, ProgramNode, TaskType, compile};
+pub use span::Span;
+pub use value::{Duration, Value};

@@ -1,0 +1,122 @@
+//! The node catalogue: one file per node kind, each with its typed spec.
+//!
+//! The engine builds runtime nodes with one exhaustive `match` over [`NodeSpec`].
+
+pub mod aggregate;
+pub mod alert;
+pub mod default;
+pub mod delete;
+pub mod derivative;
+pub mod eval;
+pub mod from;
+pub mod group_by;
+pub mod http_out;
+pub mod http_post;
+pub mod influxdb_out;
+pub mod join;
+pub mod log;
+pub mod shift;
+pub mod union;
+pub mod where_;
+pub mod window;
+
+pub use aggregate::{AggregateFunction, AggregateSpec};
+pub use alert::{AlertHandler, AlertSpec};
+pub use default::DefaultSpec;
+pub use delete::DeleteSpec;
+pub use derivative::DerivativeSpec;
+pub use eval::EvalSpec;
+pub use from::FromSpec;
+pub use group_by::{GroupBySpec, GroupDimensions};
+pub use http_out::HttpOutSpec;
+pub use http_post::HttpPostSpec;
+pub use influxdb_out::InfluxDbOutSpec;
+pub use join::{JoinFill, JoinSpec};
+pub use log::LogSpec;
+pub use shift::ShiftSpec;
+pub use union::UnionSpec;
+pub use where_::WhereSpec;
+pub use window::WindowSpec;
+
+/// Which kind of data flows on an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EdgeType {
+    /// Individual points.
+    Stream,
+    /// Batches of points (windows, query results).
+    Batch,
+    /// Nothing: the node is terminal.
+    None,
+}
+
+/// A checked node with all its properties resolved.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum NodeSpec {
+    /// The root of a stream task.
+    Stream,
+    /// The root of a batch task.
+    Batch,
+    /// `from()`.
+    From(FromSpec),
+    /// `where(lambda)`.
+    Where(WhereSpec),
+    /// `groupBy(...)`.
+    GroupBy(GroupBySpec),
+    /// `window()`.
+    Window(WindowSpec),
+    /// InfluxQL aggregates, selectors and transformations (`mean`, `count`, `last`, ...).
+    Aggregate(AggregateSpec),
+    /// `eval(lambda...)`.
+    Eval(EvalSpec),
+    /// `default()`.
+    Default(DefaultSpec),
+    /// `delete()`.
+    Delete(DeleteSpec),
+    /// `derivative(field)`.
+    Derivative(DerivativeSpec),
+    /// `shift(duration)`.
+    Shift(ShiftSpec),
+    /// `join(other...)`.
+    Join(JoinSpec),
+    /// `union(other...)`.
+    Union(UnionSpec),
+    /// `alert()`.
+    Alert(AlertSpec),
+    /// `log()`.
+    Log(LogSpec),
+    /// `httpOut(endpoint)`.
+    HttpOut(HttpOutSpec),
+    /// `httpPost(url...)`.
+    HttpPost(HttpPostSpec),
+    /// `influxDBOut()`.
+    InfluxDbOut(InfluxDbOutSpec),
+}
+
+impl NodeSpec {
+    /// The TICKscript name of the node (`window`, `influxDBOut`, ...), used in the DOT
+    /// graph and node names (`window2`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            NodeSpec::Stream => "stream",
+            NodeSpec::Batch => "batch",
+            NodeSpec::From(_) => "from",
+            NodeSpec::Where(_) => "where",
+            NodeSpec::GroupBy(_) => "groupby",
+            NodeSpec::Window(_) => "window",
+            NodeSpec::Aggregate(spec) => spec.function.name(),
+            NodeSpec::Eval(_) => "eval",
+            NodeSpec::Default(_) => "default",
+            NodeSpec::Delete(_) => "delete",
+            NodeSpec::Derivative(_) => "derivative",
+            NodeSpec::Shift(_) => "shift",
+            NodeSpec::Join(_) => "join",
+            NodeSpec::Union(_) => "union",
+            NodeSpec::Alert(_) => "alert",
+            NodeSpec::Log(_) => "log",
+            NodeSpec::HttpOut(_) => "http_out",
+            NodeSpec::HttpPost(_) => "http_post",
+            NodeSpec::InfluxDbOut(_) => "influxdb_out",
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Points: the unit of data flowing from `/write` and scrapes through tasks into sinks.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Tag set of a point, sorted by key (line protocol and group keys need that order).
+pub type Tags = BTreeMap<String, String>;
+
+/// Field set of a point, sorted by key.
+pub type Fields = BTreeMap<String, FieldValue>;
+
+/// One field value, with InfluxDB's four field types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// 64-bit float.
+    Float(f64),
+    /// 64-bit signed integer (`i` suffix in line protocol).
+    Int(i64),
+    /// UTF-8 string.
+    String(String),
+    /// Boolean.
+    Bool(bool),
+}
+
+impl FieldValue {
+    /// The value as a float when it is numeric.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            FieldValue::Float(value) => Some(value),
+            FieldValue::Int(value) => Some(value as f64),
+            _ => None,
+        }
+    }
+
+    /// The InfluxDB name of the value's type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            FieldValue::Float(_) => "float",
+            FieldValue::Int(_) => "integer",
+            FieldValue::String(_) => "string",
+            FieldValue::Bool(_) => "boolean",
+        }
+    }
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Float(value) => write!(f, "{value}"),
+            FieldValue::Int(value) => write!(f, "{value}"),
+            FieldValue::String(value) => f.write_str(value),
+            FieldValue::Bool(value) => write!(f, "{value}"),
+        }
+    }
+}
+
+/// A single time-series point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Measurement name.
+    pub name: String,
+    /// Tags, sorted by key.
+    pub tags: Tags,
+    /// Fields, sorted by key; never empty for a valid point.
+    pub fields: Fields,
+    /// Nanoseconds since the Unix epoch.
+    pub time: i64,
+}
+
+impl Point {
+    /// A point with one float field named `value`, as scrapes produce.
+    pub fn gauge(name: impl Into<String>, tags: Tags, value: f64, time: i64) -> Point {
+        let mut fields = Fields::new();
+        fields.insert("value".to_owned(), FieldValue::Float(value));
+        Point { name: name.into(), tags, fields, time }
+    }
+}
+
+/// Points that arrived together for one database and retention policy.
+///
+/// This is the unit routed into tasks: `/write` produces one per request, a scrape one per
+/// target and interval.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PointBatch {
+    /// Database the points were written to.
+    pub database: String,
+    /// Retention policy the points were written to.
+    pub retention_policy: String,
+    /// The points, in arrival order.
+    pub points: Vec<Point>,
+}
