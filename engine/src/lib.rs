@@ -9,7 +9,10 @@
 #![warn(missing_docs)]
 
 pub mod discovery;
+pub mod duration;
+pub mod line_protocol;
 pub mod point;
+pub mod relabel;
 pub mod sink;
 
 pub use discovery::{DiscoverError, Discoverer, Labels, TargetGroup};
