@@ -1,4 +1,720 @@
 //! Prometheus relabelling (`relabel_configs`, `metric_relabel_configs`).
 //!
-//! FIXME: placeholder; the discoverers work lands the implementation here so that both
-//! discoverers and scrapers can use it without depending on each other.
+//! [`RelabelConfig`] deserializes Prometheus' snake_case keys (`source_labels`, `separator`,
+//! `regex`, `target_label`, `replacement`, `modulus`, `action`) and their kebab-case aliases.
+//! Regexes are anchored (`^(?:…)$`) and compiled once, while the config is loaded, and every
+//! cross-field rule Prometheus enforces is checked there too, so a bad rule is reported at
+//! load time with the rule's problem named. [`process`] then applies the rules in order:
+//!
+//! ```
+//! use weir_engine::Labels;
+//! use weir_engine::relabel::{RelabelConfig, process};
+//!
+//! let configs: Vec<RelabelConfig> = serde_json::from_str(r#"[
+//!     {"source_labels": ["__meta_env"], "regex": "prod|test", "action": "keep"},
+//!     {"source_labels": ["__address__"], "regex": "([^:]+):\\d+", "target_label": "host"}
+//! ]"#).unwrap();
+//! let labels = Labels::from([
+//!     ("__address__".to_owned(), "10.0.0.1:9100".to_owned()),
+//!     ("__meta_env".to_owned(), "prod".to_owned()),
+//! ]);
+//! let relabelled = process(labels, &configs).unwrap();
+//! assert_eq!(relabelled["host"], "10.0.0.1");
+//! ```
+
+use std::fmt;
+
+use md5::{Digest, Md5};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::discovery::Labels;
+
+const DEFAULT_SEPARATOR: &str = ";";
+const DEFAULT_REGEX: &str = "(.*)";
+const DEFAULT_REPLACEMENT: &str = "$1";
+
+/// What a relabelling rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Action {
+    /// Set `target_label` to the expanded `replacement` when `regex` matches (the default).
+    Replace,
+    /// Drop the label set unless `regex` matches the joined source values.
+    Keep,
+    /// Drop the label set when `regex` matches the joined source values.
+    Drop,
+    /// Drop the label set unless the joined source values equal `target_label`'s value.
+    KeepEqual,
+    /// Drop the label set when the joined source values equal `target_label`'s value.
+    DropEqual,
+    /// Set `target_label` to the md5 of the joined source values modulo `modulus`.
+    HashMod,
+    /// Copy every label whose name matches `regex` to the name given by `replacement`.
+    LabelMap,
+    /// Remove every label whose name matches `regex`.
+    LabelDrop,
+    /// Remove every label whose name does not match `regex`.
+    LabelKeep,
+    /// Set `target_label` to the lowercased joined source values.
+    Lowercase,
+    /// Set `target_label` to the uppercased joined source values.
+    Uppercase,
+}
+
+impl Action {
+    const ALL: [Action; 11] = [
+        Action::Replace,
+        Action::Keep,
+        Action::Drop,
+        Action::KeepEqual,
+        Action::DropEqual,
+        Action::HashMod,
+        Action::LabelMap,
+        Action::LabelDrop,
+        Action::LabelKeep,
+        Action::Lowercase,
+        Action::Uppercase,
+    ];
+
+    /// The name Prometheus uses in configs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Replace => "replace",
+            Action::Keep => "keep",
+            Action::Drop => "drop",
+            Action::KeepEqual => "keepequal",
+            Action::DropEqual => "dropequal",
+            Action::HashMod => "hashmod",
+            Action::LabelMap => "labelmap",
+            Action::LabelDrop => "labeldrop",
+            Action::LabelKeep => "labelkeep",
+            Action::Lowercase => "lowercase",
+            Action::Uppercase => "uppercase",
+        }
+    }
+
+    /// Parse an action name, case-insensitively as Prometheus does.
+    pub fn parse(name: &str) -> Result<Action, RelabelError> {
+        let lower = name.to_ascii_lowercase();
+        Action::ALL
+            .into_iter()
+            .find(|action| action.as_str() == lower)
+            .ok_or_else(|| RelabelError::UnknownAction(name.to_owned()))
+    }
+
+    fn needs_target_label(self) -> bool {
+        matches!(
+            self,
+            Action::Replace
+                | Action::HashMod
+                | Action::Lowercase
+                | Action::Uppercase
+                | Action::KeepEqual
+                | Action::DropEqual
+        )
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a relabelling rule was rejected at load time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RelabelError {
+    /// The `action` is not one Prometheus knows.
+    #[error(
+        "unknown relabel action {0:?} (expected replace, keep, drop, keepequal, dropequal, hashmod, labelmap, labeldrop, labelkeep, lowercase or uppercase)"
+    )]
+    UnknownAction(String),
+    /// The `regex` does not compile.
+    #[error("invalid relabel regex {regex:?}: {reason}")]
+    Regex {
+        /// The regex as written.
+        regex: String,
+        /// What the regex compiler said.
+        reason: String,
+    },
+    /// A rule breaks one of Prometheus' cross-field rules.
+    #[error("relabel action {action}: {reason}")]
+    Invalid {
+        /// The rule's action.
+        action: Action,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// An anchored, compiled relabelling regex that remembers how it was written.
+#[derive(Clone)]
+pub struct RelabelRegex {
+    source: String,
+    compiled: Regex,
+}
+
+impl RelabelRegex {
+    /// Compile `source` anchored at both ends, as Prometheus does.
+    pub fn new(source: &str) -> Result<RelabelRegex, RelabelError> {
+        let compiled =
+            Regex::new(&format!("^(?s:{source})$")).map_err(|error| RelabelError::Regex {
+                regex: source.to_owned(),
+                reason: error.to_string(),
+            })?;
+        Ok(RelabelRegex {
+            source: source.to_owned(),
+            compiled,
+        })
+    }
+
+    /// The regex as written in the config (without the anchors).
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the whole of `text` matches.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.compiled.is_match(text)
+    }
+
+    fn is_default(&self) -> bool {
+        self.source == DEFAULT_REGEX
+    }
+}
+
+impl Default for RelabelRegex {
+    fn default() -> Self {
+        // The default regex is a constant that always compiles.
+        RelabelRegex::new(DEFAULT_REGEX).expect("the default relabel regex compiles")
+    }
+}
+
+impl fmt::Debug for RelabelRegex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.source, f)
+    }
+}
+
+impl PartialEq for RelabelRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for RelabelRegex {}
+
+/// One relabelling rule, with Prometheus' defaults and semantics.
+///
+/// Build it by deserializing (which validates) or with [`RelabelConfig::new`] and the public
+/// fields followed by [`RelabelConfig::validate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawRelabelConfig", into = "RawRelabelConfig")]
+pub struct RelabelConfig {
+    /// Labels whose values are joined with `separator` to form the matched value.
+    pub source_labels: Vec<String>,
+    /// Joins the source values (default `;`).
+    pub separator: String,
+    /// Anchored regex (default `(.*)`).
+    pub regex: RelabelRegex,
+    /// The label written by replace, hashmod, lowercase and uppercase, or compared by
+    /// keepequal and dropequal.
+    pub target_label: String,
+    /// The replacement template with `$1`, `${1}` or `${name}` references (default `$1`).
+    pub replacement: String,
+    /// The modulus of hashmod.
+    pub modulus: u64,
+    /// What the rule does (default replace).
+    pub action: Action,
+}
+
+impl Default for RelabelConfig {
+    fn default() -> Self {
+        RelabelConfig::new(Action::Replace)
+    }
+}
+
+impl RelabelConfig {
+    /// A rule with the given action and Prometheus' defaults for everything else.
+    pub fn new(action: Action) -> RelabelConfig {
+        RelabelConfig {
+            source_labels: Vec::new(),
+            separator: DEFAULT_SEPARATOR.to_owned(),
+            regex: RelabelRegex::default(),
+            target_label: String::new(),
+            replacement: DEFAULT_REPLACEMENT.to_owned(),
+            modulus: 0,
+            action,
+        }
+    }
+
+    /// Check the cross-field rules Prometheus enforces when it loads a config.
+    pub fn validate(&self) -> Result<(), RelabelError> {
+        let invalid = |reason: &str| {
+            Err(RelabelError::Invalid {
+                action: self.action,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.action == Action::HashMod && self.modulus == 0 {
+            return invalid("requires a non-zero 'modulus'");
+        }
+        if self.action.needs_target_label() && self.target_label.is_empty() {
+            return invalid("requires a 'target_label'");
+        }
+        match self.action {
+            Action::Replace => {
+                if !self.target_label.contains('$') && !is_valid_label_name(&self.target_label) {
+                    return Err(RelabelError::Invalid {
+                        action: self.action,
+                        reason: format!("{:?} is not a valid 'target_label'", self.target_label),
+                    });
+                }
+            }
+            Action::HashMod | Action::Lowercase | Action::Uppercase => {
+                if !is_valid_label_name(&self.target_label) {
+                    return Err(RelabelError::Invalid {
+                        action: self.action,
+                        reason: format!("{:?} is not a valid 'target_label'", self.target_label),
+                    });
+                }
+            }
+            Action::LabelDrop | Action::LabelKeep => {
+                if !self.source_labels.is_empty()
+                    || !self.target_label.is_empty()
+                    || self.modulus != 0
+                    || self.separator != DEFAULT_SEPARATOR
+                    || self.replacement != DEFAULT_REPLACEMENT
+                {
+                    return invalid("takes only 'regex', and no other fields");
+                }
+            }
+            Action::KeepEqual | Action::DropEqual => {
+                if !self.regex.is_default()
+                    || self.modulus != 0
+                    || self.separator != DEFAULT_SEPARATOR
+                    || self.replacement != DEFAULT_REPLACEMENT
+                {
+                    return invalid("takes only 'source_labels' and 'target_label'");
+                }
+                if !is_valid_label_name(&self.target_label) {
+                    return Err(RelabelError::Invalid {
+                        action: self.action,
+                        reason: format!("{:?} is not a valid 'target_label'", self.target_label),
+                    });
+                }
+            }
+            Action::Keep | Action::Drop | Action::LabelMap => {}
+        }
+        Ok(())
+    }
+}
+
+/// Check every rule at once; the errors name the rule's position (0-based).
+pub fn validate_all(configs: &[RelabelConfig]) -> Result<(), Vec<String>> {
+    let errors: Vec<String> = configs
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, config)| config.validate().err().map(|e| format!("rule {idx}: {e}")))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// The wire form of [`RelabelConfig`]: Prometheus' keys, kebab-case aliases, optional fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelabelConfig {
+    #[serde(
+        default,
+        alias = "source-labels",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    source_labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    separator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    regex: Option<String>,
+    #[serde(
+        default,
+        alias = "target-label",
+        skip_serializing_if = "Option::is_none"
+    )]
+    target_label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replacement: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    modulus: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action: Option<String>,
+}
+
+impl TryFrom<RawRelabelConfig> for RelabelConfig {
+    type Error = RelabelError;
+
+    fn try_from(raw: RawRelabelConfig) -> Result<Self, Self::Error> {
+        let action = match raw.action.as_deref() {
+            None => Action::Replace,
+            Some(name) => Action::parse(name)?,
+        };
+        let mut config = RelabelConfig::new(action);
+        config.source_labels = raw.source_labels;
+        if let Some(separator) = raw.separator {
+            config.separator = separator;
+        }
+        if let Some(regex) = raw.regex {
+            config.regex = RelabelRegex::new(&regex)?;
+        }
+        if let Some(target_label) = raw.target_label {
+            config.target_label = target_label;
+        }
+        if let Some(replacement) = raw.replacement {
+            config.replacement = replacement;
+        }
+        config.modulus = raw.modulus.unwrap_or(0);
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+impl From<RelabelConfig> for RawRelabelConfig {
+    fn from(config: RelabelConfig) -> Self {
+        RawRelabelConfig {
+            source_labels: config.source_labels,
+            separator: Some(config.separator),
+            regex: Some(config.regex.source),
+            target_label: (!config.target_label.is_empty()).then_some(config.target_label),
+            replacement: Some(config.replacement),
+            modulus: (config.modulus != 0).then_some(config.modulus),
+            action: Some(config.action.as_str().to_owned()),
+        }
+    }
+}
+
+/// Whether `name` is a valid Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`).
+pub fn is_valid_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    match bytes.next() {
+        Some(first) if first.is_ascii_alphabetic() || first == b'_' => {}
+        _ => return false,
+    }
+    bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+}
+
+/// Apply `configs` in order; `None` means a keep/drop rule dropped the label set.
+pub fn process(mut labels: Labels, configs: &[RelabelConfig]) -> Option<Labels> {
+    for config in configs {
+        if !apply(&mut labels, config) {
+            return None;
+        }
+    }
+    Some(labels)
+}
+
+/// The source values joined with the separator, borrowed when there is only one label.
+fn joined_value<'a>(labels: &'a Labels, config: &RelabelConfig, buffer: &'a mut String) -> &'a str {
+    match config.source_labels.as_slice() {
+        [] => "",
+        [only] => labels.get(only).map_or("", String::as_str),
+        many => {
+            buffer.clear();
+            for (idx, name) in many.iter().enumerate() {
+                if idx > 0 {
+                    buffer.push_str(&config.separator);
+                }
+                if let Some(value) = labels.get(name) {
+                    buffer.push_str(value);
+                }
+            }
+            buffer
+        }
+    }
+}
+
+/// Set a label; like Prometheus' label builder an empty value removes it.
+fn set_label(labels: &mut Labels, name: &str, value: String) {
+    if value.is_empty() {
+        labels.remove(name);
+    } else if let Some(existing) = labels.get_mut(name) {
+        *existing = value;
+    } else {
+        labels.insert(name.to_owned(), value);
+    }
+}
+
+/// Apply one rule; false means drop the label set.
+fn apply(labels: &mut Labels, config: &RelabelConfig) -> bool {
+    let mut buffer = String::new();
+    match config.action {
+        Action::Keep => config
+            .regex
+            .is_match(joined_value(labels, config, &mut buffer)),
+        Action::Drop => !config
+            .regex
+            .is_match(joined_value(labels, config, &mut buffer)),
+        Action::KeepEqual | Action::DropEqual => {
+            let value = joined_value(labels, config, &mut buffer);
+            let target = labels.get(&config.target_label).map_or("", String::as_str);
+            (value == target) == (config.action == Action::KeepEqual)
+        }
+        Action::Replace => {
+            replace(labels, config, &mut buffer);
+            true
+        }
+        Action::Lowercase => {
+            let value = joined_value(labels, config, &mut buffer).to_lowercase();
+            set_label(labels, &config.target_label, value);
+            true
+        }
+        Action::Uppercase => {
+            let value = joined_value(labels, config, &mut buffer).to_uppercase();
+            set_label(labels, &config.target_label, value);
+            true
+        }
+        Action::HashMod => {
+            let digest = Md5::digest(joined_value(labels, config, &mut buffer).as_bytes());
+            let mut tail = [0u8; 8];
+            tail.copy_from_slice(&digest[8..16]);
+            // A zero modulus is rejected by validate(); skip the rule rather than divide by zero.
+            if let Some(bucket) = u64::from_be_bytes(tail).checked_rem(config.modulus) {
+                set_label(labels, &config.target_label, bucket.to_string());
+            }
+            true
+        }
+        Action::LabelMap => {
+            let mapped: Vec<(String, String)> = labels
+                .iter()
+                .filter_map(|(name, value)| {
+                    let captures = config.regex.compiled.captures(name)?;
+                    let mut new_name = String::new();
+                    captures.expand(&config.replacement, &mut new_name);
+                    Some((new_name, value.clone()))
+                })
+                .collect();
+            for (name, value) in mapped {
+                set_label(labels, &name, value);
+            }
+            true
+        }
+        Action::LabelDrop => {
+            labels.retain(|name, _| !config.regex.is_match(name));
+            true
+        }
+        Action::LabelKeep => {
+            labels.retain(|name, _| config.regex.is_match(name));
+            true
+        }
+    }
+}
+
+fn replace(labels: &mut Labels, config: &RelabelConfig, buffer: &mut String) {
+    let value = joined_value(labels, config, buffer);
+    let Some(captures) = config.regex.compiled.captures(value) else {
+        return;
+    };
+    let target = if config.target_label.contains('$') {
+        let mut target = String::new();
+        captures.expand(&config.target_label, &mut target);
+        if !is_valid_label_name(&target) {
+            return;
+        }
+        target
+    } else {
+        config.target_label.clone()
+    };
+    let result = if config.replacement.contains('$') {
+        let mut result = String::new();
+        captures.expand(&config.replacement, &mut result);
+        result
+    } else {
+        config.replacement.clone()
+    };
+    set_label(labels, &target, result);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn rules(json: &str) -> Vec<RelabelConfig> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn replace_with_defaults_copies_the_source() {
+        let configs = rules(r#"[{"source_labels": ["a"], "target_label": "b"}]"#);
+        let out = process(labels(&[("a", "x")]), &configs).unwrap();
+        assert_eq!(out, labels(&[("a", "x"), ("b", "x")]));
+    }
+
+    #[test]
+    fn replace_expands_groups_and_is_anchored() {
+        let configs = rules(
+            r#"[{"source_labels": ["__address__"], "regex": "(.+):(\\d+)",
+                 "target_label": "host_${2}", "replacement": "${1}-$2"}]"#,
+        );
+        let out = process(labels(&[("__address__", "web:80")]), &configs).unwrap();
+        assert_eq!(out.get("host_80").map(String::as_str), Some("web-80"));
+        // Anchored: "eb" does not match the whole of "web".
+        let configs = rules(r#"[{"source_labels": ["a"], "regex": "eb", "target_label": "b"}]"#);
+        let out = process(labels(&[("a", "web")]), &configs).unwrap();
+        assert!(!out.contains_key("b"));
+    }
+
+    #[test]
+    fn replace_to_empty_deletes_and_invalid_target_is_skipped() {
+        let configs =
+            rules(r#"[{"source_labels": ["a"], "target_label": "b", "replacement": ""}]"#);
+        let out = process(labels(&[("a", "x"), ("b", "old")]), &configs).unwrap();
+        assert_eq!(out, labels(&[("a", "x")]));
+        let configs = rules(r#"[{"source_labels": ["a"], "target_label": "$1"}]"#);
+        let out = process(labels(&[("a", "1bad")]), &configs).unwrap();
+        assert_eq!(out, labels(&[("a", "1bad")]));
+    }
+
+    #[test]
+    fn replace_sets_a_constant_without_sources() {
+        let configs = rules(r#"[{"target_label": "env", "replacement": "prod"}]"#);
+        let out = process(Labels::new(), &configs).unwrap();
+        assert_eq!(out, labels(&[("env", "prod")]));
+    }
+
+    #[test]
+    fn joins_sources_with_separator_and_missing_as_empty() {
+        let configs = rules(
+            r#"[{"source_labels": ["a", "missing", "b"], "separator": "/", "target_label": "c"}]"#,
+        );
+        let out = process(labels(&[("a", "1"), ("b", "2")]), &configs).unwrap();
+        assert_eq!(out["c"], "1//2");
+    }
+
+    #[test]
+    fn keep_and_drop() {
+        let keep = rules(r#"[{"source_labels": ["env"], "regex": "prod|test", "action": "keep"}]"#);
+        assert!(process(labels(&[("env", "prod")]), &keep).is_some());
+        assert!(process(labels(&[("env", "production")]), &keep).is_none());
+        assert!(process(Labels::new(), &keep).is_none());
+        let drop = rules(r#"[{"source_labels": ["env"], "regex": "", "action": "DROP"}]"#);
+        assert!(process(Labels::new(), &drop).is_none());
+        assert!(process(labels(&[("env", "x")]), &drop).is_some());
+    }
+
+    #[test]
+    fn keepequal_and_dropequal() {
+        let keep =
+            rules(r#"[{"source_labels": ["a"], "target_label": "b", "action": "keepequal"}]"#);
+        assert!(process(labels(&[("a", "1"), ("b", "1")]), &keep).is_some());
+        assert!(process(labels(&[("a", "1"), ("b", "2")]), &keep).is_none());
+        let drop =
+            rules(r#"[{"source_labels": ["a"], "target_label": "b", "action": "dropequal"}]"#);
+        assert!(process(labels(&[("a", "1"), ("b", "1")]), &drop).is_none());
+        assert!(process(labels(&[("a", "1")]), &drop).is_some());
+    }
+
+    #[test]
+    fn hashmod_matches_prometheus() {
+        // Prometheus' TestRelabel "hashmod" case: md5("foo") last 8 bytes mod 1000 = 976.
+        let configs = rules(
+            r#"[{"source_labels": ["c"], "target_label": "d", "action": "hashmod", "modulus": 1000}]"#,
+        );
+        let out = process(
+            labels(&[("a", "foo"), ("b", "bar"), ("c", "baz")]),
+            &configs,
+        )
+        .unwrap();
+        assert_eq!(out["d"], "976");
+    }
+
+    #[test]
+    fn labelmap_labeldrop_labelkeep() {
+        let map = rules(r#"[{"regex": "__meta_kubernetes_pod_label_(.+)", "action": "labelmap"}]"#);
+        let out = process(
+            labels(&[("__meta_kubernetes_pod_label_app", "web"), ("x", "1")]),
+            &map,
+        )
+        .unwrap();
+        assert_eq!(out["app"], "web");
+        assert_eq!(out["__meta_kubernetes_pod_label_app"], "web");
+        let drop = rules(r#"[{"regex": "__meta_.*", "action": "labeldrop"}]"#);
+        let out = process(out, &drop).unwrap();
+        assert_eq!(out, labels(&[("app", "web"), ("x", "1")]));
+        let keep = rules(r#"[{"regex": "app", "action": "labelkeep"}]"#);
+        assert_eq!(process(out, &keep).unwrap(), labels(&[("app", "web")]));
+    }
+
+    #[test]
+    fn lowercase_and_uppercase() {
+        let configs = rules(
+            r#"[{"source_labels": ["a"], "target_label": "lo", "action": "lowercase"},
+                {"source_labels": ["a"], "target_label": "up", "action": "uppercase"}]"#,
+        );
+        let out = process(labels(&[("a", "MiXed")]), &configs).unwrap();
+        assert_eq!(out["lo"], "mixed");
+        assert_eq!(out["up"], "MIXED");
+    }
+
+    #[test]
+    fn kebab_case_aliases_and_round_trip() {
+        let configs = rules(
+            r#"[{"source-labels": ["a"], "target-label": "b", "regex": "(x)", "action": "replace"}]"#,
+        );
+        assert_eq!(configs[0].source_labels, vec!["a".to_owned()]);
+        assert_eq!(configs[0].target_label, "b");
+        let json = serde_json::to_string(&configs).unwrap();
+        assert_eq!(rules(&json), configs);
+    }
+
+    #[test]
+    fn rejects_bad_rules_at_load() {
+        let error = |json: &str| {
+            serde_json::from_str::<RelabelConfig>(json)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(error(r#"{"action": "nope"}"#).contains("unknown relabel action"));
+        assert!(error(r#"{"regex": "(", "target_label": "a"}"#).contains("invalid relabel regex"));
+        assert!(error(r#"{"action": "hashmod", "target_label": "a"}"#).contains("modulus"));
+        assert!(error(r#"{"source_labels": ["a"]}"#).contains("target_label"));
+        assert!(error(r#"{"target_label": "1a"}"#).contains("not a valid"));
+        assert!(
+            error(r#"{"action": "labeldrop", "regex": "a", "target_label": "b"}"#)
+                .contains("only 'regex'")
+        );
+        assert!(
+            error(r#"{"action": "keepequal", "target_label": "b", "regex": "x"}"#)
+                .contains("only 'source_labels'")
+        );
+        assert!(error(r#"{"bogus": 1}"#).contains("unknown field"));
+    }
+
+    #[test]
+    fn validate_all_names_the_rule() {
+        let mut bad = RelabelConfig::new(Action::HashMod);
+        bad.target_label = "x".to_owned();
+        let errors = validate_all(&[RelabelConfig::new(Action::Keep), bad]).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("rule 1:"), "{errors:?}");
+    }
+
+    #[test]
+    fn zero_modulus_built_by_hand_does_not_panic() {
+        let mut config = RelabelConfig::new(Action::HashMod);
+        config.target_label = "x".to_owned();
+        assert_eq!(
+            process(labels(&[("a", "b")]), &[config]).unwrap(),
+            labels(&[("a", "b")])
+        );
+    }
+}
