@@ -1,1 +1,4 @@
-//! TODO
+//! weir's sinks (encoder only, while the rest is written).
+pub mod influxdb {
+    pub mod encode;
+}
