@@ -1,4 +1,6 @@
-//! weir's sinks (encoder only, while the rest is written).
+//! weir's sinks (work in progress build).
+pub mod buffer;
 pub mod influxdb {
+    pub mod config;
     pub mod encode;
 }
