@@ -46,14 +46,21 @@ impl Diagnostic {
             code,
             severity: Severity::Error,
             message: message.into(),
-            labels: vec![Label { span, text: String::new(), primary: true }],
+            labels: vec![Label {
+                span,
+                text: String::new(),
+                primary: true,
+            }],
             notes: Vec::new(),
         }
     }
 
     /// A warning with a primary label.
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message, span) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span)
+        }
     }
 
     /// Adds a note.
@@ -69,7 +76,11 @@ impl Diagnostic {
 
     /// The primary span.
     pub fn span(&self) -> Span {
-        self.labels.iter().find(|label| label.primary).map(|label| label.span).unwrap_or_default()
+        self.labels
+            .iter()
+            .find(|label| label.primary)
+            .map(|label| label.span)
+            .unwrap_or_default()
     }
 
     /// `line:column: message` on one line, for logs and API error strings.

@@ -14,6 +14,11 @@ pub trait Scope {
     fn tag(&self, name: &str) -> Option<&str>;
     /// The point's time, nanoseconds since the epoch.
     fn time(&self) -> i64;
+    /// What `now()` returns, nanoseconds since the epoch. The dsl never reads the clock: the
+    /// default is the point's time; an engine that wants wall-clock `now()` overrides this.
+    fn now(&self) -> i64 {
+        self.time()
+    }
 }
 
 /// Why evaluating a lambda failed for one point.

@@ -13,12 +13,21 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod ast;
+mod builtins;
+mod check;
+pub mod codes;
 pub mod diagnostic;
 pub mod lambda;
+mod lambda_compile;
 mod lambda_expr;
+pub mod lexer;
 pub mod nodes;
+pub mod parser;
 pub mod program;
+mod schema;
 pub mod span;
+mod template;
 pub mod value;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
@@ -26,4 +35,5 @@ pub use lambda::{EvalError, Lambda, LambdaState, Scope};
 pub use nodes::NodeSpec;
 pub use program::{CompileOptions, NodeId, Program, ProgramNode, TaskType, compile};
 pub use span::Span;
+pub use template::{TemplateVar, decode_vars, template_vars};
 pub use value::{Duration, Value};

@@ -78,7 +78,13 @@ pub struct CompileOptions {
 /// Compile a script: every diagnostic found in one pass, and a program when there are no
 /// errors.
 pub fn compile(source: &str, options: &CompileOptions) -> (Option<Program>, Vec<Diagnostic>) {
-    let _ = (source, options);
-    // FIXME: placeholder until the parser lands.
-    (None, vec![Diagnostic::error("E000", "the parser is not implemented yet", Span::default())])
+    let (ast, mut diagnostics) = crate::parser::parse(source);
+    let (program, check_diagnostics, _) = crate::check::check(source, &ast, options);
+    diagnostics.extend(check_diagnostics);
+    let program = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        program
+    };
+    (program, diagnostics)
 }

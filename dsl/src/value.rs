@@ -50,6 +50,54 @@ impl fmt::Display for Duration {
     }
 }
 
+/// Parses a duration string: one or more `<number><unit>` pairs, units `ns`, `u`/`µ`/`us`/`µs`,
+/// `ms`, `s`, `m`, `h`, `d`, `w` (`10s`, `1h30m`, Go's `1m0s`, `1.5s`, optional leading `-`).
+/// Returns nanoseconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|ch: char| !(ch.is_ascii_digit() || ch == '.'))
+            .unwrap_or(rest.len());
+        if number_len == 0 {
+            return None;
+        }
+        let number: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|ch: char| ch.is_ascii_digit() || ch == '.')
+            .unwrap_or(rest.len());
+        let multiplier: f64 = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "u" | "µ" | "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "d" => 86_400e9,
+            "w" => 604_800e9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        let nanos = number * multiplier;
+        if !nanos.is_finite() || nanos > i64::MAX as f64 {
+            return None;
+        }
+        total = total.checked_add(nanos.round() as i64)?;
+    }
+    Some(if negative { -total } else { total })
+}
+
 fn trim_fraction(value: i64, unit: i64) -> String {
     let whole = value / unit;
     let fraction = value % unit;
@@ -80,6 +128,12 @@ pub enum Value {
     Regex(regex::Regex),
     /// A reference that the current point does not have.
     Missing,
+    /// A list (template vars of type `list`; string lists like `['a', 'b']`).
+    List(Vec<Value>),
+    /// A lambda expression's source text, without `lambda:` (template vars of type `lambda`).
+    Lambda(String),
+    /// `*` (template vars of type `star`).
+    Star,
 }
 
 impl Value {
@@ -94,6 +148,9 @@ impl Value {
             Value::Time(_) => "time",
             Value::Regex(_) => "regex",
             Value::Missing => "missing",
+            Value::List(_) => "list",
+            Value::Lambda(_) => "lambda",
+            Value::Star => "star",
         }
     }
 }
@@ -109,6 +166,9 @@ impl PartialEq for Value {
             (Value::Time(a), Value::Time(b)) => a == b,
             (Value::Regex(a), Value::Regex(b)) => a.as_str() == b.as_str(),
             (Value::Missing, Value::Missing) => true,
+            (Value::List(a), Value::List(b)) => a == b,
+            (Value::Lambda(a), Value::Lambda(b)) => a == b,
+            (Value::Star, Value::Star) => true,
             _ => false,
         }
     }
@@ -126,5 +186,16 @@ mod tests {
         assert_eq!(Duration(0).to_string(), "0s");
         assert_eq!(Duration(3_600_000_000_000).to_string(), "1h0m0s");
         assert_eq!(Duration(1_000_000).to_string(), "1ms");
+    }
+
+    #[test]
+    fn durations_parse_both_styles() {
+        assert_eq!(parse_duration("10s"), Some(10_000_000_000));
+        assert_eq!(parse_duration("1m0s"), Some(60_000_000_000));
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000_000_000));
+        assert_eq!(parse_duration("1.5s"), Some(1_500_000_000));
+        assert_eq!(parse_duration("-2ms"), Some(-2_000_000));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("5x"), None);
     }
 }

@@ -6,6 +6,8 @@
 //! stream|from()|window().period(1m).every(1m)|mean('usage').as('avg')
 //! ```
 
+use crate::nodes::{EdgeType, NodeSpec};
+use crate::schema::{Arg, ArgValue, Chains, NodeBuild, NodeKind, Provides, Sig, Wants, prop};
 use crate::value::Duration;
 
 /// Which InfluxQL function.
@@ -100,4 +102,162 @@ pub struct AggregateSpec {
     pub as_: String,
     /// Stamp results with the selected point's time instead of the window end.
     pub use_point_times: bool,
+}
+
+const PROPS: &[crate::schema::Prop] = &[
+    prop("as", Sig::exact(&[("name", Arg::Str)])),
+    prop("usePointTimes", Sig::NONE),
+];
+const FIELD: Sig = Sig::exact(&[("field", Arg::Str)]);
+const TOP: Sig = Sig {
+    params: &[("num", Arg::Int), ("field", Arg::Str)],
+    required: 2,
+    rest: Some(("fieldOrTag", Arg::Str)),
+};
+
+const fn kind(method: &'static str, args: Sig, provides: Provides) -> NodeKind {
+    NodeKind {
+        method,
+        node_name: method,
+        args,
+        props: PROPS,
+        handlers: &[],
+        wants: Wants::Any,
+        provides,
+        chains: Chains::Common,
+        build,
+    }
+}
+
+const STREAM: Provides = Provides::Fixed(EdgeType::Stream);
+const BATCH: Provides = Provides::Fixed(EdgeType::Batch);
+
+/// Every InfluxQL function node.
+pub(crate) const KINDS: &[NodeKind] = &[
+    kind("count", FIELD, STREAM),
+    kind("distinct", FIELD, BATCH),
+    kind("mean", FIELD, STREAM),
+    kind("median", FIELD, STREAM),
+    kind("mode", FIELD, STREAM),
+    kind("spread", FIELD, STREAM),
+    kind("sum", FIELD, STREAM),
+    kind("stddev", FIELD, STREAM),
+    kind("first", FIELD, STREAM),
+    kind("last", FIELD, STREAM),
+    kind("min", FIELD, STREAM),
+    kind("max", FIELD, STREAM),
+    kind(
+        "percentile",
+        Sig::exact(&[("field", Arg::Str), ("percentile", Arg::Float)]),
+        STREAM,
+    ),
+    kind("top", TOP, BATCH),
+    kind("bottom", TOP, BATCH),
+    kind("difference", FIELD, Provides::Same),
+    kind(
+        "movingAverage",
+        Sig::exact(&[("field", Arg::Str), ("window", Arg::Int)]),
+        Provides::Same,
+    ),
+    kind("cumulativeSum", FIELD, Provides::Same),
+    kind(
+        "elapsed",
+        Sig::exact(&[("field", Arg::Str), ("unit", Arg::Duration)]),
+        Provides::Same,
+    ),
+];
+
+fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
+    let code = crate::codes::INVALID_PROPERTY;
+    let span = node.call.span;
+    let int_arg = |node: &NodeBuild<'_>, index: usize| match node.arg(index) {
+        Some(ArgValue::Int(value)) => *value,
+        _ => 0,
+    };
+    let (function, field) = match node.kind.method {
+        "count" => (AggregateFunction::Count, node.arg_str(0)),
+        "distinct" => (AggregateFunction::Distinct, node.arg_str(0)),
+        "mean" => (AggregateFunction::Mean, node.arg_str(0)),
+        "median" => (AggregateFunction::Median, node.arg_str(0)),
+        "mode" => (AggregateFunction::Mode, node.arg_str(0)),
+        "spread" => (AggregateFunction::Spread, node.arg_str(0)),
+        "sum" => (AggregateFunction::Sum, node.arg_str(0)),
+        "stddev" => (AggregateFunction::Stddev, node.arg_str(0)),
+        "first" => (AggregateFunction::First, node.arg_str(0)),
+        "last" => (AggregateFunction::Last, node.arg_str(0)),
+        "min" => (AggregateFunction::Min, node.arg_str(0)),
+        "max" => (AggregateFunction::Max, node.arg_str(0)),
+        "percentile" => {
+            let Some(ArgValue::Float(percentile)) = node.arg(1).cloned() else {
+                return None;
+            };
+            if !(0.0..=100.0).contains(&percentile) {
+                node.error(
+                    code,
+                    format!("percentile must be between 0.0 and 100.0, got {percentile}"),
+                    span,
+                );
+                return None;
+            }
+            (AggregateFunction::Percentile(percentile), node.arg_str(0))
+        }
+        "top" | "bottom" => {
+            let n = int_arg(node, 0);
+            if n <= 0 {
+                node.error(
+                    code,
+                    format!(
+                        "{} needs a positive number of points, got {n}",
+                        node.kind.method
+                    ),
+                    span,
+                );
+                return None;
+            }
+            let extra = node.arg_strings(2);
+            let function = if node.kind.method == "top" {
+                AggregateFunction::Top { n, extra }
+            } else {
+                AggregateFunction::Bottom { n, extra }
+            };
+            (function, node.arg_str(1))
+        }
+        "difference" => (AggregateFunction::Difference, node.arg_str(0)),
+        "movingAverage" => {
+            let window = int_arg(node, 1);
+            if window <= 0 {
+                node.error(
+                    code,
+                    format!("movingAverage needs a positive window, got {window}"),
+                    span,
+                );
+                return None;
+            }
+            (AggregateFunction::MovingAverage(window), node.arg_str(0))
+        }
+        "cumulativeSum" => (AggregateFunction::CumulativeSum, node.arg_str(0)),
+        _ => {
+            let Some(ArgValue::Duration(unit)) = node.arg(1).cloned() else {
+                return None;
+            };
+            if unit.0 <= 0 {
+                node.error(
+                    code,
+                    format!("elapsed needs a positive unit, got {unit}"),
+                    span,
+                );
+                return None;
+            }
+            (AggregateFunction::Elapsed(unit), node.arg_str(0))
+        }
+    };
+    let as_ = node
+        .string("as")
+        .unwrap_or_else(|| function.name().to_owned());
+    Some(NodeSpec::Aggregate(AggregateSpec {
+        function,
+        field,
+        as_,
+        use_point_times: node.flag("usePointTimes"),
+    }))
 }

@@ -5,6 +5,10 @@
 //! ```
 
 use crate::lambda::Lambda;
+use crate::nodes::{EdgeType, NodeSpec};
+use crate::schema::{
+    Arg, ArgValue, Chains, Handler, NodeBuild, NodeKind, Provides, Sig, Wants, prop,
+};
 use crate::value::Duration;
 
 /// Where alert events go.
@@ -86,4 +90,223 @@ pub struct AlertSpec {
     pub handlers: Vec<AlertHandler>,
     /// Do not log evaluation errors.
     pub quiet: bool,
+}
+
+const STR: Sig = Sig::exact(&[("value", Arg::Str)]);
+const LAMBDA: Sig = Sig::exact(&[("predicate", Arg::Lambda)]);
+
+pub(crate) const KIND: NodeKind = NodeKind {
+    method: "alert",
+    node_name: "alert",
+    args: Sig::NONE,
+    props: &[
+        prop("id", STR),
+        prop("message", STR),
+        prop("details", STR),
+        prop("info", LAMBDA),
+        prop("warn", LAMBDA),
+        prop("crit", LAMBDA),
+        prop("infoReset", LAMBDA),
+        prop("warnReset", LAMBDA),
+        prop("critReset", LAMBDA),
+        prop(
+            "stateChangesOnly",
+            Sig {
+                params: &[("maxInterval", Arg::Duration)],
+                required: 0,
+                rest: None,
+            },
+        ),
+        prop(
+            "flapping",
+            Sig::exact(&[("low", Arg::Float), ("high", Arg::Float)]),
+        ),
+        prop("history", Sig::exact(&[("count", Arg::Int)])),
+        prop("noRecoveries", Sig::NONE),
+        prop("all", Sig::NONE),
+        prop("levelTag", STR),
+        prop("levelField", STR),
+        prop("idTag", STR),
+        prop("idField", STR),
+        prop("messageField", STR),
+        prop("durationField", STR),
+        prop("topic", STR),
+        prop("category", STR),
+    ],
+    handlers: &[
+        Handler {
+            name: "log",
+            sig: Sig::exact(&[("path", Arg::Str)]),
+            props: &[prop("mode", Sig::exact(&[("mode", Arg::Int)]))],
+        },
+        Handler {
+            name: "post",
+            sig: Sig::variadic("url", Arg::Str),
+            props: &[
+                prop(
+                    "header",
+                    Sig::exact(&[("name", Arg::Str), ("value", Arg::Str)]),
+                ),
+                prop("timeout", Sig::exact(&[("timeout", Arg::Duration)])),
+                prop("endpoint", STR),
+                prop("captureResponse", Sig::NONE),
+                prop("skipSSLVerification", Sig::NONE),
+            ],
+        },
+        Handler {
+            name: "tcp",
+            sig: Sig::exact(&[("address", Arg::Str)]),
+            props: &[],
+        },
+        Handler {
+            name: "exec",
+            sig: Sig {
+                params: &[("executable", Arg::Str)],
+                required: 1,
+                rest: Some(("arg", Arg::Str)),
+            },
+            props: &[],
+        },
+    ],
+    wants: Wants::Any,
+    provides: Provides::Fixed(EdgeType::Stream),
+    chains: Chains::Common,
+    build,
+};
+
+/// Kapacitor's other handlers, which weir does not implement.
+pub(crate) const UNSUPPORTED_HANDLERS: &[&str] = &[
+    "email",
+    "slack",
+    "pagerDuty",
+    "pagerDuty2",
+    "opsGenie",
+    "opsGenie2",
+    "victorOps",
+    "telegram",
+    "teams",
+    "discord",
+    "bigPanda",
+    "alerta",
+    "sensu",
+    "pushover",
+    "mqtt",
+    "kafka",
+    "snmpTrap",
+    "serviceNow",
+    "zenoss",
+    "hipChat",
+    "talk",
+    "inhibit",
+];
+
+fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
+    let code = crate::codes::INVALID_PROPERTY;
+    let history = node.int("history").unwrap_or(21);
+    if history < 2 {
+        let span = node.span_of("history");
+        node.error(
+            code,
+            format!("alert history must be at least 2, got {history}"),
+            span,
+        );
+        return None;
+    }
+    let flapping = match node
+        .last("flapping")
+        .map(|call| (call.args.first(), call.args.get(1)))
+    {
+        Some((Some((ArgValue::Float(low), _)), Some((ArgValue::Float(high), _)))) => {
+            let (low, high) = (*low, *high);
+            if !(0.0..=1.0).contains(&low) || !(0.0..=1.0).contains(&high) || low >= high {
+                let span = node.span_of("flapping");
+                node.error(code, format!("flapping thresholds must satisfy 0.0 <= low < high <= 1.0, got {low} and {high}"), span);
+                return None;
+            }
+            Some((low, high))
+        }
+        _ => None,
+    };
+    let state_changes_only = node
+        .last("stateChangesOnly")
+        .map(|call| match call.args.first() {
+            Some((ArgValue::Duration(interval), _)) => Some(*interval),
+            _ => None,
+        });
+    let mut handlers = Vec::new();
+    let mut errors = Vec::new();
+    for handler in &node.handlers {
+        let strings: Vec<String> = handler
+            .call
+            .args
+            .iter()
+            .filter_map(|(value, _)| value.as_str().map(str::to_owned))
+            .collect();
+        let prop = |name: &str| handler.props.iter().rev().find(|call| call.name == name);
+        match handler.call.name {
+            "log" => handlers.push(AlertHandler::Log {
+                path: strings.first().cloned().unwrap_or_default(),
+            }),
+            "tcp" => handlers.push(AlertHandler::Tcp {
+                address: strings.first().cloned().unwrap_or_default(),
+            }),
+            "exec" => handlers.push(AlertHandler::Exec { command: strings }),
+            _ => {
+                if strings.is_empty() {
+                    errors.push((handler.call.span, "alert .post() needs a URL".to_owned()));
+                    continue;
+                }
+                let headers = handler
+                    .props
+                    .iter()
+                    .filter(|call| call.name == "header")
+                    .filter_map(|call| match (call.args.first(), call.args.get(1)) {
+                        (Some((ArgValue::Str(key), _)), Some((ArgValue::Str(value), _))) => {
+                            Some((key.clone(), value.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>();
+                let timeout = prop("timeout").and_then(|call| match call.args.first() {
+                    Some((ArgValue::Duration(timeout), _)) => Some(*timeout),
+                    _ => None,
+                });
+                for url in strings {
+                    handlers.push(AlertHandler::Post {
+                        url,
+                        headers: headers.clone(),
+                        timeout,
+                    });
+                }
+            }
+        }
+    }
+    for (span, message) in errors {
+        node.error(crate::codes::MISSING_PROPERTY, message, span);
+    }
+    Some(NodeSpec::Alert(AlertSpec {
+        id: node.string("id"),
+        message: node.string("message"),
+        details: node.string("details"),
+        info: node.lambda("info"),
+        warn: node.lambda("warn"),
+        crit: node.lambda("crit"),
+        info_reset: node.lambda("infoReset"),
+        warn_reset: node.lambda("warnReset"),
+        crit_reset: node.lambda("critReset"),
+        state_changes_only,
+        flapping,
+        history,
+        no_recoveries: node.flag("noRecoveries"),
+        all: node.flag("all"),
+        level_tag: node.string("levelTag"),
+        level_field: node.string("levelField"),
+        id_tag: node.string("idTag"),
+        id_field: node.string("idField"),
+        message_field: node.string("messageField"),
+        duration_field: node.string("durationField"),
+        topic: node.string("topic"),
+        handlers,
+        quiet: node.flag("quiet"),
+    }))
 }

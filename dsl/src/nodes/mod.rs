@@ -15,6 +15,7 @@ pub mod http_post;
 pub mod influxdb_out;
 pub mod join;
 pub mod log;
+pub mod query;
 pub mod shift;
 pub mod union;
 pub mod where_;
@@ -33,10 +34,101 @@ pub use http_post::HttpPostSpec;
 pub use influxdb_out::InfluxDbOutSpec;
 pub use join::{JoinFill, JoinSpec};
 pub use log::LogSpec;
+pub use query::{QueryFill, QuerySpec};
 pub use shift::ShiftSpec;
 pub use union::UnionSpec;
 pub use where_::WhereSpec;
 pub use window::WindowSpec;
+
+use crate::schema::{Chains, NodeBuild, NodeKind, Provides, Sig, Wants};
+
+/// The root of stream tasks.
+pub(crate) const STREAM: NodeKind = NodeKind {
+    method: "stream",
+    node_name: "stream",
+    args: Sig::NONE,
+    props: &[],
+    handlers: &[],
+    wants: Wants::Root,
+    provides: Provides::Fixed(EdgeType::Stream),
+    chains: Chains::Only(&["from"]),
+    build: |_: &mut NodeBuild<'_>| Some(NodeSpec::Stream),
+};
+
+/// The root of batch tasks.
+pub(crate) const BATCH: NodeKind = NodeKind {
+    method: "batch",
+    node_name: "batch",
+    args: Sig::NONE,
+    props: &[],
+    handlers: &[],
+    wants: Wants::Root,
+    provides: Provides::Fixed(EdgeType::Batch),
+    chains: Chains::Only(&["query"]),
+    build: |_: &mut NodeBuild<'_>| Some(NodeSpec::Batch),
+};
+
+/// Every node kind reachable with `|name(...)`.
+pub(crate) fn chain_kinds() -> impl Iterator<Item = &'static NodeKind> {
+    const SINGLE: &[&NodeKind] = &[
+        &from::KIND,
+        &where_::KIND,
+        &group_by::KIND,
+        &window::KIND,
+        &eval::KIND,
+        &default::KIND,
+        &delete::KIND,
+        &derivative::KIND,
+        &shift::KIND,
+        &join::KIND,
+        &union::KIND,
+        &alert::KIND,
+        &log::KIND,
+        &http_out::KIND,
+        &http_post::KIND,
+        &influxdb_out::KIND,
+        &query::KIND,
+    ];
+    SINGLE.iter().copied().chain(aggregate::KINDS.iter())
+}
+
+/// The node kind created by `|method(...)`.
+pub(crate) fn find_kind(method: &str) -> Option<&'static NodeKind> {
+    chain_kinds().find(|kind| kind.method == method)
+}
+
+/// Whether `parent` offers the chaining method of `child`.
+pub(crate) fn offers(parent: &NodeKind, child: &NodeKind) -> bool {
+    match parent.chains {
+        Chains::Only(methods) => methods.contains(&child.method),
+        Chains::Common => {
+            !matches!(child.method, "from" | "query") || parent.method == child.method
+        }
+    }
+}
+
+/// Kapacitor chaining methods that weir does not implement.
+pub(crate) const UNSUPPORTED_CHAINS: &[&str] = &[
+    "kapacitorLoopback",
+    "k8sAutoscale",
+    "swarmAutoscale",
+    "ec2Autoscale",
+    "sideload",
+    "trickle",
+    "holtWinters",
+    "holtWintersWithFit",
+    "queryFlux",
+    "combine",
+    "flatten",
+    "barrier",
+    "sample",
+    "changeDetect",
+    "stateDuration",
+    "stateCount",
+    "stats",
+    "deadman",
+    "noOp",
+];
 
 /// Which kind of data flows on an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,6 +183,8 @@ pub enum NodeSpec {
     HttpPost(HttpPostSpec),
     /// `influxDBOut()`.
     InfluxDbOut(InfluxDbOutSpec),
+    /// `batch|query('SELECT ...')`.
+    Query(QuerySpec),
 }
 
 impl NodeSpec {
@@ -117,6 +211,7 @@ impl NodeSpec {
             NodeSpec::HttpOut(_) => "http_out",
             NodeSpec::HttpPost(_) => "http_post",
             NodeSpec::InfluxDbOut(_) => "influxdb_out",
+            NodeSpec::Query(_) => "query",
         }
     }
 }

@@ -1,0 +1,645 @@
+//! The parser: tokens to [`Ast`], built from nom combinators over the token slice.
+//!
+//! It never gives up: when a statement fails to parse, the error is recorded and parsing
+//! resumes at the next statement start (`var`, `dbrp`, or a name at the start of a line), so
+//! one pass reports every syntax error.
+
+use std::collections::HashMap;
+use std::iter::Enumerate;
+use std::slice::Iter;
+
+use nom::branch::alt;
+use nom::combinator::{cut, opt};
+use nom::error::{ErrorKind, ParseError};
+use nom::multi::separated_list0;
+use nom::sequence::{delimited, preceded};
+use nom::{IResult, Input, Needed, Parser};
+
+use crate::ast::{
+    Ast, BinaryOp, ChainKind, Expr, ExprKind, Ident, Statement, StatementKind, UnaryOp,
+};
+use crate::codes;
+use crate::diagnostic::{Diagnostic, Label};
+use crate::lexer::{self, Token, TokenKind};
+use crate::span::Span;
+
+/// Parses a whole script: the tree (possibly partial) and every lexical and syntax error.
+pub fn parse(source: &str) -> (Ast, Vec<Diagnostic>) {
+    let (all_tokens, mut diagnostics) = lexer::lex(source);
+    let mut tokens = Vec::with_capacity(all_tokens.len());
+    let mut comments: HashMap<usize, Vec<String>> = HashMap::new();
+    let mut pending = Vec::new();
+    for token in all_tokens {
+        match token.kind {
+            TokenKind::Comment(text) => pending.push(text),
+            _ => {
+                if !pending.is_empty() {
+                    comments.insert(token.span.start, std::mem::take(&mut pending));
+                }
+                tokens.push(token);
+            }
+        }
+    }
+    let context = Context {
+        comments,
+        source_len: source.len(),
+    };
+    let mut ast = Ast {
+        statements: Vec::new(),
+        trailing_comments: pending,
+    };
+    let mut input = Tokens(&tokens);
+    while !input.0.is_empty() {
+        let leading = context.comments_before(&input.0[0]);
+        match statement(&context, input) {
+            Ok((rest, mut parsed)) => {
+                parsed.comments = leading;
+                ast.statements.push(parsed);
+                input = rest;
+                // A statement ends at a new line (or where `var`/`dbrp` starts another one).
+                if let Some(next) = rest.0.first() {
+                    if !next.line_start && !matches!(next.kind, TokenKind::Var | TokenKind::Dbrp) {
+                        let mut err = SyntaxError::expected(rest, "an operator");
+                        err.expected.push("`|`, `.` or a new line".to_owned());
+                        diagnostics.push(err.into_diagnostic(context.source_len));
+                        input = recover(rest, rest);
+                    }
+                }
+            }
+            Err(nom::Err::Error(err) | nom::Err::Failure(err)) => {
+                let failed_at = err.input;
+                diagnostics.push(err.into_diagnostic(context.source_len));
+                input = recover(input, failed_at);
+            }
+            Err(nom::Err::Incomplete(_)) => break,
+        }
+    }
+    (ast, diagnostics)
+}
+
+/// Skips to the next token that can start a statement, always past the failure point.
+fn recover<'a>(start: Tokens<'a>, failed_at: Tokens<'a>) -> Tokens<'a> {
+    let failed_index = start.0.len() - failed_at.0.len();
+    let mut index = failed_index.max(1);
+    // A failure right at a statement start must still make progress.
+    if failed_index == 0 {
+        index = 1;
+    }
+    while let Some(token) = start.0.get(index) {
+        let statement_start = matches!(token.kind, TokenKind::Var | TokenKind::Dbrp)
+            || (token.line_start && matches!(token.kind, TokenKind::Ident(_)));
+        if statement_start {
+            break;
+        }
+        index += 1;
+    }
+    Tokens(&start.0[index.min(start.0.len())..])
+}
+
+pub(crate) struct Context {
+    comments: HashMap<usize, Vec<String>>,
+    source_len: usize,
+}
+
+impl Context {
+    fn comments_before(&self, token: &Token) -> Vec<String> {
+        self.comments
+            .get(&token.span.start)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// The parser input: a slice of non-comment tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct Tokens<'a>(pub &'a [Token]);
+
+impl<'a> Input for Tokens<'a> {
+    type Item = &'a Token;
+    type Iter = Iter<'a, Token>;
+    type IterIndices = Enumerate<Iter<'a, Token>>;
+
+    fn input_len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn take(&self, index: usize) -> Self {
+        Tokens(&self.0[..index])
+    }
+
+    fn take_from(&self, index: usize) -> Self {
+        Tokens(&self.0[index..])
+    }
+
+    fn take_split(&self, index: usize) -> (Self, Self) {
+        let (prefix, suffix) = self.0.split_at(index);
+        (Tokens(suffix), Tokens(prefix))
+    }
+
+    fn position<P>(&self, predicate: P) -> Option<usize>
+    where
+        P: Fn(Self::Item) -> bool,
+    {
+        self.0.iter().position(predicate)
+    }
+
+    fn iter_elements(&self) -> Self::Iter {
+        self.0.iter()
+    }
+
+    fn iter_indices(&self) -> Self::IterIndices {
+        self.0.iter().enumerate()
+    }
+
+    fn slice_index(&self, count: usize) -> Result<usize, Needed> {
+        if self.0.len() >= count {
+            Ok(count)
+        } else {
+            Err(Needed::new(count - self.0.len()))
+        }
+    }
+}
+
+/// A syntax error: where, and what would have been accepted there.
+#[derive(Debug, Clone)]
+pub struct SyntaxError<'a> {
+    input: Tokens<'a>,
+    expected: Vec<String>,
+    note: Option<String>,
+}
+
+impl<'a> SyntaxError<'a> {
+    fn expected(input: Tokens<'a>, what: impl Into<String>) -> SyntaxError<'a> {
+        SyntaxError {
+            input,
+            expected: vec![what.into()],
+            note: None,
+        }
+    }
+
+    fn into_diagnostic(self, source_len: usize) -> Diagnostic {
+        let mut expected = self.expected;
+        expected.dedup();
+        let wanted = match expected.len() {
+            0 => "something else".to_owned(),
+            1 => expected[0].clone(),
+            _ => {
+                let last = expected.pop().unwrap_or_default();
+                format!("{} or {last}", expected.join(", "))
+            }
+        };
+        let (found, span) = match self.input.0.first() {
+            Some(token) => (token.kind.describe(), token.span),
+            None => (
+                "the end of the script".to_owned(),
+                Span::new(source_len, source_len),
+            ),
+        };
+        let mut diagnostic = Diagnostic::error(
+            codes::SYNTAX,
+            format!("expected {wanted}, found {found}"),
+            span,
+        );
+        diagnostic.labels = vec![Label {
+            span,
+            text: format!("expected {wanted}"),
+            primary: true,
+        }];
+        if let Some(note) = self.note {
+            diagnostic.notes.push(note);
+        }
+        if let Some(token) = self.input.0.first() {
+            if let TokenKind::Ident(name) = &token.kind {
+                if matches!(name.as_str(), "and" | "or" | "true" | "false") {
+                    diagnostic.notes.push(format!(
+                        "keywords are upper case: write `{}`",
+                        name.to_uppercase()
+                    ));
+                }
+            }
+        }
+        diagnostic
+    }
+}
+
+impl<'a> ParseError<Tokens<'a>> for SyntaxError<'a> {
+    fn from_error_kind(input: Tokens<'a>, _kind: ErrorKind) -> Self {
+        SyntaxError {
+            input,
+            expected: Vec::new(),
+            note: None,
+        }
+    }
+
+    fn append(_input: Tokens<'a>, _kind: ErrorKind, other: Self) -> Self {
+        other
+    }
+
+    fn or(self, other: Self) -> Self {
+        // Keep the error that got further; merge expectations at the same place.
+        match self.input.0.len().cmp(&other.input.0.len()) {
+            std::cmp::Ordering::Less => self,
+            std::cmp::Ordering::Greater => other,
+            std::cmp::Ordering::Equal => {
+                let mut expected = self.expected;
+                expected.extend(other.expected);
+                SyntaxError {
+                    input: self.input,
+                    expected,
+                    note: self.note.or(other.note),
+                }
+            }
+        }
+    }
+}
+
+type PResult<'a, T> = IResult<Tokens<'a>, T, SyntaxError<'a>>;
+
+/// The span from the first token of `before` to the last token consumed before `after`.
+fn consumed(before: Tokens<'_>, after: Tokens<'_>) -> Span {
+    let count = before.0.len() - after.0.len();
+    match (
+        before.0.first(),
+        count.checked_sub(1).and_then(|last| before.0.get(last)),
+    ) {
+        (Some(first), Some(last)) => Span::new(first.span.start, last.span.end),
+        _ => Span::default(),
+    }
+}
+
+/// Matches one token for which `select` returns a value.
+fn token<'a, T>(
+    what: &'static str,
+    select: impl Fn(&'a Token) -> Option<T>,
+) -> impl Fn(Tokens<'a>) -> PResult<'a, T> {
+    move |input: Tokens<'a>| match input.0.first().and_then(&select) {
+        Some(value) => Ok((Tokens(&input.0[1..]), value)),
+        None => Err(nom::Err::Error(SyntaxError::expected(input, what))),
+    }
+}
+
+/// Matches one token of exactly this kind; returns its span.
+fn punct<'a>(kind: TokenKind, what: &'static str) -> impl Fn(Tokens<'a>) -> PResult<'a, Span> {
+    token(what, move |token: &'a Token| {
+        (token.kind == kind).then_some(token.span)
+    })
+}
+
+fn ident(input: Tokens<'_>) -> PResult<'_, Ident> {
+    token("a name", |token: &Token| match &token.kind {
+        TokenKind::Ident(name) => Some(Ident {
+            name: name.clone(),
+            span: token.span,
+        }),
+        _ => None,
+    })(input)
+}
+
+fn statement<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Statement> {
+    let start = input;
+    let (rest, kind) = alt((
+        |i| var_statement(context, i),
+        dbrp_statement,
+        |i| expr(context, i).map(|(rest, value)| (rest, StatementKind::Expr(value))),
+    ))
+    .parse(input)?;
+    Ok((
+        rest,
+        Statement {
+            kind,
+            span: consumed(start, rest),
+            comments: Vec::new(),
+        },
+    ))
+}
+
+fn var_statement<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, StatementKind> {
+    let (input, _) = punct(TokenKind::Var, "`var`")(input)?;
+    let (input, name) = cut(ident).parse(input)?;
+    if let Ok((input, _)) = punct(TokenKind::Assign, "`=`")(input) {
+        let (input, value) = cut(|i| expr(context, i)).parse(input)?;
+        return Ok((input, StatementKind::Var { name, value }));
+    }
+    match ident(input) {
+        Ok((input, ty)) => Ok((input, StatementKind::TypedVar { name, ty })),
+        Err(_) => {
+            let mut err = SyntaxError::expected(input, "`=`");
+            err.expected.push("a type name".to_owned());
+            Err(nom::Err::Failure(err))
+        }
+    }
+}
+
+fn dbrp_statement(input: Tokens<'_>) -> PResult<'_, StatementKind> {
+    let quoted = |i| {
+        token("a double-quoted name", |token: &Token| match &token.kind {
+            TokenKind::Reference(name) => Some((name.clone(), token.span)),
+            _ => None,
+        })(i)
+    };
+    let (input, _) = punct(TokenKind::Dbrp, "`dbrp`")(input)?;
+    let (input, database) = cut(quoted).parse(input)?;
+    let (input, _) = cut(punct(TokenKind::Dot, "`.`")).parse(input)?;
+    let (input, retention_policy) = cut(quoted).parse(input)?;
+    Ok((
+        input,
+        StatementKind::Dbrp {
+            database,
+            retention_policy,
+        },
+    ))
+}
+
+/// A full expression (lowest precedence: `OR`).
+pub(crate) fn expr<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
+    binary(context, 0, input)
+}
+
+fn binary_op(level: u8) -> impl Fn(Tokens<'_>) -> PResult<'_, BinaryOp> {
+    move |input: Tokens<'_>| {
+        token("an operator", |token: &Token| {
+            let op = match token.kind {
+                TokenKind::Or => BinaryOp::Or,
+                TokenKind::And => BinaryOp::And,
+                TokenKind::Eq => BinaryOp::Eq,
+                TokenKind::NotEq => BinaryOp::NotEq,
+                TokenKind::RegexMatch => BinaryOp::RegexMatch,
+                TokenKind::RegexNotMatch => BinaryOp::RegexNotMatch,
+                TokenKind::Less => BinaryOp::Less,
+                TokenKind::LessEq => BinaryOp::LessEq,
+                TokenKind::Greater => BinaryOp::Greater,
+                TokenKind::GreaterEq => BinaryOp::GreaterEq,
+                TokenKind::Plus => BinaryOp::Add,
+                TokenKind::Minus => BinaryOp::Sub,
+                TokenKind::Star => BinaryOp::Mul,
+                TokenKind::Slash => BinaryOp::Div,
+                TokenKind::Percent => BinaryOp::Mod,
+                _ => return None,
+            };
+            (op.precedence() == level).then_some(op)
+        })(input)
+    }
+}
+
+/// Left-associative binary operators of precedence `level` and above.
+fn binary<'a>(context: &Context, level: u8, input: Tokens<'a>) -> PResult<'a, Expr> {
+    if level > 5 {
+        return unary(context, input);
+    }
+    let start = input;
+    let (mut input, mut left) = binary(context, level + 1, input)?;
+    while let Ok((rest, op)) = binary_op(level)(input) {
+        let (rest, right) = cut(|i| binary(context, level + 1, i)).parse(rest)?;
+        left = Expr {
+            span: consumed(start, rest),
+            kind: ExprKind::Binary {
+                op,
+                left: Box::new(left),
+                right: Box::new(right),
+            },
+        };
+        input = rest;
+    }
+    Ok((input, left))
+}
+
+fn unary<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
+    let start = input;
+    let op = alt((
+        |i| punct(TokenKind::Minus, "`-`")(i).map(|(rest, _)| (rest, UnaryOp::Neg)),
+        |i| punct(TokenKind::Not, "`!`")(i).map(|(rest, _)| (rest, UnaryOp::Not)),
+    ))
+    .parse(input);
+    match op {
+        Ok((rest, op)) => {
+            let (rest, operand) = cut(|i| unary(context, i)).parse(rest)?;
+            Ok((
+                rest,
+                Expr {
+                    span: consumed(start, rest),
+                    kind: ExprKind::Unary {
+                        op,
+                        operand: Box::new(operand),
+                    },
+                },
+            ))
+        }
+        Err(_) => chain(context, input),
+    }
+}
+
+fn arguments<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Vec<Expr>> {
+    delimited(
+        punct(TokenKind::LParen, "`(`"),
+        separated_list0(punct(TokenKind::Comma, "`,`"), |i| expr(context, i)),
+        cut(punct(TokenKind::RParen, "`)` or `,`")),
+    )
+    .parse(input)
+}
+
+/// A primary expression followed by `|name(args)`, `.name(args)`, `.name` and `@name(args)`.
+fn chain<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
+    let start = input;
+    let (mut input, mut target) = primary(context, input)?;
+    loop {
+        let kind = input.0.first().and_then(|token| match token.kind {
+            TokenKind::Pipe => Some(ChainKind::Pipe),
+            TokenKind::Dot => Some(ChainKind::Dot),
+            TokenKind::At => Some(ChainKind::At),
+            _ => None,
+        });
+        let Some(kind) = kind else { break };
+        let comments = context.comments_before(&input.0[0]);
+        let rest = Tokens(&input.0[1..]);
+        let (rest, name) = cut(ident).parse(rest)?;
+        let (rest, args) = if kind == ChainKind::Dot {
+            opt(|i| arguments(context, i)).parse(rest)?
+        } else {
+            let (rest, args) = cut(|i| arguments(context, i)).parse(rest)?;
+            (rest, Some(args))
+        };
+        target = Expr {
+            span: consumed(start, rest),
+            kind: ExprKind::Chain {
+                target: Box::new(target),
+                kind,
+                name,
+                args,
+                comments,
+            },
+        };
+        input = rest;
+    }
+    Ok((input, target))
+}
+
+fn primary<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
+    let start = input;
+    let literal = token("a value", |token: &Token| {
+        let kind = match &token.kind {
+            TokenKind::Int(value) => ExprKind::Int(*value),
+            TokenKind::Float(value) => ExprKind::Float(*value),
+            TokenKind::Duration(value) => ExprKind::Duration(*value),
+            TokenKind::Str(value) => ExprKind::Str(value.clone()),
+            TokenKind::Reference(value) => ExprKind::Reference(value.clone()),
+            TokenKind::Regex(value) => ExprKind::Regex(value.clone()),
+            TokenKind::True => ExprKind::Bool(true),
+            TokenKind::False => ExprKind::Bool(false),
+            TokenKind::Star => ExprKind::Star,
+            _ => return None,
+        };
+        Some(Expr {
+            kind,
+            span: token.span,
+        })
+    });
+    let lambda = |i| {
+        let (rest, body) = preceded(
+            punct(TokenKind::Lambda, "`lambda:`"),
+            cut(|i| expr(context, i)),
+        )
+        .parse(i)?;
+        Ok((
+            rest,
+            Expr {
+                span: consumed(start, rest),
+                kind: ExprKind::Lambda(Box::new(body)),
+            },
+        ))
+    };
+    let paren = |i| {
+        let (rest, inner) = delimited(
+            punct(TokenKind::LParen, "`(`"),
+            cut(|i| expr(context, i)),
+            cut(punct(TokenKind::RParen, "`)`")),
+        )
+        .parse(i)?;
+        Ok((
+            rest,
+            Expr {
+                span: consumed(start, rest),
+                kind: ExprKind::Paren(Box::new(inner)),
+            },
+        ))
+    };
+    let list = |i| {
+        let (rest, items) = delimited(
+            punct(TokenKind::LBracket, "`[`"),
+            separated_list0(punct(TokenKind::Comma, "`,`"), |i| expr(context, i)),
+            cut(punct(TokenKind::RBracket, "`]` or `,`")),
+        )
+        .parse(i)?;
+        Ok((
+            rest,
+            Expr {
+                span: consumed(start, rest),
+                kind: ExprKind::List(items),
+            },
+        ))
+    };
+    let name_or_call = |i| {
+        let (rest, name) = ident(i)?;
+        match arguments(context, rest) {
+            Ok((rest, args)) => Ok((
+                rest,
+                Expr {
+                    span: consumed(start, rest),
+                    kind: ExprKind::Call { name, args },
+                },
+            )),
+            Err(nom::Err::Error(_)) => Ok((
+                rest,
+                Expr {
+                    span: name.span,
+                    kind: ExprKind::Ident(name.name),
+                },
+            )),
+            Err(err) => Err(err),
+        }
+    };
+    alt((literal, lambda, paren, list, name_or_call)).parse(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dump(source: &str) -> String {
+        let (ast, diagnostics) = parse(source);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        ast.dump(false)
+    }
+
+    #[test]
+    fn precedence_is_kapacitors() {
+        let out = dump("var x = 1 + 2 * 3 > 4 AND TRUE OR FALSE");
+        let expected = "var x\n  binary OR\n    binary AND\n      binary >\n        binary +\n          int 1\n          binary *\n            int 2\n            int 3\n        int 4\n      bool true\n    bool false\n";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn left_associative() {
+        let out = dump("var x = 8 - 4 - 2");
+        assert_eq!(
+            out,
+            "var x\n  binary -\n    binary -\n      int 8\n      int 4\n    int 2\n"
+        );
+    }
+
+    #[test]
+    fn chains_and_spans() {
+        let source = "stream|from().measurement('cpu')\n    |window().period(10s)";
+        let (ast, diagnostics) = parse(source);
+        assert!(diagnostics.is_empty());
+        let StatementKind::Expr(expr) = &ast.statements[0].kind else {
+            panic!("not an expr")
+        };
+        assert_eq!(expr.span, Span::new(0, source.len()));
+        let ExprKind::Chain { name, kind, .. } = &expr.kind else {
+            panic!("not a chain")
+        };
+        assert_eq!((name.name.as_str(), *kind), ("period", ChainKind::Dot));
+    }
+
+    #[test]
+    fn statements_templates_and_dbrp() {
+        let out = dump(
+            "dbrp \"db\".\"rp\"\n// the threshold\nvar crit float\nvar w = stream|window()\nw.period(1m)",
+        );
+        assert!(
+            out.starts_with("dbrp \"db\".\"rp\"\n// the threshold\nvar crit float\nvar w\n"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("  ident w\n  .period()\n    duration 1m0s\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn every_error_is_reported_in_one_pass() {
+        let (ast, diagnostics) =
+            parse("var = 5\nstream|from(\nvar ok = 1\nstream|window(]\nvar ok2 = 2");
+        assert_eq!(diagnostics.len(), 3, "{diagnostics:?}");
+        assert_eq!(diagnostics[0].message, "expected a name, found `=`");
+        assert_eq!(ast.statements.len(), 2);
+    }
+
+    #[test]
+    fn lowercase_keywords_get_a_note() {
+        let (_, diagnostics) = parse("var x = TRUE and FALSE");
+        assert_eq!(diagnostics.len(), 1);
+        assert!(diagnostics[0].notes[0].contains("`AND`"), "{diagnostics:?}");
+    }
+
+    #[test]
+    fn lambdas_lists_and_unary() {
+        let out = dump("x.groupBy(['a', *]).where(lambda: !(\"a\" =~ /b/)).shift(-1h)");
+        assert!(out.contains("list\n"), "{out}");
+        assert!(
+            out.contains("lambda\n      unary !\n        paren\n          binary =~"),
+            "{out}"
+        );
+        assert!(out.contains("unary -\n      duration 1h0m0s"), "{out}");
+    }
+}
