@@ -5,16 +5,30 @@
 //! scrapers and sinks exchange ([`Point`], [`Labels`], [`TargetGroup`]) and the traits they
 //! implement ([`Discoverer`], [`Sink`]), so those crates never depend on each other.
 //!
+//! Running tasks: [`Engine`] (one thread per task, bounded queues, [`Outputs`] for all I/O);
+//! testing a script: [`run_test`].
+//!
 //! Invariant: no HTTP, AWS or Kubernetes client lives here.
 #![warn(missing_docs)]
 
 pub mod discovery;
 pub mod duration;
+pub mod json;
 pub mod line_protocol;
+pub mod message;
+pub mod nodes;
 pub mod point;
 pub mod relabel;
+pub mod runtime;
 pub mod sink;
+pub mod stats;
+pub mod task;
+pub mod template;
+pub mod test_run;
 
 pub use discovery::{DiscoverError, Discoverer, Labels, TargetGroup};
 pub use point::{FieldValue, Fields, Point, PointBatch, Tags};
+pub use runtime::{Engine, EngineError, HttpRequest, InfluxDbWrite, Outputs};
 pub use sink::{Sink, SinkError};
+pub use stats::TaskStats;
+pub use test_run::{TestOutput, run_test, run_test_with_id};

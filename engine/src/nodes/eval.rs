@@ -1,0 +1,139 @@
+//! `eval(lambda...)`: computes fields (or tags) per point, with Kapacitor's `.keep()` and
+//! `.tags()` rules (reference §2.3.5). Stateful lambda functions keep state per group.
+
+use std::collections::HashMap;
+
+use weir_dsl::nodes::EvalSpec;
+use weir_dsl::{LambdaState, Value};
+
+use crate::message::{Message, PointScope, TaskPoint, value_to_field};
+use crate::nodes::{Context, Node, NodeError};
+use crate::point::{FieldValue, Fields, Point};
+
+/// Runtime state of `eval()`.
+pub struct Eval {
+    spec: EvalSpec,
+    states: HashMap<String, Vec<LambdaState>>,
+}
+
+impl Eval {
+    /// Build from the spec.
+    pub fn new(spec: &EvalSpec) -> Eval {
+        Eval {
+            spec: spec.clone(),
+            states: HashMap::new(),
+        }
+    }
+
+    fn apply(
+        spec: &EvalSpec,
+        states: &mut [LambdaState],
+        point: &mut Point,
+    ) -> Result<(), NodeError> {
+        let mut results: Vec<(String, Value)> = Vec::with_capacity(spec.expressions.len());
+        for ((expression, name), state) in spec.expressions.iter().zip(&spec.as_).zip(states) {
+            let scope = PointScope {
+                point,
+                extra: &results,
+            };
+            let value = expression
+                .eval(&scope, state)
+                .map_err(|error| NodeError(format!("failed to evaluate {name}: {error}")))?;
+            if value == Value::Missing {
+                return Err(NodeError(format!(
+                    "failed to evaluate {name}: result is missing"
+                )));
+            }
+            results.push((name.clone(), value));
+        }
+        let mut new_fields = match &spec.keep {
+            Some(kept) if kept.is_empty() => std::mem::take(&mut point.fields),
+            _ => Fields::new(),
+        };
+        let mut result_fields: Vec<(String, FieldValue)> = Vec::with_capacity(results.len());
+        for (name, value) in results {
+            if spec.tags.contains(&name) {
+                match value {
+                    Value::String(tag) => {
+                        point.tags.insert(name, tag);
+                    }
+                    other => {
+                        return Err(NodeError(format!(
+                            "cannot use {} result {name} as a tag: it must be a string",
+                            other.type_name()
+                        )));
+                    }
+                }
+                continue;
+            }
+            let Some(field) = value_to_field(value) else {
+                return Err(NodeError(format!("result {name} has no field type")));
+            };
+            result_fields.push((name, field));
+        }
+        match &spec.keep {
+            Some(kept) if !kept.is_empty() => {
+                for name in kept {
+                    let value = match result_fields.iter().find(|(key, _)| key == name) {
+                        Some((_, value)) => value.clone(),
+                        None => point.fields.get(name).cloned().ok_or_else(|| {
+                            NodeError(format!("cannot keep field {name}: it does not exist"))
+                        })?,
+                    };
+                    new_fields.insert(name.clone(), value);
+                }
+            }
+            _ => new_fields.extend(result_fields),
+        }
+        point.fields = new_fields;
+        Ok(())
+    }
+
+    fn report(&self, error: NodeError, ctx: &mut Context<'_>) {
+        if self.spec.quiet {
+            ctx.stats().add_error();
+        } else {
+            ctx.error(error);
+        }
+    }
+}
+
+impl Node for Eval {
+    fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
+        let group_id = message.group().id.clone();
+        let n_expressions = self.spec.expressions.len();
+        let mut states = self
+            .states
+            .remove(&group_id)
+            .unwrap_or_else(|| (0..n_expressions).map(|_| LambdaState::default()).collect());
+        match message {
+            Message::Point(TaskPoint { mut point, group }) => {
+                match Eval::apply(&self.spec, &mut states, &mut point) {
+                    Ok(()) => ctx.emit(Message::Point(TaskPoint { point, group })),
+                    Err(error) => self.report(error, ctx),
+                }
+            }
+            Message::Batch(mut batch) => {
+                let mut errors = Vec::new();
+                batch.points.retain_mut(|point| {
+                    match Eval::apply(&self.spec, &mut states, point) {
+                        Ok(()) => true,
+                        Err(error) => {
+                            errors.push(error);
+                            false
+                        }
+                    }
+                });
+                for error in errors {
+                    self.report(error, ctx);
+                }
+                ctx.emit(Message::Batch(batch));
+            }
+        }
+        self.states.insert(group_id, states);
+    }
+
+    fn cardinality(&self) -> usize {
+        self.states.len()
+    }
+}

@@ -1,0 +1,313 @@
+//! `join(other...)`: joins the messages of several parents that share a rounded time, per
+//! group, with Kapacitor's emission rules (reference §2.3.4): sets at the oldest pending
+//! time are emitted once every parent has moved past it (incomplete ones dropped or
+//! filled), complete ones as soon as they are complete; the rest is flushed on stop.
+
+use std::collections::{BTreeMap, HashMap};
+
+use weir_dsl::nodes::{JoinFill, JoinSpec};
+
+use crate::message::{Batch, Message, TaskPoint};
+use crate::nodes::from::round_time;
+use crate::nodes::{Context, Node};
+use crate::point::{FieldValue, Fields, Point};
+
+struct JoinSet {
+    time: i64,
+    members: Vec<Option<Message>>,
+}
+
+impl JoinSet {
+    fn is_complete(&self) -> bool {
+        self.members.iter().all(Option::is_some)
+    }
+}
+
+#[derive(Default)]
+struct JoinGroup {
+    sets: BTreeMap<i64, Vec<JoinSet>>,
+    heads: Vec<Option<i64>>,
+    oldest: Option<i64>,
+}
+
+/// Runtime state of `join()`.
+pub struct Join {
+    prefixes: Vec<String>,
+    delimiter: String,
+    tolerance: i64,
+    fill: JoinFill,
+    stream_name: Option<String>,
+    groups: HashMap<String, JoinGroup>,
+    group_order: Vec<String>,
+}
+
+impl Join {
+    /// Build from the spec; `as()` needs one name per parent.
+    pub fn new(spec: &JoinSpec, n_parents: usize) -> Result<Join, String> {
+        if spec.as_.len() != n_parents {
+            return Err(format!(
+                "join has {n_parents} parents but {} names in as()",
+                spec.as_.len()
+            ));
+        }
+        if !spec.on.is_empty() {
+            return Err("join().on() is not supported by the engine yet".to_owned());
+        }
+        Ok(Join {
+            prefixes: spec.as_.clone(),
+            delimiter: spec.delimiter.clone(),
+            tolerance: spec.tolerance.nanos(),
+            fill: spec.fill.clone(),
+            stream_name: spec.stream_name.clone(),
+            groups: HashMap::new(),
+            group_order: Vec::new(),
+        })
+    }
+
+    fn prefixed(&self, member: usize, field: &str) -> String {
+        format!("{}{}{}", self.prefixes[member], self.delimiter, field)
+    }
+
+    /// Joined fields of one row; `None` when an absent member cannot be filled.
+    fn join_fields(&self, members: &[Option<&Fields>]) -> Option<Fields> {
+        let first = members.iter().flatten().next()?;
+        let mut fields = Fields::new();
+        for (idx, member) in members.iter().enumerate() {
+            match (member, &self.fill) {
+                (Some(member_fields), _) => {
+                    for (key, value) in member_fields.iter() {
+                        fields.insert(self.prefixed(idx, key), value.clone());
+                    }
+                }
+                (None, JoinFill::None) => return None,
+                // Fields cannot hold null: the absent member's fields are left out.
+                (None, JoinFill::Null) => {}
+                (None, JoinFill::Number(number)) => {
+                    for key in first.keys() {
+                        fields.insert(self.prefixed(idx, key), FieldValue::Float(*number));
+                    }
+                }
+            }
+        }
+        Some(fields)
+    }
+
+    fn emit_set(&self, set: JoinSet, ctx: &mut Context<'_>) {
+        let Some(first) = set.members.iter().flatten().next() else {
+            return;
+        };
+        let name = self
+            .stream_name
+            .clone()
+            .unwrap_or_else(|| first.name().to_owned());
+        let group = first.group().clone();
+        match first {
+            Message::Point(_) => {
+                let fields: Vec<Option<&Fields>> = set
+                    .members
+                    .iter()
+                    .map(|member| match member {
+                        Some(Message::Point(point)) => Some(&point.point.fields),
+                        _ => None,
+                    })
+                    .collect();
+                let Some(fields) = self.join_fields(&fields) else {
+                    return;
+                };
+                let point = Point {
+                    name,
+                    tags: group.tags.clone(),
+                    fields,
+                    time: set.time,
+                };
+                ctx.emit(Message::Point(TaskPoint { point, group }));
+            }
+            Message::Batch(_) => {
+                let mut by_time: BTreeMap<i64, Vec<Option<&Point>>> = BTreeMap::new();
+                for (idx, member) in set.members.iter().enumerate() {
+                    let Some(Message::Batch(batch)) = member else {
+                        continue;
+                    };
+                    for point in &batch.points {
+                        let slot = by_time
+                            .entry(round_time(point.time, self.tolerance))
+                            .or_insert_with(|| vec![None; set.members.len()]);
+                        if slot[idx].is_none() {
+                            slot[idx] = Some(point);
+                        }
+                    }
+                }
+                let points = by_time
+                    .into_iter()
+                    .filter_map(|(time, row)| {
+                        let fields: Vec<Option<&Fields>> =
+                            row.iter().map(|point| point.map(|p| &p.fields)).collect();
+                        let fields = self.join_fields(&fields)?;
+                        Some(Point {
+                            name: name.clone(),
+                            tags: group.tags.clone(),
+                            fields,
+                            time,
+                        })
+                    })
+                    .collect();
+                ctx.emit(Message::Batch(Batch {
+                    name,
+                    group,
+                    tmax: set.time,
+                    points,
+                }));
+            }
+        }
+    }
+
+    /// Emit the sets at the oldest time (only complete ones when `only_ready`).
+    fn emit_oldest(&self, group: &mut JoinGroup, only_ready: bool, ctx: &mut Context<'_>) {
+        if let Some(oldest) = group.oldest {
+            if let Some(sets) = group.sets.remove(&oldest) {
+                let mut sets = sets.into_iter();
+                let mut kept = Vec::new();
+                for set in sets.by_ref() {
+                    if only_ready && !set.is_complete() {
+                        kept.push(set);
+                        break;
+                    }
+                    self.emit_set(set, ctx);
+                }
+                kept.extend(sets);
+                if !kept.is_empty() {
+                    group.sets.insert(oldest, kept);
+                }
+            }
+        }
+        group.oldest = group.sets.keys().next().copied();
+    }
+}
+
+impl Node for Join {
+    fn process(&mut self, port: usize, message: Message, ctx: &mut Context<'_>) {
+        let n_members = self.prefixes.len();
+        if port >= n_members {
+            ctx.error(format!("join: message from unknown parent {port}"));
+            return;
+        }
+        let time = round_time(message.time(), self.tolerance);
+        let group_id = message.group().id.clone();
+        let mut group = match self.groups.remove(&group_id) {
+            Some(group) => group,
+            None => {
+                self.group_order.push(group_id.clone());
+                JoinGroup {
+                    heads: vec![None; n_members],
+                    ..JoinGroup::default()
+                }
+            }
+        };
+        if group.oldest.is_none_or(|oldest| time < oldest) {
+            group.oldest = Some(time);
+        }
+        let sets = group.sets.entry(time).or_default();
+        let slot = match sets.iter_mut().position(|set| set.members[port].is_none()) {
+            Some(idx) => idx,
+            None => {
+                sets.push(JoinSet {
+                    time,
+                    members: (0..n_members).map(|_| None).collect(),
+                });
+                sets.len() - 1
+            }
+        };
+        sets[slot].members[port] = Some(message);
+        group.heads[port] = Some(time);
+        let oldest = group.oldest.unwrap_or(time);
+        let only_ready = group
+            .heads
+            .iter()
+            .any(|head| head.is_none_or(|head| head <= oldest));
+        self.emit_oldest(&mut group, only_ready, ctx);
+        self.groups.insert(group_id, group);
+    }
+
+    fn stop(&mut self, ctx: &mut Context<'_>) {
+        for group_id in std::mem::take(&mut self.group_order) {
+            let Some(mut group) = self.groups.remove(&group_id) else {
+                continue;
+            };
+            while !group.sets.is_empty() {
+                group.oldest = group.sets.keys().next().copied();
+                self.emit_oldest(&mut group, false, ctx);
+            }
+        }
+    }
+
+    fn cardinality(&self) -> usize {
+        self.groups.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nodes::test_support::*;
+    use weir_dsl::Duration;
+
+    const S: i64 = 1_000_000_000;
+
+    fn spec(fill: JoinFill) -> JoinSpec {
+        JoinSpec {
+            as_: vec!["r".into(), "e".into()],
+            on: vec![],
+            tolerance: Duration(5 * S),
+            fill,
+            stream_name: Some("joined".into()),
+            delimiter: ".".into(),
+        }
+    }
+
+    fn times(out: &[Message]) -> Vec<i64> {
+        out.iter().map(|m| m.time() / S).collect()
+    }
+
+    #[test]
+    fn inner_join_follows_kapacitor_emission() {
+        let mut node = Join::new(&spec(JoinFill::None), 2).unwrap();
+        let a = group(&[("host", "a")]);
+        let inputs = vec![
+            (0, value_point(10, 100.0, &a)),
+            (1, value_point(9, 5.0, &a)),
+            (1, value_point(12, 7.0, &a)),
+            (0, value_point(20, 200.0, &a)),
+            (1, value_point(22, 10.0, &a)),
+            (0, value_point(30, 300.0, &a)),
+            (1, value_point(33, 30.0, &a)),
+            (0, value_point(40, 400.0, &a)),
+            (1, value_point(38, 1.0, &a)),
+        ];
+        let (out, _) = run(&mut node, inputs, &Recorder::default(), false);
+        assert_eq!(times(&out), vec![10, 20]);
+        assert_eq!(float(&out[0], "r.value"), 100.0);
+        assert_eq!(float(&out[0], "e.value"), 5.0);
+        let Message::Point(point) = &out[0] else {
+            panic!()
+        };
+        assert_eq!(point.point.name, "joined");
+        assert_eq!(point.point.tags.len(), 1, "group tags only");
+        let (out, _) = run(&mut node, vec![], &Recorder::default(), true);
+        assert_eq!(
+            times(&out),
+            vec![40],
+            "the complete set at 40s is flushed on stop"
+        );
+    }
+
+    #[test]
+    fn fill_numbers_for_absent_members() {
+        let mut node = Join::new(&spec(JoinFill::Number(0.0)), 2).unwrap();
+        let a = group(&[]);
+        let inputs = vec![(0, value_point(10, 1.0, &a)), (0, value_point(20, 2.0, &a))];
+        let (out, _) = run(&mut node, inputs, &Recorder::default(), true);
+        assert_eq!(times(&out), vec![10, 20]);
+        assert_eq!(float(&out[0], "e.value"), 0.0);
+        assert!(Join::new(&spec(JoinFill::None), 3).is_err());
+    }
+}

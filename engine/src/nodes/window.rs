@@ -1,0 +1,326 @@
+//! `window()`: buffers each group's points and emits batches on time or count boundaries,
+//! with Kapacitor's exact boundary rules (reference §2.3.1).
+
+use std::collections::{HashMap, VecDeque};
+
+use weir_dsl::nodes::WindowSpec;
+
+use crate::message::{Batch, Group, Message, TaskPoint};
+use crate::nodes::{Context, Node};
+use crate::point::Point;
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Time {
+        period: i64,
+        every: i64,
+        align: bool,
+        fill_period: bool,
+    },
+    Count {
+        period: usize,
+        every: usize,
+        fill_period: bool,
+    },
+}
+
+struct GroupWindow {
+    name: String,
+    group: Group,
+    buffer: VecDeque<Point>,
+    next_emit: i64,
+    seen: usize,
+}
+
+/// Runtime state of `window()`.
+pub struct Window {
+    mode: Mode,
+    groups: HashMap<String, GroupWindow>,
+}
+
+fn truncate(time: i64, step: i64) -> i64 {
+    if step <= 0 {
+        time
+    } else {
+        time - time.rem_euclid(step)
+    }
+}
+
+impl Window {
+    /// Build from the spec; a window needs a period or a period count.
+    pub fn new(spec: &WindowSpec) -> Result<Window, String> {
+        let mode = match (spec.period, spec.period_count) {
+            (Some(period), _) if period.nanos() > 0 => {
+                let every = spec
+                    .every
+                    .map(|every| every.nanos())
+                    .unwrap_or(period.nanos());
+                if every < 0 {
+                    return Err("window every must not be negative".to_owned());
+                }
+                Mode::Time {
+                    period: period.nanos(),
+                    every,
+                    align: spec.align,
+                    fill_period: spec.fill_period,
+                }
+            }
+            (_, Some(count)) if count > 0 => {
+                let every = spec.every_count.unwrap_or(count);
+                if every <= 0 {
+                    return Err("window everyCount must be positive".to_owned());
+                }
+                Mode::Count {
+                    period: usize::try_from(count).unwrap_or(usize::MAX),
+                    every: usize::try_from(every).unwrap_or(usize::MAX),
+                    fill_period: spec.fill_period,
+                }
+            }
+            _ => return Err("window needs a positive period or periodCount".to_owned()),
+        };
+        Ok(Window {
+            mode,
+            groups: HashMap::new(),
+        })
+    }
+
+    fn initial_emit(&self, t0: i64) -> i64 {
+        match self.mode {
+            Mode::Time {
+                period,
+                every,
+                align,
+                fill_period,
+            } => {
+                if fill_period {
+                    let boundary = t0.saturating_add(period);
+                    if align && every > 0 {
+                        let aligned = truncate(boundary, every);
+                        if aligned < boundary {
+                            aligned + every
+                        } else {
+                            aligned
+                        }
+                    } else {
+                        boundary
+                    }
+                } else if align && every > 0 {
+                    truncate(t0.saturating_add(every), every)
+                } else {
+                    t0.saturating_add(every)
+                }
+            }
+            Mode::Count {
+                period,
+                every,
+                fill_period,
+            } => {
+                (if fill_period {
+                    period.max(every)
+                } else {
+                    every
+                }) as i64
+            }
+        }
+    }
+}
+
+impl Node for Window {
+    fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
+        let TaskPoint { point, group } = match message {
+            Message::Point(task_point) => task_point,
+            Message::Batch(_) => {
+                ctx.error("window() needs a stream, got a batch");
+                return;
+            }
+        };
+        let initial = self.initial_emit(point.time);
+        let state = match self.groups.get_mut(group.id.as_str()) {
+            Some(state) => state,
+            None => self
+                .groups
+                .entry(group.id.clone())
+                .or_insert_with(|| GroupWindow {
+                    name: point.name.clone(),
+                    group: group.clone(),
+                    buffer: VecDeque::new(),
+                    next_emit: initial,
+                    seen: 0,
+                }),
+        };
+        match self.mode {
+            Mode::Time {
+                period, every: 0, ..
+            } => {
+                let time = point.time;
+                state.buffer.push_back(point);
+                while state
+                    .buffer
+                    .front()
+                    .is_some_and(|p| p.time <= time - period)
+                {
+                    state.buffer.pop_front();
+                }
+                ctx.emit(Message::Batch(Batch {
+                    name: state.name.clone(),
+                    group: state.group.clone(),
+                    tmax: time,
+                    points: state.buffer.iter().cloned().collect(),
+                }));
+            }
+            Mode::Time {
+                period,
+                every,
+                align,
+                ..
+            } => {
+                if point.time >= state.next_emit {
+                    let start = state.next_emit - period;
+                    while state.buffer.front().is_some_and(|p| p.time < start) {
+                        state.buffer.pop_front();
+                    }
+                    let next_emit = if align {
+                        truncate(point.time.saturating_add(every), every)
+                    } else {
+                        point.time.saturating_add(every)
+                    };
+                    let points: Vec<Point> = if next_emit - period >= state.next_emit {
+                        // The next window starts after this one: hand the buffer over.
+                        state.buffer.drain(..).collect()
+                    } else {
+                        state.buffer.iter().cloned().collect()
+                    };
+                    ctx.emit(Message::Batch(Batch {
+                        name: state.name.clone(),
+                        group: state.group.clone(),
+                        tmax: state.next_emit,
+                        points,
+                    }));
+                    state.next_emit = next_emit;
+                }
+                state.buffer.push_back(point);
+            }
+            Mode::Count { period, every, .. } => {
+                let time = point.time;
+                state.buffer.push_back(point);
+                if state.buffer.len() > period {
+                    state.buffer.pop_front();
+                }
+                state.seen += 1;
+                if state.seen as i64 >= state.next_emit {
+                    state.next_emit = state.next_emit.saturating_add(every as i64);
+                    ctx.emit(Message::Batch(Batch {
+                        name: state.name.clone(),
+                        group: state.group.clone(),
+                        tmax: time,
+                        points: state.buffer.iter().cloned().collect(),
+                    }));
+                }
+            }
+        }
+    }
+
+    fn cardinality(&self) -> usize {
+        self.groups.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nodes::test_support::*;
+    use weir_dsl::Duration;
+
+    const S: i64 = 1_000_000_000;
+
+    fn windows(spec: WindowSpec, times: &[i64]) -> Vec<(i64, Vec<i64>)> {
+        let mut node = Window::new(&spec).unwrap();
+        let recorder = Recorder::default();
+        let nil = group(&[]);
+        let inputs = times
+            .iter()
+            .map(|t| (0, value_point(*t, 1.0, &nil)))
+            .collect();
+        let (out, errors) = run(&mut node, inputs, &recorder, true);
+        assert_eq!(errors, 0);
+        out.into_iter()
+            .map(|message| match message {
+                Message::Batch(batch) => (
+                    batch.tmax / S,
+                    batch.points.iter().map(|p| p.time / S).collect(),
+                ),
+                Message::Point(_) => panic!("window emits batches"),
+            })
+            .collect()
+    }
+
+    fn time_spec(period: i64, every: i64) -> WindowSpec {
+        WindowSpec {
+            period: Some(Duration(period * S)),
+            every: Some(Duration(every * S)),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn window_missing_recomputes_boundaries_from_the_trigger() {
+        let got = windows(time_spec(3, 2), &[0, 7, 8, 9, 10, 11]);
+        assert_eq!(
+            got,
+            vec![(2, vec![0]), (9, vec![7, 8]), (11, vec![8, 9, 10])]
+        );
+    }
+
+    #[test]
+    fn aligned_windows() {
+        let spec = WindowSpec {
+            align: true,
+            ..time_spec(3, 2)
+        };
+        let got = windows(spec, &[0, 7, 8, 9, 10, 11]);
+        assert_eq!(got, vec![(2, vec![0]), (8, vec![7]), (10, vec![7, 8, 9])]);
+    }
+
+    #[test]
+    fn every_zero_emits_each_point() {
+        let got = windows(time_spec(3, 0), &[0, 1, 2, 5]);
+        assert_eq!(
+            got,
+            vec![
+                (0, vec![0]),
+                (1, vec![0, 1]),
+                (2, vec![0, 1, 2]),
+                (5, vec![5])
+            ]
+        );
+    }
+
+    #[test]
+    fn fill_period_waits_for_a_full_window() {
+        let spec = WindowSpec {
+            fill_period: true,
+            ..time_spec(14, 10)
+        };
+        let times: Vec<i64> = (0..=15).collect();
+        let got = windows(spec, &times);
+        assert_eq!(got[0].0, 14);
+        assert_eq!(got[0].1.len(), 14);
+        let overlapping = windows(time_spec(14, 10), &times);
+        assert_eq!(overlapping[0], (10, (0..10).collect()));
+    }
+
+    #[test]
+    fn count_windows() {
+        let spec = WindowSpec {
+            period_count: Some(3),
+            every_count: Some(2),
+            ..Default::default()
+        };
+        let got = windows(spec, &[1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            got,
+            vec![(2, vec![1, 2]), (4, vec![2, 3, 4]), (6, vec![4, 5, 6])]
+        );
+        assert!(Window::new(&WindowSpec::default()).is_err());
+    }
+}

@@ -1,0 +1,356 @@
+//! The engine: running tasks, routing written points to them, and what they send out.
+//!
+//! Each task runs on its own thread, fed by a bounded channel of point batches, so a slow
+//! task makes [`Engine::write`] wait (back-pressure) instead of growing memory, and one
+//! task's failure never stops another. Nodes never do I/O: HTTP posts, InfluxDB writes and
+//! alert events go to the [`Outputs`] the binary provides.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use tokio::sync::{mpsc, oneshot};
+use weir_dsl::Program;
+use weir_dsl::nodes::AlertHandler;
+
+use crate::point::{Point, PointBatch};
+use crate::stats::TaskStats;
+use crate::task::{Task, TaskShared};
+
+/// Batches queued per task before writers wait.
+const TASK_QUEUE_BATCHES: usize = 64;
+
+/// An HTTP POST a task wants sent (`httpPost` node).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    /// Destination.
+    pub url: String,
+    /// Extra headers (`Content-Type: application/json` is implied).
+    pub headers: Vec<(String, String)>,
+    /// JSON body.
+    pub body: Vec<u8>,
+    /// Request timeout, when the script set one.
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// Points a task wants written to InfluxDB (`influxDBOut` node).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InfluxDbWrite {
+    /// The `[[influxdb]]` sink by name; `None` means the default one.
+    pub cluster: Option<String>,
+    /// Target database.
+    pub database: String,
+    /// Target retention policy (empty: the server default).
+    pub retention_policy: String,
+    /// Timestamp precision (`n`, `u`, `ms`, `s`, `m`, `h`), when set.
+    pub precision: Option<String>,
+    /// Create the database first.
+    pub create: bool,
+    /// The points.
+    pub points: Vec<Point>,
+}
+
+/// Where tasks' outputs go. Implementations must not block for long: they are called from
+/// task threads (queue the work and return).
+pub trait Outputs: Send + Sync + 'static {
+    /// Send an `httpPost` request.
+    fn http_post(&self, request: HttpRequest);
+    /// Write points for `influxDBOut`.
+    fn influxdb_out(&self, write: InfluxDbWrite);
+    /// Deliver one alert event (Kapacitor's `alert.Data` JSON) to one handler.
+    fn alert(&self, handler: &AlertHandler, event_json: Vec<u8>);
+}
+
+/// Why a task could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The program uses something the runtime cannot run.
+    #[error("task {task}: {message}")]
+    InvalidProgram {
+        /// Task id.
+        task: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No database/retention policy to read from.
+    #[error("task {0}: no dbrp given (add a dbrp statement or send dbrps)")]
+    NoDbrp(String),
+    /// dbrps given both in the script and by the caller.
+    #[error("task {0}: cannot specify dbrp in both implicitly and explicitly")]
+    DbrpConflict(String),
+    /// The task thread could not be started.
+    #[error("task {task}: cannot start its thread: {source}")]
+    Spawn {
+        /// Task id.
+        task: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+struct RunningTask {
+    sender: mpsc::Sender<Arc<PointBatch>>,
+    dbrps: Vec<(String, String)>,
+    shared: Arc<TaskShared>,
+    done: oneshot::Receiver<()>,
+}
+
+struct EngineInner {
+    outputs: Arc<dyn Outputs>,
+    tasks: RwLock<HashMap<String, RunningTask>>,
+}
+
+/// The set of running tasks. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+impl Engine {
+    /// An engine with no tasks.
+    pub fn new(outputs: Arc<dyn Outputs>) -> Engine {
+        Engine {
+            inner: Arc::new(EngineInner {
+                outputs,
+                tasks: RwLock::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Start `program` as task `id` with the program's own `dbrp` statements, replacing a
+    /// running task of that id (which is stopped and flushed).
+    pub fn start_task(&self, id: &str, program: Program) -> Result<(), EngineError> {
+        self.start_task_with_dbrps(id, program, Vec::new())
+    }
+
+    /// Start a task whose dbrps come from the API (a program without `dbrp` statements).
+    pub fn start_task_with_dbrps(
+        &self,
+        id: &str,
+        program: Program,
+        dbrps: Vec<(String, String)>,
+    ) -> Result<(), EngineError> {
+        let dbrps = match (program.dbrps.is_empty(), dbrps.is_empty()) {
+            (false, false) => return Err(EngineError::DbrpConflict(id.to_owned())),
+            (true, true) => return Err(EngineError::NoDbrp(id.to_owned())),
+            (false, true) => program.dbrps.clone(),
+            (true, false) => dbrps,
+        };
+        let mut task = Task::new(id, &program, self.inner.outputs.clone())?;
+        let shared = task.shared();
+        let (sender, mut receiver) = mpsc::channel::<Arc<PointBatch>>(TASK_QUEUE_BATCHES);
+        let (done_sender, done) = oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("weir-task-{id}"))
+            .spawn(move || {
+                while let Some(batch) = receiver.blocking_recv() {
+                    match Arc::try_unwrap(batch) {
+                        Ok(batch) => {
+                            task.write(&batch.database, &batch.retention_policy, batch.points)
+                        }
+                        Err(batch) => task.write_shared(
+                            &batch.database,
+                            &batch.retention_policy,
+                            &batch.points,
+                        ),
+                    }
+                }
+                task.stop();
+                let _ = done_sender.send(());
+            })
+            .map_err(|source| EngineError::Spawn {
+                task: id.to_owned(),
+                source,
+            })?;
+        let running = RunningTask {
+            sender,
+            dbrps,
+            shared,
+            done,
+        };
+        let previous = self.tasks_mut().insert(id.to_owned(), running);
+        drop(previous);
+        Ok(())
+    }
+
+    /// Stop a task; it flushes pending join and union sets on its thread. False when no task
+    /// had that id.
+    pub fn stop_task(&self, id: &str) -> bool {
+        self.tasks_mut().remove(id).is_some()
+    }
+
+    /// Route a batch to every running task reading its database and retention policy.
+    /// Waits (asynchronously) while a task's queue is full.
+    pub async fn write(&self, batch: PointBatch) {
+        let senders: Vec<mpsc::Sender<Arc<PointBatch>>> = {
+            let tasks = self
+                .inner
+                .tasks
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            tasks
+                .values()
+                .filter(|task| {
+                    task.dbrps.iter().any(|(database, retention_policy)| {
+                        *database == batch.database && *retention_policy == batch.retention_policy
+                    })
+                })
+                .map(|task| task.sender.clone())
+                .collect()
+        };
+        if senders.is_empty() || batch.points.is_empty() {
+            return;
+        }
+        let batch = Arc::new(batch);
+        let n_senders = senders.len();
+        let mut batch = Some(batch);
+        for (idx, sender) in senders.into_iter().enumerate() {
+            let message = if idx + 1 == n_senders {
+                batch.take()
+            } else {
+                batch.clone()
+            };
+            if let Some(message) = message {
+                // A send error means the task stopped meanwhile: nothing to do.
+                let _ = sender.send(message).await;
+            }
+        }
+    }
+
+    /// Statistics of a running task.
+    pub fn task_stats(&self, id: &str) -> Option<TaskStats> {
+        self.tasks().get(id).map(|task| task.shared.stats())
+    }
+
+    /// The latest results of an `httpOut` node, as Kapacitor serves them.
+    pub fn http_out(&self, task: &str, endpoint: &str) -> Option<serde_json::Value> {
+        self.tasks()
+            .get(task)
+            .and_then(|task| task.shared.http_out(endpoint))
+    }
+
+    /// Ids of the running tasks, sorted.
+    pub fn running_tasks(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.tasks().keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Stop every task and wait until each has flushed.
+    pub async fn shutdown(&self) {
+        let tasks: Vec<RunningTask> = self.tasks_mut().drain().map(|(_, task)| task).collect();
+        for task in tasks {
+            let RunningTask { sender, done, .. } = task;
+            drop(sender);
+            // An error means the thread already ended.
+            let _ = done.await;
+        }
+    }
+
+    fn tasks(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, RunningTask>> {
+        self.inner
+            .tasks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn tasks_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, RunningTask>> {
+        self.inner
+            .tasks
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nodes::test_support::Recorder;
+    use weir_dsl::nodes::{FromSpec, HttpPostSpec};
+    use weir_dsl::{NodeSpec, ProgramNode};
+
+    fn program(dbrps: Vec<(String, String)>) -> Program {
+        let node = |name: &str, spec, parents: &[usize]| ProgramNode {
+            name: name.into(),
+            spec,
+            parents: parents.to_vec(),
+            span: Default::default(),
+        };
+        Program {
+            task_type: weir_dsl::TaskType::Stream,
+            dbrps,
+            nodes: vec![
+                node("stream0", NodeSpec::Stream, &[]),
+                node("from1", NodeSpec::From(FromSpec::default()), &[0]),
+                node(
+                    "http_post2",
+                    NodeSpec::HttpPost(HttpPostSpec {
+                        urls: vec!["http://127.0.0.1:1/x".into()],
+                        ..Default::default()
+                    }),
+                    &[1],
+                ),
+            ],
+        }
+    }
+
+    fn batch(database: &str, n: usize) -> PointBatch {
+        PointBatch {
+            database: database.into(),
+            retention_policy: "autogen".into(),
+            points: (0..n)
+                .map(|i| Point::gauge("cpu", Default::default(), 1.0, i as i64))
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn routes_by_dbrp_and_flushes_on_shutdown() {
+        let recorder = Arc::new(Recorder::default());
+        let engine = Engine::new(recorder.clone());
+        let dbrp = vec![("db".to_string(), "autogen".to_string())];
+        engine.start_task("a", program(dbrp.clone())).unwrap();
+        engine
+            .start_task_with_dbrps("b", program(Vec::new()), dbrp.clone())
+            .unwrap();
+        assert!(matches!(
+            engine.start_task_with_dbrps("c", program(dbrp.clone()), dbrp.clone()),
+            Err(EngineError::DbrpConflict(_))
+        ));
+        assert!(matches!(
+            engine.start_task("d", program(Vec::new())),
+            Err(EngineError::NoDbrp(_))
+        ));
+        assert_eq!(engine.running_tasks(), ["a", "b"]);
+        engine.write(batch("db", 3)).await;
+        engine.write(batch("other", 5)).await;
+        assert!(engine.task_stats("a").is_some());
+        assert!(engine.http_out("a", "nope").is_none());
+        assert!(engine.stop_task("b"));
+        assert!(!engine.stop_task("b"));
+        engine.shutdown().await;
+        assert!(engine.running_tasks().is_empty());
+        // Task b may still be flushing on its own thread: a gets 3, b gets 3 (or is finishing).
+        for _ in 0..100 {
+            if recorder.posts.lock().unwrap().len() == 6 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(recorder.posts.lock().unwrap().len(), 6);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn writers_wait_when_a_task_is_full() {
+        let recorder = Arc::new(Recorder::default());
+        let engine = Engine::new(recorder.clone());
+        engine
+            .start_task("a", program(vec![("db".into(), "autogen".into())]))
+            .unwrap();
+        for _ in 0..(TASK_QUEUE_BATCHES * 3) {
+            engine.write(batch("db", 2)).await;
+        }
+        engine.shutdown().await;
+        assert_eq!(recorder.posts.lock().unwrap().len(), TASK_QUEUE_BATCHES * 6);
+    }
+}

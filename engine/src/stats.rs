@@ -1,0 +1,131 @@
+//! Per-node and per-task counters, readable while the task runs, in Kapacitor's JSON shape.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// Counters of one node; written by the task thread, read by the API.
+#[derive(Debug, Default)]
+pub struct NodeStats {
+    collected: AtomicU64,
+    emitted: AtomicU64,
+    errors: AtomicU64,
+    cardinality: AtomicU64,
+    /// Alert nodes only: events per level (OK, INFO, WARNING, CRITICAL).
+    alert_levels: Option<[AtomicU64; 4]>,
+}
+
+impl NodeStats {
+    /// Counters for an alert node (with per-level counts).
+    pub fn for_alert() -> NodeStats {
+        NodeStats {
+            alert_levels: Some(Default::default()),
+            ..NodeStats::default()
+        }
+    }
+
+    /// Messages received.
+    pub fn add_collected(&self, n: u64) {
+        self.collected.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Messages sent.
+    pub fn add_emitted(&self, n: u64) {
+        self.emitted.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// One error.
+    pub fn add_error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Set the number of groups with state.
+    pub fn set_cardinality(&self, n: usize) {
+        self.cardinality.store(n as u64, Ordering::Relaxed);
+    }
+
+    /// One alert event at `level` (0 = OK ... 3 = CRITICAL).
+    pub fn add_alert(&self, level: usize) {
+        if let Some(levels) = &self.alert_levels {
+            if let Some(counter) = levels.get(level) {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The counters under Kapacitor's names.
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        out.insert(
+            "collected".to_owned(),
+            self.collected.load(Ordering::Relaxed),
+        );
+        out.insert("emitted".to_owned(), self.emitted.load(Ordering::Relaxed));
+        out.insert("errors".to_owned(), self.errors.load(Ordering::Relaxed));
+        out.insert(
+            "working_cardinality".to_owned(),
+            self.cardinality.load(Ordering::Relaxed),
+        );
+        if let Some(levels) = &self.alert_levels {
+            let names = [
+                "oks_triggered",
+                "infos_triggered",
+                "warns_triggered",
+                "crits_triggered",
+            ];
+            let mut total = 0;
+            for (name, counter) in names.iter().zip(levels) {
+                let count = counter.load(Ordering::Relaxed);
+                total += count;
+                out.insert((*name).to_owned(), count);
+            }
+            out.insert("alerts_triggered".to_owned(), total);
+        }
+        out
+    }
+}
+
+/// Task-wide counters in `task-stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TaskSummary {
+    /// Points per second over the task's life (Kapacitor reports a moving rate).
+    pub throughput: f64,
+}
+
+/// A task's statistics as Kapacitor's task JSON shows them under `stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TaskStats {
+    /// Task-wide counters.
+    #[serde(rename = "task-stats")]
+    pub task_stats: TaskSummary,
+    /// Counters per node name (`window2`): collected, emitted, errors, ...
+    #[serde(rename = "node-stats")]
+    pub node_stats: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_stats_count_levels() {
+        let stats = NodeStats::for_alert();
+        stats.add_collected(3);
+        stats.add_alert(3);
+        stats.add_alert(0);
+        let snapshot = stats.snapshot();
+        assert_eq!(snapshot["collected"], 3);
+        assert_eq!(snapshot["crits_triggered"], 1);
+        assert_eq!(snapshot["alerts_triggered"], 2);
+        let plain = NodeStats::default().snapshot();
+        assert!(!plain.contains_key("alerts_triggered"));
+        let task = TaskStats {
+            node_stats: [("alert2".into(), snapshot)].into(),
+            ..Default::default()
+        };
+        let json = serde_json::to_value(&task).unwrap();
+        assert_eq!(json["node-stats"]["alert2"]["errors"], 0);
+        assert_eq!(json["task-stats"]["throughput"], 0.0);
+    }
+}

@@ -1,0 +1,431 @@
+//! One task's compiled graph, run synchronously: points in, outputs out.
+//!
+//! Nodes are processed in topological order, each over the whole chunk of messages its
+//! parents produced (edges carry vectors, not single points). When the graph has a node
+//! with several parents (join, union), chunks are one point long so that those nodes see
+//! their parents' messages in arrival order, as Kapacitor does.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use weir_dsl::{NodeSpec, Program};
+
+use crate::message::Message;
+use crate::nodes::http_out::HttpOutState;
+use crate::nodes::{self, Context, ErrorLog, Node, Published, from::From};
+use crate::point::Point;
+use crate::runtime::{EngineError, Outputs};
+use crate::stats::{NodeStats, TaskStats, TaskSummary};
+
+/// What the engine can read from a running task.
+pub struct TaskShared {
+    node_stats: Vec<(String, Arc<NodeStats>)>,
+    http_outs: HashMap<String, Arc<HttpOutState>>,
+    started: Instant,
+    points: AtomicU64,
+}
+
+impl TaskShared {
+    /// The task's statistics.
+    pub fn stats(&self) -> TaskStats {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let points = self.points.load(Ordering::Relaxed) as f64;
+        TaskStats {
+            task_stats: TaskSummary {
+                throughput: if elapsed > 0.0 { points / elapsed } else { 0.0 },
+            },
+            node_stats: self
+                .node_stats
+                .iter()
+                .map(|(name, stats)| (name.clone(), stats.snapshot()))
+                .collect(),
+        }
+    }
+
+    /// The current `{"series":[...]}` of an `httpOut` endpoint.
+    pub fn http_out(&self, endpoint: &str) -> Option<serde_json::Value> {
+        self.http_outs.get(endpoint).map(|state| state.render())
+    }
+
+    /// The endpoints of the task's `httpOut` nodes.
+    pub fn http_out_endpoints(&self) -> Vec<String> {
+        let mut endpoints: Vec<String> = self.http_outs.keys().cloned().collect();
+        endpoints.sort();
+        endpoints
+    }
+}
+
+enum NodeKind {
+    From(From),
+    Other(Box<dyn Node>),
+}
+
+struct TaskNode {
+    name: String,
+    kind: NodeKind,
+    children: Vec<(usize, usize)>,
+    stats: Arc<NodeStats>,
+    error_log: ErrorLog,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Chunk,
+    EndOfInput,
+    Stop,
+}
+
+/// A task ready to run: feed it with [`Task::write`], finish it with [`Task::stop`].
+pub struct Task {
+    id: String,
+    nodes: Vec<TaskNode>,
+    from_ids: Vec<usize>,
+    inboxes: Vec<Vec<(usize, Message)>>,
+    scratch: Vec<Message>,
+    outputs: Arc<dyn Outputs>,
+    chunk_size: usize,
+    shared: Arc<TaskShared>,
+    stopped: bool,
+}
+
+impl Task {
+    /// Build the runtime graph of `program`.
+    pub fn new(
+        id: &str,
+        program: &Program,
+        outputs: Arc<dyn Outputs>,
+    ) -> Result<Task, EngineError> {
+        let invalid = |message: String| EngineError::InvalidProgram {
+            task: id.to_owned(),
+            message,
+        };
+        match program.nodes.first() {
+            Some(root) if root.spec == NodeSpec::Stream => {}
+            Some(root) if root.spec == NodeSpec::Batch => {
+                return Err(invalid(
+                    "batch tasks are not supported: the engine has no query source".to_owned(),
+                ));
+            }
+            _ => return Err(invalid("the program has no stream root".to_owned())),
+        }
+        let mut nodes = Vec::with_capacity(program.nodes.len());
+        let mut from_ids = Vec::new();
+        let mut http_outs = HashMap::new();
+        let mut multi_parent = false;
+        for (id_in_program, program_node) in program.nodes.iter().enumerate() {
+            if program_node
+                .parents
+                .iter()
+                .any(|parent| *parent >= id_in_program)
+            {
+                return Err(invalid(format!(
+                    "node {} comes before one of its parents",
+                    program_node.name
+                )));
+            }
+            multi_parent |= program_node.parents.len() > 1;
+            let is_root_child = program_node.parents.contains(&0);
+            let kind = match &program_node.spec {
+                NodeSpec::From(spec) if program_node.parents == [0] => {
+                    from_ids.push(id_in_program);
+                    NodeKind::From(From::new(spec))
+                }
+                _ if is_root_child && id_in_program != 0 => {
+                    return Err(invalid(format!(
+                        "{} cannot follow stream directly; use from()",
+                        program_node.name
+                    )));
+                }
+                spec => {
+                    let (node, published) = nodes::build(spec, program_node.parents.len())
+                        .map_err(|error| invalid(format!("{}: {}", program_node.name, error.0)))?;
+                    if let Published::HttpOut(endpoint, state) = published {
+                        http_outs.insert(endpoint, state);
+                    }
+                    NodeKind::Other(node)
+                }
+            };
+            let stats = match program_node.spec {
+                NodeSpec::Alert(_) => NodeStats::for_alert(),
+                _ => NodeStats::default(),
+            };
+            nodes.push(TaskNode {
+                name: program_node.name.clone(),
+                kind,
+                children: Vec::new(),
+                stats: Arc::new(stats),
+                error_log: ErrorLog::default(),
+            });
+        }
+        for (child, program_node) in program.nodes.iter().enumerate() {
+            for (port, parent) in program_node.parents.iter().enumerate() {
+                nodes[*parent].children.push((child, port));
+            }
+        }
+        let shared = Arc::new(TaskShared {
+            node_stats: nodes
+                .iter()
+                .map(|node| (node.name.clone(), node.stats.clone()))
+                .collect(),
+            http_outs,
+            started: Instant::now(),
+            points: AtomicU64::new(0),
+        });
+        let n_nodes = nodes.len();
+        Ok(Task {
+            id: id.to_owned(),
+            nodes,
+            from_ids,
+            inboxes: (0..n_nodes).map(|_| Vec::new()).collect(),
+            scratch: Vec::new(),
+            outputs,
+            chunk_size: if multi_parent { 1 } else { usize::MAX },
+            shared,
+            stopped: false,
+        })
+    }
+
+    /// The task id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What the engine reads while the task runs.
+    pub fn shared(&self) -> Arc<TaskShared> {
+        self.shared.clone()
+    }
+
+    /// Run points written to `database`.`retention_policy` through the graph.
+    pub fn write(&mut self, database: &str, retention_policy: &str, points: Vec<Point>) {
+        if self.stopped || points.is_empty() {
+            return;
+        }
+        self.count_points(points.len());
+        let chunk_size = self.chunk_size;
+        let mut remaining = points.len();
+        let mut points = points.into_iter();
+        while remaining > 0 {
+            let take = remaining.min(chunk_size);
+            remaining -= take;
+            for point in points.by_ref().take(take) {
+                self.inject(database, retention_policy, Cow::Owned(point));
+            }
+            self.propagate(if remaining == 0 {
+                Pass::EndOfInput
+            } else {
+                Pass::Chunk
+            });
+        }
+    }
+
+    /// Like [`Task::write`] for points shared with other tasks (selected points are cloned).
+    pub fn write_shared(&mut self, database: &str, retention_policy: &str, points: &[Point]) {
+        if self.stopped || points.is_empty() {
+            return;
+        }
+        self.count_points(points.len());
+        let chunk_size = self.chunk_size.min(points.len());
+        let n_chunks = points.len().div_ceil(chunk_size);
+        for (chunk_idx, chunk) in points.chunks(chunk_size).enumerate() {
+            for point in chunk {
+                self.inject(database, retention_policy, Cow::Borrowed(point));
+            }
+            let last = chunk_idx + 1 == n_chunks;
+            self.propagate(if last { Pass::EndOfInput } else { Pass::Chunk });
+        }
+    }
+
+    /// Stop the task: flush pending join and union sets and buffered outputs.
+    pub fn stop(&mut self) {
+        if !self.stopped {
+            self.propagate(Pass::Stop);
+            self.stopped = true;
+        }
+    }
+
+    fn count_points(&self, n: usize) {
+        self.shared.points.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(root) = self.nodes.first() {
+            root.stats.add_collected(n as u64);
+            root.stats.add_emitted(n as u64);
+        }
+    }
+
+    fn inject(&mut self, database: &str, retention_policy: &str, point: Cow<'_, Point>) {
+        let n_froms = self.from_ids.len();
+        let mut point = Some(point);
+        for (idx, &node_id) in self.from_ids.iter().enumerate() {
+            let Some(candidate) = point.as_ref() else {
+                return;
+            };
+            let node = &mut self.nodes[node_id];
+            let NodeKind::From(from) = &mut node.kind else {
+                continue;
+            };
+            node.stats.add_collected(1);
+            match from.select(database, retention_policy, candidate) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    node.stats.add_error();
+                    node.error_log.log(&self.id, &node.name, &error);
+                    continue;
+                }
+            }
+            let owned = if idx + 1 == n_froms {
+                point.take().map(Cow::into_owned)
+            } else {
+                point.as_ref().map(|p| p.clone().into_owned())
+            };
+            if let Some(owned) = owned {
+                let message = from.admit(owned);
+                node.stats.add_emitted(1);
+                for &(child, port) in &node.children {
+                    self.inboxes[child].push((port, message.clone()));
+                }
+            }
+        }
+    }
+
+    fn propagate(&mut self, pass: Pass) {
+        for node_id in 1..self.nodes.len() {
+            let mut inbox = std::mem::take(&mut self.inboxes[node_id]);
+            if inbox.is_empty() && pass == Pass::Chunk {
+                self.inboxes[node_id] = inbox;
+                continue;
+            }
+            let mut out = std::mem::take(&mut self.scratch);
+            let node = &mut self.nodes[node_id];
+            node.stats.add_collected(inbox.len() as u64);
+            {
+                let mut ctx = Context {
+                    out: &mut out,
+                    outputs: self.outputs.as_ref(),
+                    task: &self.id,
+                    node: &node.name,
+                    stats: &node.stats,
+                    error_log: &mut node.error_log,
+                };
+                let node_impl: &mut dyn Node = match &mut node.kind {
+                    NodeKind::From(from) => from,
+                    NodeKind::Other(other) => other.as_mut(),
+                };
+                for (port, message) in inbox.drain(..) {
+                    let result = catch_unwind(AssertUnwindSafe(|| {
+                        node_impl.process(port, message, &mut ctx)
+                    }));
+                    if result.is_err() {
+                        ctx.error("node panicked");
+                    }
+                }
+                if pass == Pass::Stop {
+                    node_impl.stop(&mut ctx);
+                }
+                if pass != Pass::Chunk {
+                    node_impl.end_of_input(&mut ctx);
+                }
+                node.stats.set_cardinality(node_impl.cardinality());
+            }
+            self.inboxes[node_id] = inbox;
+            node.stats.add_emitted(out.len() as u64);
+            if let Some((&(last_child, last_port), others)) = node.children.split_last() {
+                for &(child, port) in others {
+                    self.inboxes[child].extend(out.iter().map(|message| (port, message.clone())));
+                }
+                self.inboxes[last_child].extend(out.drain(..).map(|message| (last_port, message)));
+            }
+            out.clear();
+            self.scratch = out;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nodes::test_support::Recorder;
+    use weir_dsl::ProgramNode;
+    use weir_dsl::nodes::{FromSpec, HttpPostSpec, WindowSpec};
+
+    pub(crate) fn node(name: &str, spec: NodeSpec, parents: &[usize]) -> ProgramNode {
+        ProgramNode {
+            name: name.into(),
+            spec,
+            parents: parents.to_vec(),
+            span: Default::default(),
+        }
+    }
+
+    #[test]
+    fn rejects_programs_the_runtime_cannot_run() {
+        let recorder: Arc<dyn Outputs> = Arc::new(Recorder::default());
+        let batch = Program {
+            task_type: weir_dsl::TaskType::Batch,
+            dbrps: vec![],
+            nodes: vec![node("batch0", NodeSpec::Batch, &[])],
+        };
+        let error = Task::new("t", &batch, recorder.clone()).err().unwrap();
+        assert!(
+            error.to_string().contains("batch tasks are not supported"),
+            "{error}"
+        );
+        let window_on_root = Program {
+            task_type: weir_dsl::TaskType::Stream,
+            dbrps: vec![],
+            nodes: vec![
+                node("stream0", NodeSpec::Stream, &[]),
+                node("window1", NodeSpec::Window(WindowSpec::default()), &[0]),
+            ],
+        };
+        let error = Task::new("t", &window_on_root, recorder).err().unwrap();
+        assert!(
+            error.to_string().contains("window1 cannot follow stream"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn points_flow_to_every_branch_and_stats_count() {
+        let recorder = Arc::new(Recorder::default());
+        let post = |url: &str| {
+            NodeSpec::HttpPost(HttpPostSpec {
+                urls: vec![url.into()],
+                ..Default::default()
+            })
+        };
+        let program = Program {
+            task_type: weir_dsl::TaskType::Stream,
+            dbrps: vec![("db".into(), "rp".into())],
+            nodes: vec![
+                node("stream0", NodeSpec::Stream, &[]),
+                node(
+                    "from1",
+                    NodeSpec::From(FromSpec {
+                        measurement: Some("cpu".into()),
+                        ..Default::default()
+                    }),
+                    &[0],
+                ),
+                node("http_post2", post("http://a"), &[1]),
+                node("http_post3", post("http://b"), &[1]),
+            ],
+        };
+        let mut task = Task::new("t", &program, recorder.clone()).unwrap();
+        let points = vec![
+            Point::gauge("cpu", Default::default(), 1.0, 1),
+            Point::gauge("mem", Default::default(), 2.0, 2),
+        ];
+        task.write_shared("db", "rp", &points);
+        task.write("db", "rp", points);
+        task.stop();
+        assert_eq!(recorder.posts.lock().unwrap().len(), 4);
+        let stats = task.shared().stats();
+        assert_eq!(stats.node_stats["from1"]["collected"], 4);
+        assert_eq!(stats.node_stats["from1"]["emitted"], 2);
+        assert_eq!(stats.node_stats["http_post3"]["collected"], 2);
+    }
+}

@@ -1,0 +1,331 @@
+//! `weir test`: run one program over recorded points on a virtual clock (the data's own
+//! times) and return everything the task emitted.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Serialize;
+use weir_dsl::Program;
+use weir_dsl::nodes::AlertHandler;
+
+use crate::json::format_time;
+use crate::point::{FieldValue, Point};
+use crate::runtime::{EngineError, HttpRequest, InfluxDbWrite, Outputs};
+use crate::stats::TaskStats;
+use crate::task::Task;
+
+/// The task id used by [`run_test`].
+pub const TEST_TASK_ID: &str = "test";
+
+/// One `httpPost` request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestHttpPost {
+    /// Destination.
+    pub url: String,
+    /// The JSON body.
+    pub body: serde_json::Value,
+}
+
+/// One alert event delivered to one handler.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestAlert {
+    /// `log:PATH`, `post:URL`, `tcp:ADDRESS` or `exec:COMMAND`.
+    pub handler: String,
+    /// Kapacitor's `alert.Data` JSON.
+    pub event: serde_json::Value,
+}
+
+/// A point as JSON (`time` in RFC 3339).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestPoint {
+    /// Measurement.
+    pub name: String,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Fields.
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// RFC 3339 time.
+    pub time: String,
+}
+
+impl From<&Point> for TestPoint {
+    fn from(point: &Point) -> TestPoint {
+        TestPoint {
+            name: point.name.clone(),
+            tags: point.tags.clone(),
+            fields: point
+                .fields
+                .iter()
+                .map(|(key, value)| (key.clone(), crate::json::field_json(value)))
+                .collect(),
+            time: format_time(point.time),
+        }
+    }
+}
+
+/// One `influxDBOut` write.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestInfluxDbWrite {
+    /// Sink name, when set.
+    pub cluster: Option<String>,
+    /// Database.
+    pub database: String,
+    /// Retention policy.
+    pub retention_policy: String,
+    /// The points.
+    pub points: Vec<TestPoint>,
+}
+
+/// Everything a test run emitted, in emission order per output kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TestOutput {
+    /// `httpPost` requests.
+    pub http_posts: Vec<TestHttpPost>,
+    /// Alert events per handler.
+    pub alerts: Vec<TestAlert>,
+    /// `influxDBOut` writes.
+    pub influxdb_writes: Vec<TestInfluxDbWrite>,
+    /// Final `httpOut` results per endpoint.
+    pub http_out: BTreeMap<String, serde_json::Value>,
+    /// Node statistics at the end.
+    pub stats: TaskStats,
+    /// Why the program could not run, if it could not.
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+struct Recording {
+    output: Mutex<TestOutput>,
+}
+
+impl Recording {
+    fn with<R>(&self, f: impl FnOnce(&mut TestOutput) -> R) -> R {
+        f(&mut self.output.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+fn handler_name(handler: &AlertHandler) -> String {
+    match handler {
+        AlertHandler::Log { path } => format!("log:{path}"),
+        AlertHandler::Post { url, .. } => format!("post:{url}"),
+        AlertHandler::Tcp { address } => format!("tcp:{address}"),
+        AlertHandler::Exec { command } => format!("exec:{}", command.join(" ")),
+        other => format!("{other:?}"),
+    }
+}
+
+fn json_body(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into_owned()))
+}
+
+impl Outputs for Recording {
+    fn http_post(&self, request: HttpRequest) {
+        let post = TestHttpPost {
+            url: request.url,
+            body: json_body(&request.body),
+        };
+        self.with(|output| output.http_posts.push(post));
+    }
+
+    fn influxdb_out(&self, write: InfluxDbWrite) {
+        let write = TestInfluxDbWrite {
+            cluster: write.cluster,
+            database: write.database,
+            retention_policy: write.retention_policy,
+            points: write.points.iter().map(TestPoint::from).collect(),
+        };
+        self.with(|output| output.influxdb_writes.push(write));
+    }
+
+    fn alert(&self, handler: &AlertHandler, event_json: Vec<u8>) {
+        let alert = TestAlert {
+            handler: handler_name(handler),
+            event: json_body(&event_json),
+        };
+        self.with(|output| output.alerts.push(alert));
+    }
+}
+
+/// Run `program` over `points` (database, retention policy, point) and stop it (flushing
+/// joins and unions). Points whose database and retention policy the program does not read
+/// are skipped; a program without `dbrp` statements reads everything.
+pub fn run_test(program: &Program, points: Vec<(String, String, Point)>) -> TestOutput {
+    run_test_with_id(TEST_TASK_ID, program, points)
+}
+
+/// [`run_test`] with a chosen task id (what `{{ .TaskName }}` renders).
+pub fn run_test_with_id(
+    task_id: &str,
+    program: &Program,
+    points: Vec<(String, String, Point)>,
+) -> TestOutput {
+    let recording = Arc::new(Recording::default());
+    let mut task = match Task::new(task_id, program, recording.clone()) {
+        Ok(task) => task,
+        Err(error) => {
+            let error: EngineError = error;
+            return TestOutput {
+                error: Some(error.to_string()),
+                ..TestOutput::default()
+            };
+        }
+    };
+    let reads = |database: &str, retention_policy: &str| {
+        program.dbrps.is_empty()
+            || program
+                .dbrps
+                .iter()
+                .any(|(db, rp)| db == database && rp == retention_policy)
+    };
+    let mut run: Vec<Point> = Vec::new();
+    let mut run_dbrp: Option<(String, String)> = None;
+    for (database, retention_policy, point) in points {
+        if !reads(&database, &retention_policy) {
+            continue;
+        }
+        let same = run_dbrp
+            .as_ref()
+            .is_some_and(|(db, rp)| *db == database && *rp == retention_policy);
+        if !same {
+            if let Some((db, rp)) = run_dbrp.take() {
+                task.write(&db, &rp, std::mem::take(&mut run));
+            }
+            run_dbrp = Some((database, retention_policy));
+        }
+        run.push(point);
+    }
+    if let Some((db, rp)) = run_dbrp {
+        task.write(&db, &rp, run);
+    }
+    task.stop();
+    let shared = task.shared();
+    recording.with(|output| {
+        output.stats = shared.stats();
+        for endpoint in shared.http_out_endpoints() {
+            if let Some(value) = shared.http_out(&endpoint) {
+                output.http_out.insert(endpoint, value);
+            }
+        }
+        std::mem::take(output)
+    })
+}
+
+/// A field value from JSON, for callers reading recorded points.
+pub fn field_from_json(value: &serde_json::Value) -> Option<FieldValue> {
+    match value {
+        serde_json::Value::Bool(value) => Some(FieldValue::Bool(*value)),
+        serde_json::Value::String(value) => Some(FieldValue::String(value.clone())),
+        serde_json::Value::Number(number) => match number.as_i64() {
+            Some(value) => Some(FieldValue::Int(value)),
+            None => number.as_f64().map(FieldValue::Float),
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_dsl::nodes::{
+        AggregateFunction, AggregateSpec, FromSpec, HttpOutSpec, InfluxDbOutSpec, WindowSpec,
+    };
+    use weir_dsl::{Duration, NodeSpec, ProgramNode};
+
+    fn node(name: &str, spec: NodeSpec, parents: &[usize]) -> ProgramNode {
+        ProgramNode {
+            name: name.into(),
+            spec,
+            parents: parents.to_vec(),
+            span: Default::default(),
+        }
+    }
+
+    #[test]
+    fn collects_every_output_kind() {
+        let program = Program {
+            task_type: weir_dsl::TaskType::Stream,
+            dbrps: vec![("db".into(), "autogen".into())],
+            nodes: vec![
+                node("stream0", NodeSpec::Stream, &[]),
+                node("from1", NodeSpec::From(FromSpec::default()), &[0]),
+                node(
+                    "window2",
+                    NodeSpec::Window(WindowSpec {
+                        period: Some(Duration(10)),
+                        every: Some(Duration(10)),
+                        ..Default::default()
+                    }),
+                    &[1],
+                ),
+                node(
+                    "sum3",
+                    NodeSpec::Aggregate(AggregateSpec {
+                        function: AggregateFunction::Sum,
+                        field: "value".into(),
+                        as_: "sum".into(),
+                        use_point_times: false,
+                    }),
+                    &[2],
+                ),
+                node(
+                    "http_out4",
+                    NodeSpec::HttpOut(HttpOutSpec {
+                        endpoint: "sums".into(),
+                    }),
+                    &[3],
+                ),
+                node(
+                    "influxdb_out5",
+                    NodeSpec::InfluxDbOut(InfluxDbOutSpec {
+                        database: "out".into(),
+                        buffer: 1000,
+                        ..Default::default()
+                    }),
+                    &[4],
+                ),
+            ],
+        };
+        let points = (0..25)
+            .map(|t| {
+                (
+                    "db".to_string(),
+                    "autogen".to_string(),
+                    Point::gauge("m", Default::default(), 1.0, t),
+                )
+            })
+            .chain(std::iter::once((
+                "elsewhere".to_string(),
+                "autogen".to_string(),
+                Point::gauge("m", Default::default(), 100.0, 26),
+            )))
+            .collect();
+        let output = run_test(&program, points);
+        assert_eq!(output.error, None);
+        assert_eq!(output.influxdb_writes.len(), 1);
+        let sums: Vec<&serde_json::Value> = output.influxdb_writes[0]
+            .points
+            .iter()
+            .map(|p| &p.fields["sum"])
+            .collect();
+        assert_eq!(sums, [10.0, 10.0]);
+        assert_eq!(output.http_out["sums"]["series"][0]["values"][0][1], 10.0);
+        assert_eq!(output.stats.node_stats["from1"]["collected"], 25);
+        let json = serde_json::to_string(&output).unwrap();
+        assert!(json.contains("\"node-stats\""));
+    }
+
+    #[test]
+    fn reports_programs_it_cannot_run() {
+        let program = Program {
+            task_type: weir_dsl::TaskType::Batch,
+            dbrps: vec![],
+            nodes: vec![node("batch0", NodeSpec::Batch, &[])],
+        };
+        assert!(run_test(&program, Vec::new()).error.is_some());
+        assert_eq!(
+            field_from_json(&serde_json::json!(2)),
+            Some(FieldValue::Int(2))
+        );
+    }
+}
