@@ -257,7 +257,7 @@ impl DiskQueue {
             points: self
                 .segments
                 .iter()
-                .map(|s| s.points - s.acked_points)
+                .map(|s| s.points.saturating_sub(s.acked_points))
                 .sum(),
             bytes: self.unacked_bytes(),
             oldest_enqueued_ms: self.peek_enqueued(self.ack),
@@ -267,7 +267,10 @@ impl DiskQueue {
 
     /// Points queued and not read yet.
     pub fn unread_points(&self) -> u64 {
-        self.segments.iter().map(|s| s.points - s.read_points).sum()
+        self.segments
+            .iter()
+            .map(|s| s.points.saturating_sub(s.read_points))
+            .sum()
     }
 
     /// When the oldest unread record was queued.
@@ -356,7 +359,7 @@ impl DiskQueue {
         );
         let is_active = self.active_segment().id == id;
         if let Some(segment) = self.segment_mut(id) {
-            let lost = segment.points - segment.read_points;
+            let lost = segment.points.saturating_sub(segment.read_points);
             segment.read_points = segment.points;
             segment.acked_points += lost;
             let end = segment.bytes;
@@ -418,7 +421,7 @@ impl DiskQueue {
         let Some(first) = self.segments.front() else {
             return Ok(());
         };
-        let lost = first.points - first.read_points;
+        let lost = first.points.saturating_sub(first.read_points);
         self.dropped += lost;
         tracing::warn!(
             dir = %self.dir.display(),

@@ -1,0 +1,712 @@
+//! The CI store: current items, change history and relationships in SQLite, with the
+//! indexes the API's questions need ("what changed in the last hour", "what runs on node X").
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::diff::{deletion, diff};
+use super::model::{Change, ChangeKind, CiKey, CiState, Observation, Relation};
+
+/// Store errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CiStoreError {
+    /// SQLite failed.
+    #[error("ci store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored record could not be decoded.
+    #[error("ci store: bad record {id}: {reason}")]
+    Corrupt {
+        /// Which record.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS cis (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    seen INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cis_source ON cis (source);
+CREATE INDEX IF NOT EXISTS cis_kind_key ON cis (kind, key);
+CREATE TABLE IF NOT EXISTS ci_relations (
+    from_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    target_key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ci_relations_from ON ci_relations (from_id);
+CREATE INDEX IF NOT EXISTS ci_relations_target ON ci_relations (target_kind, target_key);
+CREATE TABLE IF NOT EXISTS ci_addresses (
+    ci_id TEXT NOT NULL,
+    address TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ci_addresses_address ON ci_addresses (address);
+CREATE INDEX IF NOT EXISTS ci_addresses_ci ON ci_addresses (ci_id);
+CREATE TABLE IF NOT EXISTS ci_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    ci_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    change TEXT NOT NULL,
+    diffs TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ci_changes_time ON ci_changes (time);
+CREATE INDEX IF NOT EXISTS ci_changes_ci ON ci_changes (ci_id, time);
+";
+
+/// The store.
+pub struct CiStore {
+    connection: Connection,
+}
+
+/// Filters of `list`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CiQuery {
+    /// Exact kind.
+    pub kind: Option<String>,
+    /// Exact source (`kubernetes/prod`) or its service prefix (`kubernetes`).
+    pub source: Option<String>,
+    /// Substring of the key or of any attribute value.
+    pub q: Option<String>,
+    /// At most this many (default 1000).
+    pub limit: Option<usize>,
+}
+
+/// Filters of `changes`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ChangeQuery {
+    /// From this time (ns), inclusive.
+    pub since: Option<i64>,
+    /// Until this time (ns), exclusive.
+    pub until: Option<i64>,
+    /// Kind of CI.
+    pub kind: Option<String>,
+    /// Source or service prefix.
+    pub source: Option<String>,
+    /// One CI id.
+    pub ci: Option<String>,
+    /// Page size (default 100).
+    pub limit: Option<usize>,
+    /// Skip this many.
+    pub offset: Option<usize>,
+}
+
+/// A CI with its relationships both ways, for `GET /weir/v1/cis/:id`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CiDetail {
+    /// Its id.
+    pub id: String,
+    /// Stored state.
+    #[serde(flatten)]
+    pub state: CiState,
+    /// Relationships to other CIs (`kind`, `target` id when known).
+    pub outgoing: Vec<serde_json::Value>,
+    /// Relationships from other CIs.
+    pub incoming: Vec<serde_json::Value>,
+}
+
+fn source_matches(filter: &str, source: &str) -> bool {
+    source == filter || source.split('/').next() == Some(filter)
+}
+
+impl CiStore {
+    /// Open (or create) `cis.db` in `dir`.
+    pub fn open(dir: &Path) -> Result<CiStore, CiStoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| CiStoreError::Corrupt {
+            id: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let connection = Connection::open(dir.join("cis.db"))?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.execute_batch(SCHEMA)?;
+        Ok(CiStore { connection })
+    }
+
+    /// An in-memory store (tests and benchmarks).
+    pub fn in_memory() -> Result<CiStore, CiStoreError> {
+        let connection = Connection::open_in_memory()?;
+        connection.execute_batch(SCHEMA)?;
+        Ok(CiStore { connection })
+    }
+
+    /// Every stored CI of a source.
+    fn source_states(&self, source: &str) -> Result<BTreeMap<String, CiState>, CiStoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT id, state FROM cis WHERE source = ?1")?;
+        let rows = statement.query_map(params![source], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (id, text) = row?;
+            let state = decode(&id, &text)?;
+            out.insert(id, state);
+        }
+        Ok(out)
+    }
+
+    /// Record the observations of one source. With `complete`, the observations are a full
+    /// list, so stored CIs of that source that are missing are deleted. Returns the changes.
+    pub fn apply(
+        &mut self,
+        source: &str,
+        observations: Vec<Observation>,
+        complete: bool,
+        time: i64,
+    ) -> Result<Vec<Change>, CiStoreError> {
+        let mut existing = self.source_states(source)?;
+        let transaction = self.connection.transaction()?;
+        let mut changes = Vec::new();
+        let mut seen = BTreeSet::new();
+        for observation in observations {
+            let Some(key) = observation.key.clone() else {
+                continue;
+            };
+            let id = key.id();
+            seen.insert(id.clone());
+            let previous = existing.get(&id);
+            let change = diff(previous, &observation, &key, time);
+            let relations_changed = previous.is_none_or(|p| p.relations != observation.relations);
+            let addresses_changed = previous.is_none_or(|p| p.addresses != observation.addresses);
+            let state = CiState {
+                version: 1,
+                created: previous.map_or(time, |p| p.created),
+                updated: if change.is_some() {
+                    time
+                } else {
+                    previous.map_or(time, |p| p.updated)
+                },
+                seen: time,
+                key: key.clone(),
+                config: observation.config,
+                metrics: observation.metrics,
+                relations: observation.relations,
+                addresses: observation.addresses,
+            };
+            if change.is_none() && previous.is_some_and(|p| p.metrics == state.metrics) {
+                // Unchanged: only the seen time moves, which costs one small update.
+                transaction
+                    .prepare_cached("UPDATE cis SET seen = ?2 WHERE id = ?1")?
+                    .execute(params![id, time])?;
+            } else {
+                write_state(&transaction, &id, &state)?;
+            }
+            if relations_changed {
+                write_relations(&transaction, &id, &state.relations)?;
+            }
+            if addresses_changed {
+                transaction
+                    .prepare_cached("DELETE FROM ci_addresses WHERE ci_id = ?1")?
+                    .execute(params![id])?;
+                for address in &state.addresses {
+                    transaction
+                        .prepare_cached(
+                            "INSERT INTO ci_addresses (ci_id, address) VALUES (?1, ?2)",
+                        )?
+                        .execute(params![id, address])?;
+                }
+            }
+            if let Some(change) = change {
+                record(&transaction, &id, &change)?;
+                changes.push(change);
+            }
+            existing.remove(&id);
+        }
+        if complete {
+            for (id, state) in existing {
+                let change = deletion(&state, time);
+                remove(&transaction, &id)?;
+                record(&transaction, &id, &change)?;
+                changes.push(change);
+            }
+        }
+        transaction.commit()?;
+        Ok(changes)
+    }
+
+    /// Delete CIs at once (a watch delete event).
+    pub fn delete(&mut self, keys: &[CiKey], time: i64) -> Result<Vec<Change>, CiStoreError> {
+        let transaction = self.connection.transaction()?;
+        let mut changes = Vec::new();
+        for key in keys {
+            let id = key.id();
+            let text: Option<String> = transaction
+                .query_row("SELECT state FROM cis WHERE id = ?1", params![id], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            if let Some(text) = text {
+                let change = deletion(&decode(&id, &text)?, time);
+                remove(&transaction, &id)?;
+                record(&transaction, &id, &change)?;
+                changes.push(change);
+            }
+        }
+        transaction.commit()?;
+        Ok(changes)
+    }
+
+    /// Link DNS records to the CIs whose addresses they resolve to (`resolves-to`), across
+    /// sources; relationship changes are recorded like any change.
+    pub fn enrich_dns(&mut self, time: i64) -> Result<Vec<Change>, CiStoreError> {
+        let mut records = Vec::new();
+        {
+            let mut statement = self
+                .connection
+                .prepare("SELECT id, state FROM cis WHERE kind = 'dns.record'")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (id, text) = row?;
+                records.push((id.clone(), decode(&id, &text)?));
+            }
+        }
+        let transaction = self.connection.transaction()?;
+        let mut changes = Vec::new();
+        for (id, mut state) in records {
+            let mut targets = BTreeSet::new();
+            for address in &state.addresses {
+                let mut statement = transaction.prepare_cached(
+                    "SELECT c.kind, c.key FROM ci_addresses a JOIN cis c ON c.id = a.ci_id WHERE a.address = ?1 AND c.kind != 'dns.record'",
+                )?;
+                let rows = statement.query_map(params![address], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?;
+                for row in rows {
+                    targets.insert(row?);
+                }
+            }
+            let mut relations: Vec<Relation> = state
+                .relations
+                .iter()
+                .filter(|r| r.kind != "resolves-to")
+                .cloned()
+                .collect();
+            relations.extend(
+                targets
+                    .into_iter()
+                    .map(|(kind, key)| Relation::new("resolves-to", &kind, key)),
+            );
+            relations.sort();
+            if relations != state.relations {
+                let observation = Observation {
+                    key: Some(state.key.clone()),
+                    config: state.config.clone(),
+                    metrics: state.metrics.clone(),
+                    relations: relations.clone(),
+                    addresses: state.addresses.clone(),
+                };
+                if let Some(change) = diff(Some(&state), &observation, &state.key, time) {
+                    record(&transaction, &id, &change)?;
+                    changes.push(change);
+                }
+                state.relations = relations;
+                state.updated = time;
+                write_state(&transaction, &id, &state)?;
+                write_relations(&transaction, &id, &state.relations)?;
+            }
+        }
+        transaction.commit()?;
+        Ok(changes)
+    }
+
+    /// Current CIs.
+    pub fn list(&self, query: &CiQuery) -> Result<Vec<CiState>, CiStoreError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT id, source, kind, state FROM cis ORDER BY kind, key")?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })?;
+        let limit = query.limit.unwrap_or(1000);
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, source, kind, text) = row?;
+            if query.kind.as_deref().is_some_and(|k| k != kind) {
+                continue;
+            }
+            if query
+                .source
+                .as_deref()
+                .is_some_and(|s| !source_matches(s, &source))
+            {
+                continue;
+            }
+            let state = decode(&id, &text)?;
+            if let Some(q) = query.q.as_deref() {
+                if !state.key.key.contains(q) && !state.config.values().any(|v| v.contains(q)) {
+                    continue;
+                }
+            }
+            out.push(state);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One CI with its relationships both ways; `id` is `kind:key@source`.
+    pub fn get(&self, id: &str) -> Result<Option<CiDetail>, CiStoreError> {
+        let text: Option<String> = self
+            .connection
+            .query_row("SELECT state FROM cis WHERE id = ?1", params![id], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        let Some(text) = text else { return Ok(None) };
+        let state = decode(id, &text)?;
+        let mut outgoing = Vec::new();
+        for relation in &state.relations {
+            let targets: Vec<String> = self
+                .connection
+                .prepare_cached("SELECT id FROM cis WHERE kind = ?1 AND key = ?2")?
+                .query_map(params![relation.target_kind, relation.target_key], |row| {
+                    row.get(0)
+                })?
+                .collect::<Result<_, _>>()?;
+            outgoing.push(serde_json::json!({
+                "kind": relation.kind,
+                "target_kind": relation.target_kind,
+                "target_key": relation.target_key,
+                "targets": targets,
+            }));
+        }
+        let mut incoming = Vec::new();
+        let mut statement = self.connection.prepare_cached(
+            "SELECT from_id, kind FROM ci_relations WHERE target_kind = ?1 AND target_key = ?2 ORDER BY from_id",
+        )?;
+        let rows = statement.query_map(params![state.key.kind, state.key.key], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (from, kind) = row?;
+            incoming.push(serde_json::json!({ "kind": kind, "from": from }));
+        }
+        Ok(Some(CiDetail {
+            id: id.to_owned(),
+            state,
+            outgoing,
+            incoming,
+        }))
+    }
+
+    /// Change history, newest first.
+    pub fn changes(&self, query: &ChangeQuery) -> Result<Vec<Change>, CiStoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT ci_id, source, kind, change, diffs, time FROM ci_changes WHERE time >= ?1 AND time < ?2 ORDER BY time DESC, seq DESC",
+        )?;
+        let rows = statement.query_map(
+            params![
+                query.since.unwrap_or(i64::MIN),
+                query.until.unwrap_or(i64::MAX)
+            ],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, i64>(5)?,
+                ))
+            },
+        )?;
+        let offset = query.offset.unwrap_or(0);
+        let limit = query.limit.unwrap_or(100);
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        for row in rows {
+            let (ci_id, source, kind, change, diffs, time) = row?;
+            if query.kind.as_deref().is_some_and(|k| k != kind)
+                || query
+                    .source
+                    .as_deref()
+                    .is_some_and(|s| !source_matches(s, &source))
+                || query.ci.as_deref().is_some_and(|c| c != ci_id)
+            {
+                continue;
+            }
+            if skipped < offset {
+                skipped += 1;
+                continue;
+            }
+            let key = parse_id(&ci_id)
+                .unwrap_or_else(|| CiKey::new(source.clone(), kind.clone(), ci_id.clone()));
+            let kind = match change.as_str() {
+                "created" => ChangeKind::Created,
+                "deleted" => ChangeKind::Deleted,
+                _ => ChangeKind::Updated,
+            };
+            let diffs = serde_json::from_str(&diffs).map_err(|e| CiStoreError::Corrupt {
+                id: ci_id.clone(),
+                reason: e.to_string(),
+            })?;
+            out.push(Change {
+                key,
+                kind,
+                diffs,
+                time,
+            });
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forget history older than `before` (ns); how many entries went.
+    pub fn expire_history(&mut self, before: i64) -> Result<usize, CiStoreError> {
+        Ok(self
+            .connection
+            .execute("DELETE FROM ci_changes WHERE time < ?1", params![before])?)
+    }
+}
+
+/// `kind:key@source` back into a key (the key may contain `:` but the source has no `@`).
+pub fn parse_id(id: &str) -> Option<CiKey> {
+    let (rest, source) = id.rsplit_once('@')?;
+    let (kind, key) = rest.split_once(':')?;
+    Some(CiKey::new(source, kind, key))
+}
+
+fn decode(id: &str, text: &str) -> Result<CiState, CiStoreError> {
+    serde_json::from_str(text).map_err(|e| CiStoreError::Corrupt {
+        id: id.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn write_state(
+    transaction: &rusqlite::Transaction<'_>,
+    id: &str,
+    state: &CiState,
+) -> Result<(), CiStoreError> {
+    let text = serde_json::to_string(state).map_err(|e| CiStoreError::Corrupt {
+        id: id.to_owned(),
+        reason: e.to_string(),
+    })?;
+    transaction
+        .prepare_cached("INSERT OR REPLACE INTO cis (id, source, kind, key, state, seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![id, state.key.source, state.key.kind, state.key.key, text, state.seen])?;
+    Ok(())
+}
+
+fn write_relations(
+    transaction: &rusqlite::Transaction<'_>,
+    id: &str,
+    relations: &[Relation],
+) -> Result<(), CiStoreError> {
+    transaction
+        .prepare_cached("DELETE FROM ci_relations WHERE from_id = ?1")?
+        .execute(params![id])?;
+    for relation in relations {
+        transaction
+            .prepare_cached("INSERT INTO ci_relations (from_id, kind, target_kind, target_key) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![id, relation.kind, relation.target_kind, relation.target_key])?;
+    }
+    Ok(())
+}
+
+fn remove(transaction: &rusqlite::Transaction<'_>, id: &str) -> Result<(), CiStoreError> {
+    transaction
+        .prepare_cached("DELETE FROM cis WHERE id = ?1")?
+        .execute(params![id])?;
+    transaction
+        .prepare_cached("DELETE FROM ci_relations WHERE from_id = ?1")?
+        .execute(params![id])?;
+    transaction
+        .prepare_cached("DELETE FROM ci_addresses WHERE ci_id = ?1")?
+        .execute(params![id])?;
+    Ok(())
+}
+
+fn record(
+    transaction: &rusqlite::Transaction<'_>,
+    id: &str,
+    change: &Change,
+) -> Result<(), CiStoreError> {
+    let diffs = serde_json::to_string(&change.diffs).unwrap_or_else(|_| "[]".to_owned());
+    transaction
+        .prepare_cached("INSERT INTO ci_changes (time, ci_id, source, kind, change, diffs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![change.time, id, change.key.source, change.key.kind, change.kind.as_str(), diffs])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str, node: &str, ip: &str) -> Observation {
+        let key = CiKey::new("kubernetes/k", "kubernetes.pod", format!("default/{name}"));
+        let mut config = BTreeMap::new();
+        config.insert("pod_node_name".to_owned(), node.to_owned());
+        Observation {
+            key: Some(key),
+            config,
+            metrics: BTreeMap::new(),
+            relations: vec![Relation::new("runs-on", "kubernetes.node", node)],
+            addresses: vec![ip.to_owned()],
+        }
+    }
+
+    fn node(name: &str) -> Observation {
+        Observation {
+            key: Some(CiKey::new("kubernetes/k-nodes", "kubernetes.node", name)),
+            ..Observation::default()
+        }
+    }
+
+    #[test]
+    fn history_and_relationships() {
+        let mut store = CiStore::in_memory().unwrap();
+        store
+            .apply(
+                "kubernetes/k-nodes",
+                vec![node("node-1"), node("node-2")],
+                true,
+                1,
+            )
+            .unwrap();
+        let created = store
+            .apply(
+                "kubernetes/k",
+                vec![pod("web-0", "node-1", "10.0.0.5")],
+                true,
+                10,
+            )
+            .unwrap();
+        assert_eq!(created.len(), 1);
+        assert!(
+            store
+                .apply(
+                    "kubernetes/k",
+                    vec![pod("web-0", "node-1", "10.0.0.5")],
+                    true,
+                    20
+                )
+                .unwrap()
+                .is_empty()
+        );
+        let moved = store
+            .apply(
+                "kubernetes/k",
+                vec![pod("web-0", "node-2", "10.0.0.5")],
+                true,
+                30,
+            )
+            .unwrap();
+        assert_eq!(moved.len(), 1);
+        assert_eq!(moved[0].kind, ChangeKind::Updated);
+        let node2 = store
+            .get("kubernetes.node:node-2@kubernetes/k-nodes")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            node2.incoming.len(),
+            1,
+            "what runs on node-2: {:?}",
+            node2.incoming
+        );
+        let node1 = store
+            .get("kubernetes.node:node-1@kubernetes/k-nodes")
+            .unwrap()
+            .unwrap();
+        assert!(node1.incoming.is_empty());
+        let deleted = store.apply("kubernetes/k", vec![], true, 40).unwrap();
+        assert_eq!(deleted[0].kind, ChangeKind::Deleted);
+        let history = store
+            .changes(&ChangeQuery {
+                kind: Some("kubernetes.pod".into()),
+                ..ChangeQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            history.iter().map(|c| c.kind).collect::<Vec<_>>(),
+            vec![
+                ChangeKind::Deleted,
+                ChangeKind::Updated,
+                ChangeKind::Created
+            ]
+        );
+        let recent = store
+            .changes(&ChangeQuery {
+                since: Some(25),
+                ..ChangeQuery::default()
+            })
+            .unwrap();
+        assert_eq!(recent.len(), 2);
+    }
+
+    #[test]
+    fn partial_collections_never_delete() {
+        let mut store = CiStore::in_memory().unwrap();
+        store
+            .apply(
+                "kubernetes/k",
+                vec![pod("a", "n", "1.1.1.1"), pod("b", "n", "1.1.1.2")],
+                true,
+                1,
+            )
+            .unwrap();
+        assert!(
+            store
+                .apply("kubernetes/k", vec![pod("a", "n", "1.1.1.1")], false, 2)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.list(&CiQuery::default()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn dns_records_resolve_to_cis_with_the_same_address() {
+        let mut store = CiStore::in_memory().unwrap();
+        store
+            .apply("kubernetes/k", vec![pod("web-0", "n", "10.0.0.5")], true, 1)
+            .unwrap();
+        let record = Observation {
+            key: Some(CiKey::new(
+                "dns/d",
+                "dns.record",
+                "web.test.local/10.0.0.5:80",
+            )),
+            addresses: vec!["10.0.0.5".to_owned()],
+            ..Observation::default()
+        };
+        store.apply("dns/d", vec![record], true, 2).unwrap();
+        let changes = store.enrich_dns(3).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            changes[0].diffs[0].new.as_deref(),
+            Some("kubernetes.pod:default/web-0")
+        );
+        assert!(
+            store.enrich_dns(4).unwrap().is_empty(),
+            "stable enrichment records nothing"
+        );
+    }
+
+    #[test]
+    fn ids_round_trip() {
+        let key = CiKey::new("consul/dc1", "consul.service", "node-1:web");
+        assert_eq!(parse_id(&key.id()), Some(key));
+    }
+}
