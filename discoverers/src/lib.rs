@@ -1,1 +1,53 @@
-//! TODO
+//! Service discovery for weir: where the scrapers' targets come from.
+//!
+//! Each backend only knows how to fetch its current target groups once (it implements
+//! [`weir_engine::Discoverer`]). The refresh loop, jitter, diffing, back-off, health and
+//! shutdown are written once, in `refresh.rs`, and [`DiscoveryManager`] runs one loop per
+//! configured source, applies config changes without restarting unchanged sources, and
+//! publishes every source's target groups through a `tokio::sync::watch` channel, so a
+//! consumer always sees a whole target set at once.
+//!
+//! | section (`discoverer-service`) | module | feature |
+//! |---|---|---|
+//! | `[[static-discovery]]` | [`static_discovery`] | always |
+//! | `[[file-discovery]]` | [`file`] | always |
+//! | `[[dns]]` | [`dns`] | always |
+//! | `[[consul]]` | [`consul`] | always |
+//! | `[[ec2]]` | `ec2` | `ec2` |
+//! | `[[kubernetes]]` | `kubernetes` | `kubernetes` |
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use weir_discoverers::{DiscoveryConfig, DiscoveryManager};
+//!
+//! let config: DiscoveryConfig = toml::from_str(r#"
+//!     [[static-discovery]]
+//!     id = "local"
+//!     targets = ["127.0.0.1:9100"]
+//!     labels = { env = "test" }
+//! "#).unwrap();
+//! config.validate().unwrap();
+//! let manager = DiscoveryManager::new();
+//! let mut targets = manager.subscribe("static-discovery", "local");
+//! manager.apply(&config);
+//! targets.wait_for(|groups| !groups.is_empty()).await.unwrap();
+//! assert_eq!(targets.borrow()[0].targets[0]["__address__"], "127.0.0.1:9100");
+//! manager.shutdown().await;
+//! # });
+//! ```
+
+pub mod config;
+pub mod consul;
+pub mod dns;
+#[cfg(feature = "ec2")]
+pub mod ec2;
+pub mod file;
+mod http;
+//KUBE
+mod manager;
+mod refresh;
+pub mod static_discovery;
+
+pub use config::{ConfigError, DiscoveryConfig, SourceKind};
+pub use manager::{DiscoveryManager, SourceStatus};
+pub use refresh::{HealthPolicy, HealthState};

@@ -1,0 +1,74 @@
+//! The HTTP client shared by the HTTP-based discoverers (Consul, EC2), with Kapacitor's TLS keys.
+
+use std::time::Duration;
+
+/// Kapacitor's `ssl-ca`, `ssl-cert`, `ssl-key` and `insecure-skip-verify` keys.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct TlsFiles<'a> {
+    pub ca: Option<&'a str>,
+    pub cert: Option<&'a str>,
+    pub key: Option<&'a str>,
+    pub insecure_skip_verify: bool,
+}
+
+/// Build a client; the errors name the file that could not be used.
+pub(crate) fn client(
+    tls: TlsFiles<'_>,
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::Client, String> {
+    let mut builder = builder
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("weir/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = tls.ca {
+        let pem = std::fs::read(path).map_err(|error| format!("ssl-ca {path}: {error}"))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|error| format!("ssl-ca {path}: {error}"))?;
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    match (tls.cert, tls.key) {
+        (Some(cert), Some(key)) => {
+            let mut pem =
+                std::fs::read(cert).map_err(|error| format!("ssl-cert {cert}: {error}"))?;
+            pem.push(b'\n');
+            pem.extend(std::fs::read(key).map_err(|error| format!("ssl-key {key}: {error}"))?);
+            let identity = reqwest::Identity::from_pem(&pem)
+                .map_err(|error| format!("ssl-cert {cert} / ssl-key {key}: {error}"))?;
+            builder = builder.identity(identity);
+        }
+        (None, None) => {}
+        _ => return Err("ssl-cert and ssl-key must be given together".to_owned()),
+    }
+    if tls.insecure_skip_verify {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder
+        .build()
+        .map_err(|error| format!("http client: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_files_are_named() {
+        let tls = TlsFiles {
+            ca: Some("/nonexistent/ca.pem"),
+            ..TlsFiles::default()
+        };
+        let error = client(tls, reqwest::Client::builder()).unwrap_err();
+        assert!(error.starts_with("ssl-ca /nonexistent/ca.pem"), "{error}");
+        let tls = TlsFiles {
+            cert: Some("/c.pem"),
+            ..TlsFiles::default()
+        };
+        assert!(
+            client(tls, reqwest::Client::builder())
+                .unwrap_err()
+                .contains("together")
+        );
+        assert!(client(TlsFiles::default(), reqwest::Client::builder()).is_ok());
+    }
+}
