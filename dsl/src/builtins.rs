@@ -792,6 +792,9 @@ mod tests {
         let crate::Value::Float(sigma) = second else {
             panic!("not a float")
         };
-        assert!((sigma - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-9, "{sigma}");
+        assert!(
+            (sigma - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-9,
+            "{sigma}"
+        );
     }
 }

@@ -8,7 +8,7 @@ use crate::codes;
 use crate::diagnostic::{Diagnostic, Label};
 use crate::lambda::Lambda;
 use crate::lambda_expr::{self, V};
-use crate::nodes::{self, EdgeType, NodeSpec};
+use crate::nodes::{self, EdgeType};
 use crate::program::{CompileOptions, Program, ProgramNode, TaskType};
 use crate::schema::{
     Arg, ArgValue, Call, Chains, HandlerCall, NodeBuild, NodeKind, Provides, Sig, Wants,
@@ -101,6 +101,19 @@ pub(crate) struct Checker<'a> {
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) vars: Vec<VarInfo>,
 }
+
+/// The stand-in for a node whose chaining method is unknown.
+static POISON: NodeKind = NodeKind {
+    method: "?",
+    node_name: "unknown",
+    args: Sig::NONE,
+    props: &[],
+    handlers: &[],
+    wants: Wants::Any,
+    provides: Provides::Same,
+    chains: Chains::Common,
+    build: |_: &mut NodeBuild<'_>| None,
+};
 
 /// Names of the template var types.
 pub(crate) const VAR_TYPES: [&str; 9] = [
@@ -925,18 +938,25 @@ impl<'a> Checker<'a> {
     fn pipe(&mut self, parent: NodeRef, name: &Ident, args: &[Expr], span: Span) -> Option<CValue> {
         let parent_kind = self.nodes[parent.node].kind;
         let parent_edge = self.nodes[parent.node].edge;
-        let Some(kind) =
-            nodes::find_kind(&name.name).filter(|kind| nodes::offers(parent_kind, kind))
+        let parent_is_poison = std::ptr::eq(parent_kind, &POISON);
+        let Some(kind) = nodes::find_kind(&name.name)
+            .filter(|kind| parent_is_poison || nodes::offers(parent_kind, kind))
         else {
-            self.unknown_chain(parent_kind, parent_edge, name);
-            return None;
+            let as_property = self.unknown_chain(parent_kind, parent_edge, name);
+            self.nodes[parent.node].broken = true;
+            if as_property {
+                // Carry on as if `.` had been written, to find the errors after it.
+                return self.dot(parent, name, Some(args), span);
+            }
+            return self.poison(parent, parent_edge, name, args, span);
         };
-        let wanted_ok = match kind.wants {
-            Wants::Root => false,
-            Wants::Any => true,
-            Wants::Stream => parent_edge == EdgeType::Stream,
-            Wants::Batch => parent_edge == EdgeType::Batch,
-        };
+        let wanted_ok = parent_is_poison
+            || match kind.wants {
+                Wants::Root => false,
+                Wants::Any => true,
+                Wants::Stream => parent_edge == EdgeType::Stream,
+                Wants::Batch => parent_edge == EdgeType::Batch,
+            };
         let mut broken = false;
         if !wanted_ok {
             let (wanted, got) = match kind.wants {
@@ -1007,7 +1027,13 @@ impl<'a> Checker<'a> {
         }))
     }
 
-    fn unknown_chain(&mut self, parent_kind: &NodeKind, parent_edge: EdgeType, name: &Ident) {
+    /// Reports an unusable `|name`; true when it is a property of the parent.
+    fn unknown_chain(
+        &mut self,
+        parent_kind: &NodeKind,
+        parent_edge: EdgeType,
+        name: &Ident,
+    ) -> bool {
         let method = name.name.as_str();
         let mut diagnostic;
         if parent_edge == EdgeType::None {
@@ -1074,7 +1100,42 @@ impl<'a> Checker<'a> {
                 diagnostic.notes.push(hint);
             }
         }
+        let as_property = diagnostic.code == codes::PROPERTY_AS_CHAIN;
         self.diagnostics.push(diagnostic);
+        as_property
+    }
+
+    /// A stand-in node after an unknown chaining method: the rest of the chain is still
+    /// checked (arguments, lambdas, later nodes), without cascading errors about the stand-in.
+    fn poison(
+        &mut self,
+        parent: NodeRef,
+        edge: EdgeType,
+        name: &Ident,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<CValue> {
+        for arg in args {
+            let _ = self.eval(arg);
+        }
+        let id = self.nodes.len();
+        self.nodes.push(PendingNode {
+            kind: &POISON,
+            parents: vec![parent.node],
+            call: Call {
+                name: "?",
+                args: Vec::new(),
+                span: Span::new(name.span.start.saturating_sub(1), span.end),
+            },
+            props: Vec::new(),
+            handlers: Vec::new(),
+            edge,
+            broken: true,
+        });
+        Some(CValue::Node(NodeRef {
+            node: id,
+            handler: None,
+        }))
     }
 
     fn dot(
@@ -1098,6 +1159,12 @@ impl<'a> Checker<'a> {
             return None;
         };
         let call_span = Span::new(name.span.start.saturating_sub(1), span.end);
+        if std::ptr::eq(kind, &POISON) {
+            for arg in args {
+                let _ = self.eval(arg);
+            }
+            return Some(CValue::Node(target));
+        }
         if let Some(handler_index) = target.handler {
             let handler_name = self.nodes[target.node].handlers[handler_index].call.name;
             let handler_prop = kind
@@ -1216,8 +1283,21 @@ impl<'a> Checker<'a> {
                 None => {}
             }
         }
+        let as_chain = diagnostic.code == codes::CHAIN_AS_PROPERTY;
         self.diagnostics.push(diagnostic);
         self.nodes[target.node].broken = true;
+        if as_chain {
+            // Carry on as if `|` had been written, to find the errors after it.
+            return self.pipe(
+                NodeRef {
+                    node: target.node,
+                    handler: None,
+                },
+                name,
+                args,
+                span,
+            );
+        }
         Some(CValue::Node(NodeRef {
             node: target.node,
             handler: None,
@@ -1269,7 +1349,8 @@ impl<'a> Checker<'a> {
                 None => built_all = false,
             }
         }
-        for (id, node) in pending.iter().enumerate() {
+        let has_errors = self.diagnostics.iter().any(Diagnostic::is_error);
+        for (id, node) in pending.iter().enumerate().filter(|_| !has_errors) {
             let has_children = pending.iter().any(|child| child.parents.contains(&id));
             let sink = matches!(
                 node.kind.method,
@@ -1286,11 +1367,6 @@ impl<'a> Checker<'a> {
         if !built_all || self.diagnostics.iter().any(Diagnostic::is_error) {
             return None;
         }
-        debug_assert!(
-            program_nodes
-                .iter()
-                .all(|node| !matches!(node.spec, NodeSpec::Stream) || node.parents.is_empty())
-        );
         Some(Program {
             task_type,
             dbrps: std::mem::take(&mut self.dbrps),

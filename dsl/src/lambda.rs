@@ -84,3 +84,164 @@ impl Lambda {
         crate::lambda_expr::references(&self.expr)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::{CompileOptions, NodeSpec, compile};
+
+    struct Point {
+        fields: HashMap<&'static str, Value>,
+        tags: HashMap<&'static str, &'static str>,
+        time: i64,
+    }
+
+    impl Scope for Point {
+        fn field(&self, name: &str) -> Option<Value> {
+            self.fields.get(name).cloned()
+        }
+        fn tag(&self, name: &str) -> Option<&str> {
+            self.tags.get(name).copied()
+        }
+        fn time(&self) -> i64 {
+            self.time
+        }
+    }
+
+    fn point() -> Point {
+        Point {
+            fields: HashMap::from([
+                ("usage", Value::Float(95.5)),
+                ("count", Value::Int(7)),
+                ("name", Value::String("web-1".into())),
+            ]),
+            tags: HashMap::from([("host", "web-01"), ("dc", "east")]),
+            // 2024-02-29T13:45:00Z
+            time: 1_709_214_300_000_000_000,
+        }
+    }
+
+    /// Compiles `lambda: <text>` through the whole pipeline and returns the lambda.
+    fn lambda(text: &str) -> Lambda {
+        let source = format!("stream|from()|where(lambda: {text})|log()");
+        let (program, diagnostics) = compile(&source, &CompileOptions::default());
+        assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
+        let Some(NodeSpec::Where(spec)) = program.map(|p| p.nodes[2].spec.clone()) else {
+            panic!("no where")
+        };
+        spec.predicate
+    }
+
+    fn eval(text: &str) -> Result<Value, EvalError> {
+        lambda(text).eval(&point(), &mut LambdaState::default())
+    }
+
+    #[test]
+    fn references_read_fields_then_tags() {
+        assert_eq!(
+            eval(r#""usage" > 90.0 AND "host" =~ /^web/"#),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            eval(r#""dc" == 'east' OR "missing" > 1"#),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            eval(r#""missing" > 1"#),
+            Err(EvalError::Missing("missing".into()))
+        );
+        assert_eq!(
+            eval(r#"isPresent("missing") OR isPresent("dc")"#),
+            Ok(Value::Bool(true))
+        );
+    }
+
+    #[test]
+    fn operator_table_at_run_time() {
+        assert_eq!(eval(r#""count" / 2"#), Ok(Value::Int(3)));
+        assert_eq!(eval(r#"float("count") * 100.0"#), Ok(Value::Float(700.0)));
+        let err = eval(r#""count" * 100.0"#).unwrap_err();
+        assert!(err.to_string().contains("convert with float()"), "{err}");
+        assert_eq!(
+            eval(r#""name" + '-' + "dc""#),
+            Ok(Value::String("web-1-east".into()))
+        );
+        assert_eq!(eval(r#"-"usage""#), Ok(Value::Float(-95.5)));
+    }
+
+    #[test]
+    fn builtins_and_time() {
+        assert_eq!(eval(r#"hour("time")"#), Ok(Value::Int(13)));
+        assert_eq!(eval(r#"weekday("time")"#), Ok(Value::Int(4)));
+        assert_eq!(
+            eval(r#"unixNano(now()) == unixNano("time")"#),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            eval(r#"strToUpper("dc")"#),
+            Ok(Value::String("EAST".into()))
+        );
+        assert_eq!(
+            eval(r#"if("usage" > 90.0, 'hot', 'ok')"#),
+            Ok(Value::String("hot".into()))
+        );
+        assert_eq!(
+            eval(r#"regexReplace(/web-(\d+)/, "host", 'n$1')"#),
+            Ok(Value::String("n01".into()))
+        );
+        assert_eq!(
+            eval("humanBytes(1200000)"),
+            Ok(Value::String("1.2 MB".into()))
+        );
+    }
+
+    #[test]
+    fn stateful_functions_count_per_state() {
+        let counter = lambda("count()");
+        let mut group_a = LambdaState::default();
+        let mut group_b = LambdaState::default();
+        assert_eq!(counter.eval(&point(), &mut group_a), Ok(Value::Int(1)));
+        assert_eq!(counter.eval(&point(), &mut group_a), Ok(Value::Int(2)));
+        assert_eq!(counter.eval(&point(), &mut group_b), Ok(Value::Int(1)));
+        let both = lambda(r#"count() + count()"#);
+        let mut state = LambdaState::default();
+        assert_eq!(both.eval(&point(), &mut state), Ok(Value::Int(2)));
+        assert_eq!(both.eval(&point(), &mut state), Ok(Value::Int(4)));
+    }
+
+    #[test]
+    fn eval_bool_and_references() {
+        let predicate = lambda(r#""usage" > 90.0 AND "host" =~ /^web/"#);
+        assert_eq!(
+            predicate.eval_bool(&point(), &mut LambdaState::default()),
+            Ok(true)
+        );
+        assert_eq!(predicate.references(), ["usage", "host"]);
+        assert!(
+            lambda(r#""usage""#)
+                .eval_bool(&point(), &mut LambdaState::default())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn vars_and_constants_fold_into_lambdas() {
+        let source = "var limit = 45.0 * 2.0\nvar w = 5m * 2\nstream|from()|where(lambda: \"usage\" > limit)|window().period(w).every(w)|log()";
+        let (program, diagnostics) = compile(source, &CompileOptions::default());
+        assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
+        let program = program.unwrap();
+        let NodeSpec::Window(window) = &program.nodes[3].spec else {
+            panic!("not window")
+        };
+        assert_eq!(window.period, Some(crate::Duration(600_000_000_000)));
+        let NodeSpec::Where(filter) = &program.nodes[2].spec else {
+            panic!("not where")
+        };
+        assert_eq!(
+            filter.predicate.eval(&point(), &mut LambdaState::default()),
+            Ok(Value::Bool(true))
+        );
+    }
+}

@@ -81,6 +81,8 @@ pub fn compile(source: &str, options: &CompileOptions) -> (Option<Program>, Vec<
     let (ast, mut diagnostics) = crate::parser::parse(source);
     let (program, check_diagnostics, _) = crate::check::check(source, &ast, options);
     diagnostics.extend(check_diagnostics);
+    // Report in source order; the sort is stable, so one place keeps its discovery order.
+    diagnostics.sort_by_key(|diagnostic| diagnostic.span().start);
     let program = if diagnostics.iter().any(Diagnostic::is_error) {
         None
     } else {
