@@ -9,8 +9,12 @@
 pub mod config;
 pub mod exposition;
 pub mod health;
+mod manager;
 pub mod scrape;
+mod status;
 pub mod target;
 
 pub use config::{ByteSize, Compat, HealthConfig, ScraperConfig, ScraperType};
 pub use health::TargetHealth;
+pub use manager::{ScrapeManager, ScraperInput};
+pub use status::{CollectFailure, CollectSummary, ScraperStatus, TargetStatus};

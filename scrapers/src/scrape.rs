@@ -111,7 +111,7 @@ async fn fetch_inner(
 ) -> Result<Fetched, ScrapeError> {
     let request_error = |error: reqwest::Error| ScrapeError::Request {
         url: url.to_string(),
-        reason: error_chain(&error),
+        reason: error_chain(&error.without_url()),
     };
     let mut request = client
         .get(url.clone())
