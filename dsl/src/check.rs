@@ -867,6 +867,7 @@ impl<'a> Checker<'a> {
             (Arg::Duration, CValue::Scalar(Value::Duration(value))) => {
                 Some(ArgValue::Duration(value))
             }
+            (Arg::Bool, CValue::Scalar(Value::Bool(value))) => Some(ArgValue::Bool(value)),
             (Arg::Lambda, CValue::Lambda(lambda)) => Some(ArgValue::Lambda(lambda)),
             (Arg::Node, CValue::Node(node)) => Some(ArgValue::Node(node.node)),
             (
@@ -1354,7 +1355,7 @@ impl<'a> Checker<'a> {
             let has_children = pending.iter().any(|child| child.parents.contains(&id));
             let sink = matches!(
                 node.kind.method,
-                "influxDBOut" | "httpOut" | "httpPost" | "alert" | "log"
+                "influxDBOut" | "httpOut" | "httpPost" | "alert" | "log" | "deadman" | "ciOut"
             );
             if !has_children && !sink && node.edge != EdgeType::None {
                 self.diagnostics.push(Diagnostic::warning(

@@ -22,6 +22,8 @@ pub(crate) enum Arg {
     Float,
     /// Duration literal.
     Duration,
+    /// `TRUE`/`FALSE`.
+    Bool,
     /// `lambda: ...`.
     Lambda,
     /// Another node (`join(other)`).
@@ -42,6 +44,7 @@ impl Arg {
             Arg::Int => "int",
             Arg::Float => "float",
             Arg::Duration => "duration",
+            Arg::Bool => "bool",
             Arg::Lambda => "lambda",
             Arg::Node => "node",
             Arg::StrOrStar => "string or *",
@@ -207,6 +210,7 @@ pub(crate) enum ArgValue {
     Int(i64),
     Float(f64),
     Duration(Duration),
+    Bool(bool),
     Lambda(Lambda),
     Node(usize),
     Star,

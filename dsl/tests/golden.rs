@@ -172,3 +172,20 @@ fn documented_examples_compile() {
     }
     assert!(checked >= 15, "only {checked} examples found");
 }
+
+/// Every prefix of every golden script (cut at each char boundary) compiles, formats and
+/// renders without panicking: the cheap cousin of the `parse` fuzz target.
+#[test]
+fn truncated_scripts_never_panic() {
+    for layer in ["parse", "check", "diagnostics"] {
+        for path in scripts(layer) {
+            let source = std::fs::read_to_string(&path).unwrap();
+            for (index, _) in source.char_indices() {
+                let prefix = &source[..index];
+                let (_, diagnostics) = compile(prefix, &CompileOptions::default());
+                let _ = render(&diagnostics, prefix, "prefix.tick", false);
+                let _ = format(prefix);
+            }
+        }
+    }
+}

@@ -53,7 +53,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
     handlers: &[],
     wants: Wants::Any,
     provides: Provides::Fixed(EdgeType::None),
-    chains: Chains::Only(&[]),
+    chains: Chains::Only(&["stats", "deadman"]),
     build,
 };
 

@@ -4,10 +4,16 @@
 
 pub mod aggregate;
 pub mod alert;
+pub mod barrier;
+pub mod change_detect;
+pub mod ci_out;
+pub mod combine;
+pub mod deadman;
 pub mod default;
 pub mod delete;
 pub mod derivative;
 pub mod eval;
+pub mod flatten;
 pub mod from;
 pub mod group_by;
 pub mod http_out;
@@ -16,17 +22,27 @@ pub mod influxdb_out;
 pub mod join;
 pub mod log;
 pub mod query;
+pub mod sample;
 pub mod shift;
+pub mod state_count;
+pub mod state_duration;
+pub mod stats;
 pub mod union;
 pub mod where_;
 pub mod window;
 
 pub use aggregate::{AggregateFunction, AggregateSpec};
 pub use alert::{AlertHandler, AlertSpec};
+pub use barrier::BarrierSpec;
+pub use change_detect::ChangeDetectSpec;
+pub use ci_out::CiOutSpec;
+pub use combine::CombineSpec;
+pub use deadman::DeadmanSpec;
 pub use default::DefaultSpec;
 pub use delete::DeleteSpec;
 pub use derivative::DerivativeSpec;
 pub use eval::EvalSpec;
+pub use flatten::FlattenSpec;
 pub use from::FromSpec;
 pub use group_by::{GroupBySpec, GroupDimensions};
 pub use http_out::HttpOutSpec;
@@ -35,7 +51,11 @@ pub use influxdb_out::InfluxDbOutSpec;
 pub use join::{JoinFill, JoinSpec};
 pub use log::LogSpec;
 pub use query::{QueryFill, QuerySpec};
+pub use sample::{SampleRate, SampleSpec};
 pub use shift::ShiftSpec;
+pub use state_count::StateCountSpec;
+pub use state_duration::StateDurationSpec;
+pub use stats::StatsSpec;
 pub use union::UnionSpec;
 pub use where_::WhereSpec;
 pub use window::WindowSpec;
@@ -51,7 +71,7 @@ pub(crate) const STREAM: NodeKind = NodeKind {
     handlers: &[],
     wants: Wants::Root,
     provides: Provides::Fixed(EdgeType::Stream),
-    chains: Chains::Only(&["from"]),
+    chains: Chains::Only(&["from", "stats", "deadman"]),
     build: |_: &mut NodeBuild<'_>| Some(NodeSpec::Stream),
 };
 
@@ -64,7 +84,7 @@ pub(crate) const BATCH: NodeKind = NodeKind {
     handlers: &[],
     wants: Wants::Root,
     provides: Provides::Fixed(EdgeType::Batch),
-    chains: Chains::Only(&["query"]),
+    chains: Chains::Only(&["query", "stats", "deadman"]),
     build: |_: &mut NodeBuild<'_>| Some(NodeSpec::Batch),
 };
 
@@ -88,6 +108,16 @@ pub(crate) fn chain_kinds() -> impl Iterator<Item = &'static NodeKind> {
         &http_post::KIND,
         &influxdb_out::KIND,
         &query::KIND,
+        &sample::KIND,
+        &change_detect::KIND,
+        &state_duration::KIND,
+        &state_count::KIND,
+        &barrier::KIND,
+        &stats::KIND,
+        &deadman::KIND,
+        &combine::KIND,
+        &flatten::KIND,
+        &ci_out::KIND,
     ];
     SINGLE.iter().copied().chain(aggregate::KINDS.iter())
 }
@@ -118,15 +148,6 @@ pub(crate) const UNSUPPORTED_CHAINS: &[&str] = &[
     "holtWinters",
     "holtWintersWithFit",
     "queryFlux",
-    "combine",
-    "flatten",
-    "barrier",
-    "sample",
-    "changeDetect",
-    "stateDuration",
-    "stateCount",
-    "stats",
-    "deadman",
     "noOp",
 ];
 
@@ -185,6 +206,26 @@ pub enum NodeSpec {
     InfluxDbOut(InfluxDbOutSpec),
     /// `batch|query('SELECT ...')`.
     Query(QuerySpec),
+    /// `sample(n | duration)`.
+    Sample(SampleSpec),
+    /// `changeDetect(field...)`.
+    ChangeDetect(ChangeDetectSpec),
+    /// `stateDuration(lambda)`.
+    StateDuration(StateDurationSpec),
+    /// `stateCount(lambda)`.
+    StateCount(StateCountSpec),
+    /// `barrier()`.
+    Barrier(BarrierSpec),
+    /// `stats(interval)`.
+    Stats(StatsSpec),
+    /// `deadman(threshold, interval)`.
+    Deadman(DeadmanSpec),
+    /// `combine(lambda...)`.
+    Combine(CombineSpec),
+    /// `flatten()`.
+    Flatten(FlattenSpec),
+    /// `ciOut()`: weir's configuration-item history sink.
+    CiOut(CiOutSpec),
 }
 
 impl NodeSpec {
@@ -212,6 +253,16 @@ impl NodeSpec {
             NodeSpec::HttpPost(_) => "http_post",
             NodeSpec::InfluxDbOut(_) => "influxdb_out",
             NodeSpec::Query(_) => "query",
+            NodeSpec::Sample(_) => "sample",
+            NodeSpec::ChangeDetect(_) => "change_detect",
+            NodeSpec::StateDuration(_) => "state_duration",
+            NodeSpec::StateCount(_) => "state_count",
+            NodeSpec::Barrier(_) => "barrier",
+            NodeSpec::Stats(_) => "stats",
+            NodeSpec::Deadman(_) => "deadman",
+            NodeSpec::Combine(_) => "combine",
+            NodeSpec::Flatten(_) => "flatten",
+            NodeSpec::CiOut(_) => "ci_out",
         }
     }
 }

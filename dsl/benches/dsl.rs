@@ -1,0 +1,64 @@
+//! Criterion benches: compiling a generated 2,000-line script, and evaluating the lambda
+//! `"usage" > 90.0 AND "host" =~ /^web/` against one point.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use weir_dsl::nodes::NodeSpec;
+use weir_dsl::{CompileOptions, LambdaState, Scope, Value, compile};
+
+/// About 2,000 lines: many independent pipelines, each with a lambda, a window and an alert.
+fn generated_script() -> String {
+    let mut script = String::from("dbrp \"telegraf\".\"autogen\"\n\nvar limit = 90.0\n\n");
+    let mut pipeline = 0;
+    while script.lines().count() < 2_000 {
+        script.push_str(&format!(
+            "// pipeline {pipeline}\nvar p{pipeline} = stream\n    |from()\n        .measurement('cpu{pipeline}')\n        .where(lambda: \"host\" =~ /^web/ AND \"usage\" > 10.0)\n        .groupBy('host')\n    |window()\n        .period(10s)\n        .every(10s)\n    |mean('usage')\n        .as('usage')\n\np{pipeline}\n    |alert()\n        .crit(lambda: \"usage\" > limit)\n        .log('/tmp/alerts.log')\n\n"
+        ));
+        pipeline += 1;
+    }
+    script
+}
+
+struct Point;
+
+impl Scope for Point {
+    fn field(&self, name: &str) -> Option<Value> {
+        (name == "usage").then_some(Value::Float(95.5))
+    }
+    fn tag(&self, name: &str) -> Option<&str> {
+        (name == "host").then_some("web-01")
+    }
+    fn time(&self) -> i64 {
+        0
+    }
+}
+
+fn bench_compile(c: &mut Criterion) {
+    let script = generated_script();
+    let mut group = c.benchmark_group("compile");
+    group.throughput(Throughput::Bytes(script.len() as u64));
+    group.bench_function("parse_and_check_2000_lines", |b| {
+        b.iter(|| {
+            let (program, diagnostics) = compile(black_box(&script), &CompileOptions::default());
+            assert!(diagnostics.is_empty());
+            program
+        })
+    });
+    group.finish();
+}
+
+fn bench_lambda(c: &mut Criterion) {
+    let source = "stream|from()|where(lambda: \"usage\" > 90.0 AND \"host\" =~ /^web/)|log()";
+    let (program, _) = compile(source, &CompileOptions::default());
+    let Some(NodeSpec::Where(spec)) = program.map(|program| program.nodes[2].spec.clone()) else {
+        panic!("the bench script does not compile");
+    };
+    let mut state = LambdaState::default();
+    c.bench_function("lambda_eval_usage_and_host_regex", |b| {
+        b.iter(|| spec.predicate.eval_bool(black_box(&Point), &mut state))
+    });
+}
+
+criterion_group!(benches, bench_compile, bench_lambda);
+criterion_main!(benches);

@@ -1,0 +1,92 @@
+//! `combine(lambda...)`: pairs points of the same time (within `tolerance`) from one stream,
+//! each matching one expression, into single points with prefixed fields.
+//!
+//! ```tick
+//! stream|from().measurement('request_latency')|combine(lambda: "service" == 'auth', lambda: TRUE).as('auth', 'other').tolerance(1s)|log()
+//! ```
+
+use crate::lambda::Lambda;
+use crate::nodes::{EdgeType, NodeSpec};
+use crate::schema::{Arg, ArgValue, Chains, NodeBuild, NodeKind, Provides, Sig, Wants, prop};
+use crate::value::Duration;
+
+/// Properties of `combine()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CombineSpec {
+    /// One predicate per member.
+    pub expressions: Vec<Lambda>,
+    /// Prefix per member (required, one per expression).
+    pub as_: Vec<String>,
+    /// Between prefix and field name (default `.`).
+    pub delimiter: String,
+    /// Points within this of each other combine.
+    pub tolerance: Duration,
+    /// At most this many points are buffered per group (0: no limit).
+    pub max: i64,
+}
+
+pub(crate) const KIND: NodeKind = NodeKind {
+    method: "combine",
+    node_name: "combine",
+    args: Sig {
+        params: &[("expression", Arg::Lambda)],
+        required: 1,
+        rest: Some(("expression", Arg::Lambda)),
+    },
+    props: &[
+        prop("as", Sig::variadic("name", Arg::Str)),
+        prop("delimiter", Sig::exact(&[("delimiter", Arg::Str)])),
+        prop("tolerance", Sig::exact(&[("tolerance", Arg::Duration)])),
+        prop("max", Sig::exact(&[("max", Arg::Int)])),
+    ],
+    handlers: &[],
+    wants: Wants::Stream,
+    provides: Provides::Fixed(EdgeType::Stream),
+    chains: Chains::Common,
+    build,
+};
+
+fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
+    let expressions: Vec<Lambda> = node
+        .call
+        .args
+        .iter()
+        .filter_map(|(value, _)| match value {
+            ArgValue::Lambda(lambda) => Some(lambda.clone()),
+            _ => None,
+        })
+        .collect();
+    if node.last("as").is_none() {
+        node.missing("as", ".as('a', 'b')");
+        return None;
+    }
+    let as_ = node.strings("as");
+    if as_.len() != expressions.len() {
+        let span = node.span_of("as");
+        let message = format!(
+            "combine has {} expressions but .as names {}",
+            expressions.len(),
+            as_.len()
+        );
+        node.error(crate::codes::INVALID_PROPERTY, message, span);
+        return None;
+    }
+    let max = node.int("max").unwrap_or(0);
+    let tolerance = node.duration("tolerance").unwrap_or_default();
+    if max < 0 || tolerance.0 < 0 {
+        let span = node.call.span;
+        node.error(
+            crate::codes::INVALID_PROPERTY,
+            "combine max and tolerance must not be negative",
+            span,
+        );
+        return None;
+    }
+    Some(NodeSpec::Combine(CombineSpec {
+        expressions,
+        as_,
+        delimiter: node.string("delimiter").unwrap_or_else(|| ".".to_owned()),
+        tolerance,
+        max,
+    }))
+}

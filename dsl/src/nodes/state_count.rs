@@ -1,0 +1,41 @@
+//! `stateCount(lambda)`: how many consecutive points of each group satisfied the predicate:
+//! -1 while it is false, then 1, 2, 3...
+//!
+//! ```tick
+//! stream|from()|stateCount(lambda: "usage" > 90.0).as('hot_points')|log()
+//! ```
+
+use crate::lambda::Lambda;
+use crate::nodes::NodeSpec;
+use crate::schema::{Arg, ArgValue, Chains, NodeBuild, NodeKind, Provides, Sig, Wants, prop};
+
+/// Properties of `stateCount()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateCountSpec {
+    /// The state.
+    pub predicate: Lambda,
+    /// Output field (default `state_count`).
+    pub as_: String,
+}
+
+pub(crate) const KIND: NodeKind = NodeKind {
+    method: "stateCount",
+    node_name: "state_count",
+    args: Sig::exact(&[("predicate", Arg::Lambda)]),
+    props: &[prop("as", Sig::exact(&[("name", Arg::Str)]))],
+    handlers: &[],
+    wants: Wants::Any,
+    provides: Provides::Same,
+    chains: Chains::Common,
+    build,
+};
+
+fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
+    let Some(ArgValue::Lambda(predicate)) = node.arg(0).cloned() else {
+        return None;
+    };
+    let as_ = node
+        .string("as")
+        .unwrap_or_else(|| "state_count".to_owned());
+    Some(NodeSpec::StateCount(StateCountSpec { predicate, as_ }))
+}
