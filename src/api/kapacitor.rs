@@ -1,0 +1,147 @@
+//! Kapacitor's task and template endpoints, with its request and response shapes.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{KAPACITOR_VERSION, error};
+use crate::daemon::Daemon;
+use crate::tasks::{ListQuery, TaskError, TaskRequest, TaskView, TemplateRequest};
+
+/// `GET|HEAD /kapacitor/v1/ping`.
+pub async fn ping() -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert("X-Kapacitor-Version", HeaderValue::from_static(KAPACITOR_VERSION));
+    (StatusCode::NO_CONTENT, headers).into_response()
+}
+
+fn task_error(task_error: TaskError) -> Response {
+    let status = StatusCode::from_u16(task_error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error(status, task_error.to_string())
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON request body: {e}")))
+}
+
+fn view(query: &ListQuery) -> TaskView {
+    TaskView {
+        dot_labels: query.dot_view.as_deref() == Some("labels"),
+        formatted_script: query.script_format.as_deref() == Some("formatted"),
+    }
+}
+
+/// `GET /kapacitor/v1/tasks`.
+pub async fn list_tasks(State(daemon): State<Arc<Daemon>>, Query(query): Query<ListQuery>) -> Response {
+    match daemon.tasks.list_json(&query, &view(&query)) {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => task_error(e),
+    }
+}
+
+/// `POST /kapacitor/v1/tasks`.
+pub async fn define_task(State(daemon): State<Arc<Daemon>>, body: Bytes) -> Response {
+    let request: TaskRequest = match parse_json(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    match daemon.tasks.define(request) {
+        Ok(task) => Json(task).into_response(),
+        Err(e) => task_error(e),
+    }
+}
+
+/// `GET /kapacitor/v1/tasks/:id`.
+pub async fn get_task(
+    State(daemon): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    match daemon.tasks.task_json(&id, &view(&query)) {
+        Ok(task) => Json(task).into_response(),
+        Err(e) => task_error(e),
+    }
+}
+
+/// `PATCH /kapacitor/v1/tasks/:id`.
+pub async fn update_task(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let request: TaskRequest = match parse_json(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    match daemon.tasks.update(&id, request) {
+        Ok(task) => Json(task).into_response(),
+        Err(e) => task_error(e),
+    }
+}
+
+/// `DELETE /kapacitor/v1/tasks/:id`: 204 whether or not it existed, as Kapacitor does.
+pub async fn delete_task(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+    let tasks = daemon.clone();
+    match tokio::task::spawn_blocking(move || tasks.tasks.delete(&id)).await {
+        Ok(Ok(_)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e)) => task_error(e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `GET /kapacitor/v1/tasks/:id/:endpoint`: the latest `httpOut` results.
+pub async fn http_out(State(daemon): State<Arc<Daemon>>, Path((id, endpoint)): Path<(String, String)>) -> Response {
+    match daemon.engine.http_out(&id, &endpoint) {
+        Some(body) => Json(body).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no endpoint {endpoint} on task {id}")),
+    }
+}
+
+/// `GET /kapacitor/v1/templates`.
+pub async fn list_templates(State(daemon): State<Arc<Daemon>>, Query(query): Query<ListQuery>) -> Response {
+    match daemon.tasks.list_templates_json(query.pattern.as_deref()) {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => task_error(e),
+    }
+}
+
+/// `POST /kapacitor/v1/templates`.
+pub async fn define_template(State(daemon): State<Arc<Daemon>>, body: Bytes) -> Response {
+    let request: TemplateRequest = match parse_json(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    match daemon.tasks.define_template(request) {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => task_error(e),
+    }
+}
+
+/// `GET /kapacitor/v1/templates/:id`.
+pub async fn get_template(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+    match daemon.tasks.template_json(&id) {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => task_error(e),
+    }
+}
+
+/// `PATCH /kapacitor/v1/templates/:id`.
+pub async fn update_template(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let request: TemplateRequest = match parse_json(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    match daemon.tasks.update_template(&id, request) {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => task_error(e),
+    }
+}
+
+/// `DELETE /kapacitor/v1/templates/:id`.
+pub async fn delete_template(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+    match daemon.tasks.delete_template(&id) {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => task_error(e),
+    }
+}

@@ -1,0 +1,226 @@
+//! weir's own API under `/weir/v1`: config and its status, scrapers, targets, discoverers,
+//! sinks; and `/metrics`.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::error;
+use crate::daemon::Daemon;
+
+/// `GET /weir/v1/config`: the effective config, secrets redacted.
+pub async fn config(State(daemon): State<Arc<Daemon>>) -> Response {
+    let loaded = daemon.config.load();
+    let mut value = serde_json::to_value(&loaded.config).unwrap_or_else(|_| json!({}));
+    redact(&mut value);
+    Json(value).into_response()
+}
+
+/// Replace every secret-looking value with `"***"` (Kapacitor marks them redacted too).
+fn redact(value: &mut serde_json::Value) {
+    const SECRET_KEYS: &[&str] =
+        &["password", "token", "secret-key", "access-key", "bearer-token", "password-sha256", "token-sha256", "api-key"];
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                let is_secret = SECRET_KEYS.contains(&key.as_str());
+                let is_set = match inner {
+                    serde_json::Value::String(s) => !s.is_empty(),
+                    serde_json::Value::Null => false,
+                    _ => true,
+                };
+                if is_secret && is_set {
+                    *inner = serde_json::Value::String("***".to_owned());
+                } else {
+                    redact(inner);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+/// `POST /weir/v1/config/reload`.
+pub async fn reload(State(daemon): State<Arc<Daemon>>) -> Response {
+    let status = daemon.reload().await;
+    let code = if status.state == "applied" { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    (code, Json(status)).into_response()
+}
+
+/// `GET /weir/v1/config/status`.
+pub async fn config_status(State(daemon): State<Arc<Daemon>>) -> Response {
+    let status = daemon.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Json(status).into_response()
+}
+
+/// `GET /weir/v1/scrapers`.
+pub async fn scrapers(State(daemon): State<Arc<Daemon>>) -> Response {
+    Json(json!({ "scrapers": daemon.scrapers.scrapers() })).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct EnabledPatch {
+    enabled: bool,
+}
+
+fn enabled_patch(body: &Bytes) -> Result<bool, Response> {
+    serde_json::from_slice::<EnabledPatch>(body)
+        .map(|patch| patch.enabled)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("expected {{\"enabled\": true|false}}: {e}")))
+}
+
+/// `PATCH /weir/v1/scrapers/:name` with `{"enabled": bool}`.
+pub async fn patch_scraper(State(daemon): State<Arc<Daemon>>, Path(name): Path<String>, body: Bytes) -> Response {
+    let enabled = match enabled_patch(&body) {
+        Ok(enabled) => enabled,
+        Err(response) => return response,
+    };
+    if daemon.scrapers.set_enabled(&name, enabled) {
+        Json(json!({ "name": name, "enabled": enabled })).into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, format!("no scraper named {name}"))
+    }
+}
+
+/// `POST /weir/v1/scrapers/:name/collect`: scrape every target now.
+pub async fn collect(State(daemon): State<Arc<Daemon>>, Path(name): Path<String>) -> Response {
+    match daemon.scrapers.collect_now(&name).await {
+        Some(summary) => Json(summary).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no scraper named {name}")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct TargetsQuery {
+    #[serde(default)]
+    unhealthy: bool,
+    scraper: Option<String>,
+}
+
+/// `GET /weir/v1/targets[?unhealthy=true][&scraper=NAME]`.
+pub async fn targets(State(daemon): State<Arc<Daemon>>, Query(query): Query<TargetsQuery>) -> Response {
+    let targets: Vec<serde_json::Value> = daemon
+        .scrapers
+        .targets()
+        .into_iter()
+        .filter_map(|target| serde_json::to_value(target).ok())
+        .filter(|target| {
+            query.scraper.as_deref().is_none_or(|name| target.get("scraper").and_then(|s| s.as_str()) == Some(name))
+        })
+        .filter(|target| {
+            !query.unhealthy || target.get("state").and_then(|s| s.as_str()).is_some_and(|s| s != "healthy" && s != "Healthy")
+        })
+        .collect();
+    Json(json!({ "targets": targets })).into_response()
+}
+
+/// `GET /weir/v1/discoverers`.
+pub async fn discoverers(State(daemon): State<Arc<Daemon>>) -> Response {
+    Json(json!({ "discoverers": daemon.discovery.sources() })).into_response()
+}
+
+/// `PATCH /weir/v1/discoverers/:id` with `{"enabled": bool}`.
+pub async fn patch_discoverer(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let enabled = match enabled_patch(&body) {
+        Ok(enabled) => enabled,
+        Err(response) => return response,
+    };
+    if daemon.discovery.set_enabled(&id, enabled) {
+        Json(json!({ "id": id, "enabled": enabled })).into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, format!("no discoverer with id {id}"))
+    }
+}
+
+/// `POST /weir/v1/discoverers/:id/refresh`.
+pub async fn refresh_discoverer(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+    if daemon.discovery.refresh(&id).await {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, format!("no discoverer with id {id}"))
+    }
+}
+
+/// `GET /weir/v1/sinks`.
+pub async fn sinks(State(daemon): State<Arc<Daemon>>) -> Response {
+    Json(json!({ "sinks": daemon.sinks.stats() })).into_response()
+}
+
+/// `GET /metrics`: self-metrics in Prometheus text format.
+pub async fn metrics(State(daemon): State<Arc<Daemon>>) -> Response {
+    let mut out = String::with_capacity(8192);
+    let counter = |out: &mut String, name: &str, help: &str, value: u64| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+    };
+    let metrics = &daemon.metrics;
+    counter(&mut out, "weir_write_requests_total", "Write requests received.", metrics.write_requests.load(Ordering::Relaxed));
+    counter(&mut out, "weir_write_points_total", "Points accepted by /write.", metrics.points_received.load(Ordering::Relaxed));
+    counter(&mut out, "weir_write_bad_lines_total", "Malformed lines in /write bodies.", metrics.write_errors.load(Ordering::Relaxed));
+    counter(&mut out, "weir_scraped_points_total", "Points produced by scrapes and routed to tasks.", metrics.scraped_points.load(Ordering::Relaxed));
+    counter(&mut out, "weir_config_reloads_applied_total", "Config reloads applied.", metrics.reloads_applied.load(Ordering::Relaxed));
+    counter(&mut out, "weir_config_reloads_rejected_total", "Config reloads rejected.", metrics.reloads_rejected.load(Ordering::Relaxed));
+    let outputs = &daemon.output_stats;
+    counter(&mut out, "weir_http_post_total", "httpPost requests sent.", outputs.http_posts.load(Ordering::Relaxed));
+    counter(&mut out, "weir_http_post_errors_total", "httpPost requests that failed.", outputs.http_post_errors.load(Ordering::Relaxed));
+    counter(&mut out, "weir_alert_events_total", "Alert events handed to handlers.", outputs.alert_events.load(Ordering::Relaxed));
+    counter(&mut out, "weir_alert_handler_errors_total", "Alert handler failures.", outputs.alert_errors.load(Ordering::Relaxed));
+    counter(&mut out, "weir_sink_refused_points_total", "Points refused by a full sink queue.", outputs.sink_refused_points.load(Ordering::Relaxed));
+    write_task_metrics(&daemon, &mut out);
+    daemon.scrapers.write_metrics(&mut out);
+    daemon.discovery.write_metrics(&mut out);
+    daemon.sinks.write_metrics(&mut out);
+    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
+}
+
+fn write_task_metrics(daemon: &Daemon, out: &mut String) {
+    let tasks = daemon.engine.running_tasks();
+    let _ = writeln!(out, "# HELP weir_tasks_running Tasks running in the engine.\n# TYPE weir_tasks_running gauge\nweir_tasks_running {}", tasks.len());
+    let mut lines: [(String, &str, &str); 3] = [
+        (String::new(), "weir_task_node_collected_total", "Points or batches a task node received."),
+        (String::new(), "weir_task_node_emitted_total", "Points or batches a task node emitted."),
+        (String::new(), "weir_task_node_errors_total", "Errors in a task node."),
+    ];
+    for task in &tasks {
+        let Some(stats) = daemon.engine.task_stats(task).and_then(|s| serde_json::to_value(s).ok()) else { continue };
+        let Some(nodes) = stats.get("node-stats").and_then(|n| n.as_object()) else { continue };
+        for (node, values) in nodes {
+            for (line, name, _) in lines.iter_mut() {
+                let key = name.trim_start_matches("weir_task_node_").trim_end_matches("_total");
+                if let Some(value) = values.get(key).and_then(|v| v.as_u64()) {
+                    let _ = writeln!(line, "{name}{{task=\"{}\",node=\"{}\"}} {value}", escape(task), escape(node));
+                }
+            }
+        }
+    }
+    for (body, name, help) in lines {
+        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{body}");
+    }
+}
+
+/// Escape a Prometheus label value.
+pub fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_secrets_but_not_empty_ones() {
+        let mut value = json!({"influxdb": [{"password": "p", "username": "u", "token": ""}], "http": {"users": [{"token-sha256": "abc"}]}});
+        redact(&mut value);
+        assert_eq!(value["influxdb"][0]["password"], "***");
+        assert_eq!(value["influxdb"][0]["username"], "u");
+        assert_eq!(value["influxdb"][0]["token"], "");
+        assert_eq!(value["http"]["users"][0]["token-sha256"], "***");
+    }
+}

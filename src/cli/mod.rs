@@ -1,0 +1,265 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod client;
+mod script;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
+
+/// weir: a metrics stream-processing engine (discover, scrape, process with TICKscript, sink).
+#[derive(Debug, Parser)]
+#[command(name = "weir", version, about, propagate_version = true)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output format of client commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// For people.
+    #[default]
+    Human,
+    /// For scripts.
+    Json,
+}
+
+/// Where a running daemon is.
+#[derive(Debug, clap::Args)]
+pub struct Remote {
+    /// The daemon's URL.
+    #[arg(long, env = "WEIR_URL", default_value = "http://127.0.0.1:9092", global = true)]
+    url: String,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon (without --config: the embedded default, which needs no outside service).
+    Serve {
+        /// TOML config file (Kapacitor's keys).
+        #[arg(long, short = 'c', env = "WEIR_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Print the default config, with comments.
+    Config,
+    /// Check scripts; exit 1 when any has errors.
+    Check {
+        /// Scripts.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format of the diagnostics.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Print a script's graph in DOT.
+    Graph {
+        /// Script.
+        file: PathBuf,
+    },
+    /// Format scripts canonically (in place, or --check).
+    Fmt {
+        /// Scripts.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Exit 1 when a file is not formatted, without changing it.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run a script over recorded data and print (or compare) what it emits.
+    Test {
+        /// Script.
+        script: PathBuf,
+        /// Line protocol (precision s unless `# precision=…` says otherwise; `# db=… rp=…` set
+        /// the database) or Kapacitor's .srpl.
+        #[arg(long)]
+        data: PathBuf,
+        /// Expected output (JSON lines); exit 1 with a diff when it differs.
+        #[arg(long)]
+        expect: Option<PathBuf>,
+        /// Template vars JSON.
+        #[arg(long)]
+        vars: Option<PathBuf>,
+        /// Rewrite the --expect file with the actual output.
+        #[arg(long)]
+        bless: bool,
+    },
+    /// Define or redefine a task on a running daemon.
+    Define {
+        /// Task id.
+        id: String,
+        /// Script file.
+        #[arg(long = "tick", short = 't')]
+        tick: Option<PathBuf>,
+        /// stream or batch.
+        #[arg(long = "type")]
+        task_type: Option<String>,
+        /// db.rp pairs (for scripts without a dbrp statement).
+        #[arg(long)]
+        dbrp: Vec<String>,
+        /// Template id.
+        #[arg(long)]
+        template: Option<String>,
+        /// Template vars JSON file.
+        #[arg(long)]
+        vars: Option<PathBuf>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Enable tasks.
+    Enable {
+        /// Task ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Disable tasks.
+    Disable {
+        /// Task ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Reload the daemon's config file (validated first).
+    Reload {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List tasks or templates.
+    List {
+        /// tasks or templates.
+        what: ListKind,
+        /// Glob on ids.
+        pattern: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show a task: script, graph with node statistics.
+    Show {
+        /// Task id.
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Delete tasks or templates.
+    Delete {
+        /// tasks or templates.
+        what: ListKind,
+        /// Ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Write line protocol from a file or stdin.
+    Write {
+        /// Database.
+        #[arg(long)]
+        db: String,
+        /// Retention policy.
+        #[arg(long, default_value = "autogen")]
+        rp: String,
+        /// Timestamp precision: n, u, ms, s, m, h.
+        #[arg(long, default_value = "n")]
+        precision: String,
+        /// File (default: stdin).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show daemon statistics (tasks, sinks, config status).
+    Stats {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List scrapers and their state.
+    Scrapers {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List scrape targets.
+    Targets {
+        /// Only targets that are not healthy.
+        #[arg(long)]
+        unhealthy: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Scrape every target of a scraper now.
+    Collect {
+        /// Scraper name.
+        name: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List discoverers, or enable, disable or refresh one.
+    Discoverers {
+        /// enable, disable or refresh.
+        action: Option<DiscovererAction>,
+        /// Discoverer id.
+        id: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the SHA-256 to put in [[http.users]] for a password or token read from stdin.
+    HashPassword,
+}
+
+/// What `list` and `delete` act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListKind {
+    /// Tasks.
+    Tasks,
+    /// Templates.
+    Templates,
+}
+
+/// Discoverer actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiscovererAction {
+    /// Enable.
+    Enable,
+    /// Disable.
+    Disable,
+    /// Refresh now.
+    Refresh,
+}
+
+/// Run a command; the exit code for success paths that are not 0 (check, test, fmt --check).
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::Serve { config } => crate::serve::run(config).map(|()| ExitCode::SUCCESS),
+        Command::Config => {
+            print!("{}", crate::config::DEFAULT_COMMENTED);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { files, format } => script::check(&files, format),
+        Command::Graph { file } => script::graph(&file),
+        Command::Fmt { files, check } => script::fmt(&files, check),
+        Command::Test { script, data, expect, vars, bless } => {
+            script::test(&script, &data, expect.as_deref(), vars.as_deref(), bless)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Args::command(), "weir", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::HashPassword => {
+            let mut secret = String::new();
+            std::io::stdin().read_line(&mut secret)?;
+            println!("{}", crate::api::sha256_hex(secret.trim_end_matches(['\n', '\r'])));
+            Ok(ExitCode::SUCCESS)
+        }
+        remote => client::run(remote),
+    }
+}

@@ -1,0 +1,461 @@
+//! weir's TOML configuration: Kapacitor's section names and keys, weir's additions, and
+//! loading with precise errors (file:line:column), warnings for unknown keys (with the
+//! closest known key), and `WEIR_*` / `KAPACITOR_*` environment overrides.
+//!
+//! Loading is pure apart from reading the file: [`load`] returns a [`Loaded`] config plus
+//! warnings, or every error it found. Applying a config is the daemon's job.
+
+mod env;
+mod unknown;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use unknown::Warning;
+
+/// The default API port, as Kapacitor's.
+pub const DEFAULT_BIND_ADDRESS: &str = ":9092";
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Name of this host, used in alert details and logs.
+    #[serde(default = "default_hostname")]
+    pub hostname: String,
+    /// Where weir keeps its store, buffers and files.
+    #[serde(rename = "data_dir", default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Kapacitor's switch for its own usage reporting; accepted and ignored.
+    #[serde(rename = "skip-config-overrides", default, skip_serializing)]
+    pub skip_config_overrides: Option<bool>,
+    /// Kapacitor's usage-reporting switch; accepted and ignored (weir never phones home).
+    #[serde(rename = "reporting-enabled", default, skip_serializing)]
+    pub reporting_enabled: Option<bool>,
+    /// Shutdown grace period: drain pipelines and flush sinks within this.
+    #[serde(default = "default_shutdown_timeout", with = "weir_engine::duration::serde")]
+    pub shutdown_timeout: Duration,
+    /// The HTTP API.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// Logging.
+    #[serde(default)]
+    pub logging: LoggingConfig,
+    /// Task scripts loaded from a directory at start (Kapacitor's `[load]`).
+    #[serde(default)]
+    pub load: LoadConfig,
+    /// Tasks defined in the config file (weir's own).
+    #[serde(default)]
+    pub task: Vec<TaskEntry>,
+    /// The file sink used when no `[[influxdb]]` is configured.
+    #[serde(default)]
+    pub files: FileSinkConfig,
+    /// Time-series sinks.
+    #[serde(default)]
+    pub influxdb: Vec<weir_sinks::InfluxDbConfig>,
+    /// Scrapers.
+    #[serde(default)]
+    pub scraper: Vec<weir_scrapers::ScraperConfig>,
+    /// Static target lists.
+    #[serde(default, rename = "static-discovery")]
+    pub static_discovery: Vec<weir_discoverers::static_discovery::StaticConfig>,
+    /// Prometheus file_sd files.
+    #[serde(default, rename = "file-discovery")]
+    pub file_discovery: Vec<weir_discoverers::file::FileConfig>,
+    /// DNS discovery.
+    #[serde(default)]
+    pub dns: Vec<weir_discoverers::dns::DnsConfig>,
+    /// Consul discovery.
+    #[serde(default)]
+    pub consul: Vec<weir_discoverers::consul::ConsulConfig>,
+    /// EC2 discovery.
+    #[cfg(feature = "ec2")]
+    #[serde(default)]
+    pub ec2: Vec<weir_discoverers::ec2::Ec2Config>,
+}
+
+fn default_hostname() -> String {
+    "localhost".to_owned()
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("weir-data")
+}
+
+fn default_shutdown_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpConfig {
+    /// `host:port` to listen on; `:9092` means every interface.
+    #[serde(default = "default_bind_address")]
+    pub bind_address: String,
+    /// Require credentials on every endpoint but ping.
+    #[serde(default)]
+    pub auth_enabled: bool,
+    /// Serve HTTPS.
+    #[serde(default)]
+    pub https_enabled: bool,
+    /// PEM certificate for HTTPS.
+    #[serde(default)]
+    pub https_certificate: String,
+    /// PEM private key for HTTPS (defaults to the certificate file).
+    #[serde(default)]
+    pub https_private_key: String,
+    /// Largest accepted `/write` body in bytes (413 above).
+    #[serde(default = "default_max_body_size")]
+    pub max_body_size: u64,
+    /// Kapacitor's access-log switch.
+    #[serde(default = "default_true")]
+    pub log_enabled: bool,
+    /// Credentials accepted when `auth-enabled`.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+}
+
+fn default_bind_address() -> String {
+    DEFAULT_BIND_ADDRESS.to_owned()
+}
+
+fn default_max_body_size() -> u64 {
+    25 * 1024 * 1024
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig {
+            bind_address: default_bind_address(),
+            auth_enabled: false,
+            https_enabled: false,
+            https_certificate: String::new(),
+            https_private_key: String::new(),
+            max_body_size: default_max_body_size(),
+            log_enabled: true,
+            users: Vec::new(),
+        }
+    }
+}
+
+/// One `[[http.users]]` credential: a user name with a SHA-256 password hash, or a
+/// bearer token hash.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UserConfig {
+    /// User name for basic auth (empty for a token-only entry).
+    #[serde(default)]
+    pub username: String,
+    /// Hex SHA-256 of the password (`weir hash-password` prints it).
+    #[serde(default)]
+    pub password_sha256: String,
+    /// Hex SHA-256 of a bearer token.
+    #[serde(default)]
+    pub token_sha256: String,
+}
+
+impl fmt::Debug for UserConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserConfig").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LoggingConfig {
+    /// `STDERR`, `STDOUT` or a file path.
+    #[serde(default = "default_log_file")]
+    pub file: String,
+    /// `DEBUG`, `INFO`, `WARN` or `ERROR`.
+    #[serde(default = "default_log_level")]
+    pub level: String,
+    /// `text` or `json`.
+    #[serde(default = "default_log_format")]
+    pub format: String,
+}
+
+fn default_log_file() -> String {
+    "STDERR".to_owned()
+}
+
+fn default_log_level() -> String {
+    "INFO".to_owned()
+}
+
+fn default_log_format() -> String {
+    "text".to_owned()
+}
+
+impl Default for LoggingConfig {
+    fn default() -> LoggingConfig {
+        LoggingConfig {
+            file: default_log_file(),
+            level: default_log_level(),
+            format: default_log_format(),
+        }
+    }
+}
+
+/// `[load]`: Kapacitor loads `tasks/*.tick` (and templates) from this directory at start.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LoadConfig {
+    /// Load at start.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The directory; `.tick` files in it (and in its `tasks/` subdirectory) become tasks
+    /// named after the file.
+    #[serde(default)]
+    pub dir: PathBuf,
+}
+
+/// `[[task]]`: a task defined in the config file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TaskEntry {
+    /// Task id.
+    pub id: String,
+    /// Script file (relative to the config file's directory).
+    pub path: PathBuf,
+    /// `db.rp` pairs, for scripts without a `dbrp` statement.
+    #[serde(default)]
+    pub dbrps: Vec<String>,
+    /// Start enabled.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+/// `[files]`: the line-protocol file sink used when no `[[influxdb]]` is configured.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileSinkConfig {
+    /// Directory under `data_dir`.
+    #[serde(default = "default_files_dir")]
+    pub dir: PathBuf,
+    /// Rotate a database's file at this size in bytes.
+    #[serde(default = "default_files_max_bytes")]
+    pub max_file_bytes: u64,
+    /// Rotated files kept per database.
+    #[serde(default = "default_files_keep")]
+    pub keep: usize,
+}
+
+fn default_files_dir() -> PathBuf {
+    PathBuf::from("lp")
+}
+
+fn default_files_max_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+
+fn default_files_keep() -> usize {
+    4
+}
+
+impl Default for FileSinkConfig {
+    fn default() -> FileSinkConfig {
+        FileSinkConfig {
+            dir: default_files_dir(),
+            max_file_bytes: default_files_max_bytes(),
+            keep: default_files_keep(),
+        }
+    }
+}
+
+/// A config that parsed and validated, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The config.
+    pub config: Config,
+    /// Unknown keys and other non-fatal findings.
+    pub warnings: Vec<Warning>,
+    /// The file, or `None` for the embedded default.
+    pub path: Option<PathBuf>,
+}
+
+/// Every problem found while loading a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors {
+    /// One line each, `file:line:column: message` where a position is known.
+    pub errors: Vec<String>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.errors.join("\n"))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The configuration `weir serve` runs without `--config`: it scrapes itself, runs the
+/// example pipelines and writes line protocol to files.
+pub const EMBEDDED_DEFAULT: &str = include_str!("embedded.toml");
+
+/// The full default config with comments, as `weir config` prints it.
+pub const DEFAULT_COMMENTED: &str = include_str!("default.toml");
+
+/// Read, parse and validate the config file at `path`.
+pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigErrors {
+        errors: vec![format!("{}: cannot read config: {error}", path.display())],
+    })?;
+    let mut loaded = parse(&text, &path.display().to_string(), &env::from_process())?;
+    loaded.path = Some(path.to_owned());
+    let base = path.parent().unwrap_or(Path::new("."));
+    for task in &mut loaded.config.task {
+        if task.path.is_relative() {
+            task.path = base.join(&task.path);
+        }
+    }
+    if loaded.config.load.dir.is_relative() && !loaded.config.load.dir.as_os_str().is_empty() {
+        loaded.config.load.dir = base.join(&loaded.config.load.dir);
+    }
+    Ok(loaded)
+}
+
+/// Parse and validate config text; `origin` names it in messages; `env` holds the
+/// `WEIR_*`/`KAPACITOR_*` overrides to apply.
+pub fn parse(
+    text: &str,
+    origin: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<Loaded, ConfigErrors> {
+    let (config, mut warnings) = unknown::deserialize_lenient(text, origin, env)?;
+    let errors = validate(&config);
+    if !errors.is_empty() {
+        return Err(ConfigErrors { errors: errors.into_iter().map(|e| format!("{origin}: {e}")).collect() });
+    }
+    warnings.extend(lint(&config, origin));
+    Ok(Loaded { config, warnings, path: None })
+}
+
+/// Every semantic problem at once.
+fn validate(config: &Config) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut push_all = |section: &str, result: Result<(), Vec<String>>| {
+        if let Err(problems) = result {
+            errors.extend(problems.into_iter().map(|problem| format!("[{section}] {problem}")));
+        }
+    };
+    for sink in &config.influxdb {
+        push_all("influxdb", sink.validate());
+    }
+    for scraper in &config.scraper {
+        push_all("scraper", scraper.validate());
+    }
+    if let Err(problems) = config.discovery().validate() {
+        errors.extend(problems.into_iter().map(|problem| problem.to_string()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for scraper in &config.scraper {
+        if !seen.insert(scraper.name.clone()) {
+            errors.push(format!("[scraper] duplicate scraper name {:?}", scraper.name));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for sink in &config.influxdb {
+        if !seen.insert(sink.name.clone()) {
+            errors.push(format!("[influxdb] duplicate name {:?}", sink.name));
+        }
+    }
+    if config.influxdb.iter().filter(|sink| sink.enabled && sink.default).count() > 1 {
+        errors.push("[influxdb] more than one sink has default = true".to_owned());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for task in &config.task {
+        if !seen.insert(task.id.clone()) {
+            errors.push(format!("[task] duplicate task id {:?}", task.id));
+        }
+        for dbrp in &task.dbrps {
+            if parse_dbrp(dbrp).is_none() {
+                errors.push(format!(
+                    "[task] {:?}: dbrp {dbrp:?} is not of the form \"db.rp\"",
+                    task.id
+                ));
+            }
+        }
+    }
+    if config.http.auth_enabled && config.http.users.is_empty() {
+        errors.push("[http] auth-enabled = true needs at least one [[http.users]] entry".to_owned());
+    }
+    if config.http.https_enabled && config.http.https_certificate.is_empty() {
+        errors.push("[http] https-enabled = true needs https-certificate".to_owned());
+    }
+    if !matches!(config.logging.level.to_ascii_uppercase().as_str(), "DEBUG" | "INFO" | "WARN" | "ERROR") {
+        errors.push(format!(
+            "[logging] level {:?} is not one of DEBUG, INFO, WARN, ERROR",
+            config.logging.level
+        ));
+    }
+    if !matches!(config.logging.format.as_str(), "text" | "json") {
+        errors.push(format!("[logging] format {:?} is not one of text, json", config.logging.format));
+    }
+    errors
+}
+
+/// Findings that do not stop weir from running.
+fn lint(config: &Config, origin: &str) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    for scraper in &config.scraper {
+        if !discoverer_exists(config, &scraper.discoverer_service, &scraper.discoverer_id) {
+            warnings.push(Warning {
+                message: format!(
+                    "{origin}: scraper {:?} names discoverer {:?} of service {:?}, which is not configured; it will have no targets until it is",
+                    scraper.name, scraper.discoverer_id, scraper.discoverer_service
+                ),
+            });
+        }
+    }
+    warnings
+}
+
+/// Whether a discoverer with this service section and id is configured.
+pub fn discoverer_exists(config: &Config, service: &str, id: &str) -> bool {
+    match service {
+        "static-discovery" => config.static_discovery.iter().any(|d| d.id == id),
+        "file-discovery" => config.file_discovery.iter().any(|d| d.id == id),
+        "dns" => config.dns.iter().any(|d| d.id == id),
+        "consul" => config.consul.iter().any(|d| d.id == id),
+        #[cfg(feature = "ec2")]
+        "ec2" => config.ec2.iter().any(|d| d.id == id),
+        _ => false,
+    }
+}
+
+impl Config {
+    /// The discoverer sections, as the discovery manager takes them.
+    pub fn discovery(&self) -> weir_discoverers::DiscoveryConfig {
+        weir_discoverers::DiscoveryConfig {
+            static_discovery: self.static_discovery.clone(),
+            file_discovery: self.file_discovery.clone(),
+            dns: self.dns.clone(),
+            consul: self.consul.clone(),
+            #[cfg(feature = "ec2")]
+            ec2: self.ec2.clone(),
+        }
+    }
+}
+
+/// Split `db.rp` (the `rp` may itself contain dots? Kapacitor splits at the first dot).
+pub fn parse_dbrp(text: &str) -> Option<(String, String)> {
+    let (database, retention_policy) = text.split_once('.')?;
+    let unquote = |s: &str| s.trim_matches('"').to_owned();
+    if database.is_empty() || retention_policy.is_empty() {
+        return None;
+    }
+    Some((unquote(database), unquote(retention_policy)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,123 @@
+//! Config loading tests: Kapacitor keys, unknown keys, positions, validation, env overrides.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+fn parse_ok(text: &str) -> Loaded {
+    match parse(text, "weir.toml", &BTreeMap::new()) {
+        Ok(loaded) => loaded,
+        Err(errors) => panic!("config rejected: {errors}"),
+    }
+}
+
+#[test]
+fn embedded_default_is_valid_and_warning_free() {
+    let loaded = parse_ok(EMBEDDED_DEFAULT);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.config.http.bind_address, "127.0.0.1:9092");
+    assert_eq!(loaded.config.scraper.len(), 1);
+    assert_eq!(loaded.config.static_discovery.len(), 1);
+}
+
+#[test]
+fn commented_default_is_valid_and_warning_free() {
+    let loaded = parse_ok(DEFAULT_COMMENTED);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.config.http.bind_address, DEFAULT_BIND_ADDRESS);
+}
+
+#[test]
+fn kapacitor_keys_are_read() {
+    let loaded = parse_ok(
+        r#"
+hostname = "box"
+data_dir = "/var/lib/weir"
+[http]
+  bind-address = ":9999"
+[[static-discovery]]
+  id = "local"
+  targets = ["127.0.0.1:9100"]
+  labels = { env = "test" }
+[[scraper]]
+  enabled = true
+  name = "node"
+  db = "prom"
+  rp = "autogen"
+  scrape-interval = "1m0s"
+  scrape-timeout = "10s"
+  metrics-path = "/metrics"
+  discoverer-id = "local"
+  discoverer-service = "static-discovery"
+[[influxdb]]
+  name = "main"
+  enabled = true
+  default = true
+  urls = ["http://127.0.0.1:8086"]
+[[task]]
+  id = "cpu"
+  path = "cpu.tick"
+  dbrps = ["prom.autogen"]
+"#,
+    );
+    let config = loaded.config;
+    assert_eq!(config.hostname, "box");
+    assert_eq!(config.data_dir, PathBuf::from("/var/lib/weir"));
+    assert_eq!(config.http.bind_address, ":9999");
+    assert_eq!(config.scraper[0].name, "node");
+    assert_eq!(config.influxdb[0].name, "main");
+    assert_eq!(config.task[0].dbrps, vec!["prom.autogen"]);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn unknown_keys_warn_with_position_and_suggestion() {
+    let loaded = parse_ok("[http]\nbind-adress = \":1\"\n\n[slack]\nenabled = true\n");
+    let messages: Vec<_> = loaded.warnings.iter().map(|w| w.message.clone()).collect();
+    assert!(
+        messages.iter().any(|m| m.starts_with("weir.toml:2:1: unknown key `bind-adress`")
+            && m.contains("did you mean `bind-address`?")),
+        "{messages:?}"
+    );
+    assert!(messages.iter().any(|m| m.contains("unknown section `slack`")), "{messages:?}");
+    assert_eq!(loaded.config.http.bind_address, DEFAULT_BIND_ADDRESS);
+}
+
+#[test]
+fn syntax_errors_name_line_and_column() {
+    let errors = parse("[http]\nbind-address = \n", "weir.toml", &BTreeMap::new()).unwrap_err();
+    assert!(errors.errors[0].starts_with("weir.toml:2:"), "{errors}");
+}
+
+#[test]
+fn type_errors_name_line_and_column() {
+    let errors =
+        parse("[http]\nauth-enabled = \"yes\"\n", "weir.toml", &BTreeMap::new()).unwrap_err();
+    assert!(errors.errors[0].starts_with("weir.toml:2:"), "{errors}");
+}
+
+#[test]
+fn semantic_errors_are_all_reported() {
+    let errors = parse(
+        "[logging]\nlevel = \"LOUD\"\n[[task]]\nid = \"a\"\npath = \"a.tick\"\ndbrps = [\"nodot\"]\n",
+        "weir.toml",
+        &BTreeMap::new(),
+    )
+    .unwrap_err();
+    assert_eq!(errors.errors.len(), 2, "{errors}");
+}
+
+#[test]
+fn environment_overrides_apply() {
+    let mut env = BTreeMap::new();
+    env.insert("WEIR_HTTP_BIND_ADDRESS".to_owned(), "127.0.0.1:7".to_owned());
+    let loaded = parse("", "weir.toml", &env).unwrap();
+    assert_eq!(loaded.config.http.bind_address, "127.0.0.1:7");
+}
+
+#[test]
+fn dbrps_split_at_the_first_dot() {
+    assert_eq!(parse_dbrp("db.rp"), Some(("db".to_owned(), "rp".to_owned())));
+    assert_eq!(parse_dbrp("\"db\".\"rp\""), Some(("db".to_owned(), "rp".to_owned())));
+    assert_eq!(parse_dbrp("db"), None);
+}

@@ -1,0 +1,356 @@
+//! The daemon: wires discoverers → scrapers → engine → sinks, serves the API, and applies
+//! config reloads (validated first; the last valid config keeps running on rejection).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use weir_discoverers::DiscoveryManager;
+use weir_engine::{Engine, PointBatch};
+use weir_scrapers::ScrapeManager;
+use weir_sinks::SinkManager;
+
+use crate::config::{self, Config, Loaded};
+use crate::outputs::{DaemonOutputs, FileWriter, OutputStats};
+use crate::store::Store;
+use crate::tasks::{Tasks, format_rfc3339, now_nanos};
+
+/// Daemon-wide counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct SelfMetrics {
+    /// `/write` requests.
+    pub write_requests: AtomicU64,
+    /// Points accepted by `/write`.
+    pub points_received: AtomicU64,
+    /// Bad lines in `/write` bodies.
+    pub write_errors: AtomicU64,
+    /// Points produced by scrapes.
+    pub scraped_points: AtomicU64,
+    /// Config reloads applied.
+    pub reloads_applied: AtomicU64,
+    /// Config reloads rejected.
+    pub reloads_rejected: AtomicU64,
+}
+
+/// The outcome of the latest config load, for `GET /weir/v1/config/status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigStatus {
+    /// Increments with every applied config; the first is 1.
+    pub revision: u64,
+    /// `applied` or `rejected`.
+    pub state: &'static str,
+    /// Why a config was rejected, or the warnings of an applied one.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The file, or `embedded default`.
+    pub source: String,
+    /// Warnings of the running config.
+    pub warnings: Vec<String>,
+    /// The revision that is running.
+    pub running_revision: u64,
+}
+
+/// Everything the API handlers reach.
+pub struct Daemon {
+    /// The running (last valid) config.
+    pub config: ArcSwap<Loaded>,
+    /// Status of the latest load.
+    pub status: Mutex<ConfigStatus>,
+    /// The engine.
+    pub engine: Engine,
+    /// Tasks and templates.
+    pub tasks: Tasks,
+    /// Scrapers.
+    pub scrapers: ScrapeManager,
+    /// Discoverers.
+    pub discovery: DiscoveryManager,
+    /// Sinks.
+    pub sinks: SinkManager,
+    /// Counters.
+    pub metrics: SelfMetrics,
+    /// Output failure counters.
+    pub output_stats: Arc<OutputStats>,
+    outputs: Arc<DaemonOutputs>,
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+impl Daemon {
+    /// Build and start every component from a loaded config.
+    pub async fn start(loaded: Loaded) -> anyhow::Result<Arc<Daemon>> {
+        let config = loaded.config.clone();
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+        let store = Arc::new(
+            Store::open(&config.data_dir)
+                .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?,
+        );
+        let sinks = SinkManager::new(&config.data_dir, sink_configs(&config))
+            .context("cannot start the sinks")?;
+        let files = FileWriter::start(
+            &config.data_dir.join(&config.files.dir),
+            config.files.max_file_bytes,
+            config.files.keep,
+        )
+        .with_context(|| format!("cannot write line-protocol files under {}", config.data_dir.display()))?;
+        let outputs = Arc::new(DaemonOutputs::new(tokio::runtime::Handle::current(), sinks.clone(), files));
+        let output_stats = outputs.stats.clone();
+        let engine = Engine::new(outputs.clone());
+        let tasks = Tasks::new(store, engine.clone());
+        let discovery = DiscoveryManager::new();
+        let (points_tx, points_rx) = mpsc::channel::<PointBatch>(1024);
+        let scrapers = ScrapeManager::new(points_tx);
+        let daemon = Arc::new(Daemon {
+            status: Mutex::new(ConfigStatus {
+                revision: 1,
+                state: "applied",
+                reason: String::new(),
+                at: format_rfc3339(now_nanos()),
+                source: source_name(loaded.path.as_deref()),
+                warnings: loaded.warnings.iter().map(|w| w.message.clone()).collect(),
+                running_revision: 1,
+            }),
+            config: ArcSwap::from_pointee(loaded),
+            engine,
+            tasks,
+            scrapers,
+            discovery,
+            sinks,
+            metrics: SelfMetrics::default(),
+            output_stats,
+            outputs,
+            reload_lock: tokio::sync::Mutex::new(()),
+        });
+        tokio::spawn(forward_points(daemon.clone(), points_rx));
+        match daemon.tasks.restore() {
+            Ok((_, failed)) => {
+                for (id, error) in failed {
+                    tracing::warn!(task = %id, %error, "stored task did not start");
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot read stored tasks"),
+        }
+        daemon.apply_components(&config);
+        Ok(daemon)
+    }
+
+    /// The `/write` body limit.
+    pub fn max_body_size(&self) -> u64 {
+        self.config.load().config.http.max_body_size
+    }
+
+    /// Apply the parts of `config` that can change at run time.
+    fn apply_components(&self, config: &Config) {
+        self.sinks.apply(sink_configs(config));
+        self.outputs.set_file_mode(config.influxdb.iter().all(|sink| !sink.enabled));
+        self.discovery.apply(&config.discovery());
+        let scrapers = config
+            .scraper
+            .iter()
+            .map(|scraper| {
+                let targets = self.discovery.subscribe(&scraper.discoverer_service, &scraper.discoverer_id);
+                (scraper.clone(), targets)
+            })
+            .collect();
+        self.scrapers.apply(scrapers);
+        self.load_tasks(config);
+    }
+
+    /// Define the tasks of `[[task]]` entries and the `[load]` directory.
+    fn load_tasks(&self, config: &Config) {
+        for entry in &config.task {
+            let dbrps = entry.dbrps.iter().filter_map(|d| config::parse_dbrp(d)).collect();
+            let result = std::fs::read_to_string(&entry.path)
+                .map_err(|e| format!("cannot read {}: {e}", entry.path.display()))
+                .and_then(|script| {
+                    self.tasks.load(&entry.id, script, dbrps, entry.enabled).map_err(|e| e.to_string())
+                });
+            if let Err(error) = result {
+                tracing::error!(task = %entry.id, %error, "task from [[task]] not loaded");
+            }
+        }
+        if config.load.enabled {
+            for (id, path) in tick_files(&config.load.dir) {
+                let result = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                    .and_then(|script| self.tasks.load(&id, script, Vec::new(), true).map_err(|e| e.to_string()));
+                if let Err(error) = result {
+                    tracing::error!(task = %id, file = %path.display(), %error, "task from [load] not loaded");
+                }
+            }
+        }
+    }
+
+    /// Reload the config file: validate the whole file first, then apply only the
+    /// difference, or keep running the last valid config and record why.
+    pub async fn reload(&self) -> ConfigStatus {
+        let _guard = self.reload_lock.lock().await;
+        let current = self.config.load_full();
+        let Some(path) = current.path.clone() else {
+            return self.record_rejection("weir runs the embedded default config; there is no file to reload".to_owned(), "embedded default".to_owned());
+        };
+        let loaded = match tokio::task::spawn_blocking(move || config::load(&path)).await {
+            Ok(Ok(loaded)) => loaded,
+            Ok(Err(errors)) => return self.record_rejection(errors.to_string(), source_name(current.path.as_deref())),
+            Err(e) => return self.record_rejection(e.to_string(), source_name(current.path.as_deref())),
+        };
+        if loaded.config.http != current.config.http {
+            tracing::warn!("[http] changes take effect at the next restart");
+        }
+        if loaded.config.data_dir != current.config.data_dir {
+            tracing::warn!("data_dir changes take effect at the next restart");
+        }
+        self.apply_components(&loaded.config);
+        let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.message.clone()).collect();
+        for warning in &warnings {
+            tracing::warn!("{warning}");
+        }
+        let source = source_name(loaded.path.as_deref());
+        self.config.store(Arc::new(loaded));
+        self.metrics.reloads_applied.fetch_add(1, Ordering::Relaxed);
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.revision += 1;
+        status.running_revision = status.revision;
+        status.state = "applied";
+        status.reason = String::new();
+        status.at = format_rfc3339(now_nanos());
+        status.source = source;
+        status.warnings = warnings;
+        tracing::info!(revision = status.revision, "config applied");
+        status.clone()
+    }
+
+    fn record_rejection(&self, reason: String, source: String) -> ConfigStatus {
+        self.metrics.reloads_rejected.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(%reason, "config rejected; the last valid config keeps running");
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.state = "rejected";
+        status.reason = reason;
+        status.at = format_rfc3339(now_nanos());
+        status.source = source;
+        status.clone()
+    }
+
+    /// Stop scraping, drain the pipelines into the sinks and flush them.
+    pub async fn shutdown(&self) {
+        let timeout = self.config.load().config.shutdown_timeout;
+        self.scrapers.shutdown().await;
+        self.discovery.shutdown().await;
+        self.engine.shutdown().await;
+        self.sinks.shutdown(timeout).await;
+    }
+}
+
+async fn forward_points(daemon: Arc<Daemon>, mut points: mpsc::Receiver<PointBatch>) {
+    while let Some(batch) = points.recv().await {
+        daemon.metrics.scraped_points.fetch_add(batch.points.len() as u64, Ordering::Relaxed);
+        daemon.engine.write(batch).await;
+    }
+}
+
+fn source_name(path: Option<&Path>) -> String {
+    path.map_or_else(|| "embedded default".to_owned(), |p| p.display().to_string())
+}
+
+/// The configured `[[influxdb]]` sinks (with none, outputs go to line-protocol files).
+fn sink_configs(config: &Config) -> Vec<weir_sinks::InfluxDbConfig> {
+    config.influxdb.clone()
+}
+
+/// `.tick` files of a `[load]` directory (and its `tasks/` subdirectory), named by stem.
+pub fn tick_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut files = Vec::new();
+    for directory in [dir.to_owned(), dir.join("tasks")] {
+        let Ok(entries) = std::fs::read_dir(&directory) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "tick") {
+                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                    files.push((stem.to_owned(), path.clone()));
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Wait for SIGTERM or Ctrl-C.
+pub async fn terminated() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Reload on SIGHUP, for as long as the daemon runs.
+pub fn reload_on_sighup(daemon: Arc<Daemon>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading config");
+            daemon.reload().await;
+        }
+    });
+}
+
+/// Reload when the config file changes on disk (debounced; the parent directory is
+/// watched so editors' atomic renames are seen).
+pub fn reload_on_file_change(daemon: Arc<Daemon>, path: PathBuf) {
+    use notify_debouncer_full::{new_debouncer, notify::RecursiveMode};
+    let (tx, mut rx) = mpsc::channel::<()>(4);
+    let watched = path.clone();
+    let debouncer = new_debouncer(Duration::from_millis(300), None, move |result: notify_debouncer_full::DebounceEventResult| {
+        if let Ok(events) = result {
+            if events.iter().any(|event| event.paths.iter().any(|p| p.file_name() == watched.file_name())) {
+                let _ = tx.try_send(());
+            }
+        }
+    });
+    let mut debouncer = match debouncer {
+        Ok(debouncer) => debouncer,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch the config file; use SIGHUP or the API to reload");
+            return;
+        }
+    };
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    if let Err(e) = debouncer.watch(&parent, RecursiveMode::NonRecursive) {
+        tracing::warn!(error = %e, dir = %parent.display(), "cannot watch the config directory");
+        return;
+    }
+    tokio::spawn(async move {
+        let _keep = debouncer;
+        while rx.recv().await.is_some() {
+            tracing::info!(file = %path.display(), "config file changed: reloading");
+            daemon.reload().await;
+        }
+    });
+}
+
+/// How long to wait for a graceful shutdown before giving up.
+pub fn shutdown_deadline(daemon: &Daemon) -> Duration {
+    daemon.config.load().config.shutdown_timeout + Duration::from_secs(5)
+}

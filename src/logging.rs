@@ -1,0 +1,52 @@
+//! Logging with `tracing`: text or JSON, to stderr, stdout or a file, at `[logging] level`
+//! (`RUST_LOG` overrides).
+
+use anyhow::Context as _;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LoggingConfig;
+
+/// Keeps a log file open for the life of the process.
+pub struct Guard;
+
+/// Install the global subscriber.
+pub fn init(config: &LoggingConfig) -> anyhow::Result<Guard> {
+    let level = config.level.to_ascii_lowercase();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!("{level},hyper=warn,reqwest=warn,kube=warn,aws=warn,h2=warn"))
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let json = config.format == "json";
+    let result = match config.file.as_str() {
+        "STDERR" | "stderr" | "" => {
+            if json {
+                builder.json().with_writer(std::io::stderr).try_init()
+            } else {
+                builder.with_writer(std::io::stderr).try_init()
+            }
+        }
+        "STDOUT" | "stdout" => {
+            if json {
+                builder.json().with_writer(std::io::stdout).try_init()
+            } else {
+                builder.with_writer(std::io::stdout).try_init()
+            }
+        }
+        path => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("[logging] cannot open log file {path}"))?;
+            let file = std::sync::Mutex::new(file);
+            if json {
+                builder.json().with_ansi(false).with_writer(file).try_init()
+            } else {
+                builder.with_ansi(false).with_writer(file).try_init()
+            }
+        }
+    };
+    // A second init (tests) keeps the first subscriber.
+    let _ = result;
+    Ok(Guard)
+}

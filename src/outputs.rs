@@ -1,0 +1,239 @@
+//! Where task outputs leave the engine: `httpPost`, `influxDBOut` and alert handlers.
+//!
+//! Nodes call these synchronously from engine threads; every one hands the work to the
+//! tokio runtime (or a writer thread) and returns at once, so nodes never block on I/O.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use weir_dsl::nodes::AlertHandler;
+use weir_engine::{HttpRequest, InfluxDbWrite, Outputs, Point};
+use weir_sinks::{FileSink, SinkManager, SinkWrite};
+
+/// Counters of output failures, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct OutputStats {
+    /// `httpPost` requests sent.
+    pub http_posts: AtomicU64,
+    /// `httpPost` requests that failed.
+    pub http_post_errors: AtomicU64,
+    /// Alert events handed to handlers.
+    pub alert_events: AtomicU64,
+    /// Alert handler failures.
+    pub alert_errors: AtomicU64,
+    /// Points refused by a full sink queue.
+    pub sink_refused_points: AtomicU64,
+}
+
+/// Line-protocol files written by a thread of their own (the embedded default's sink).
+pub struct FileWriter {
+    sender: crossbeam_channel::Sender<(String, Vec<Point>)>,
+}
+
+impl FileWriter {
+    /// Start writing into `dir`, one file per database, rotated at `max_file_bytes`.
+    pub fn start(dir: &std::path::Path, max_file_bytes: u64, keep: usize) -> std::io::Result<FileWriter> {
+        let mut sink = FileSink::new(dir, max_file_bytes, keep)?;
+        let (sender, receiver) = crossbeam_channel::bounded::<(String, Vec<Point>)>(4096);
+        std::thread::Builder::new().name("weir-files".to_owned()).spawn(move || {
+            let mut dirty = false;
+            loop {
+                match receiver.recv_timeout(Duration::from_millis(500)) {
+                    Ok((database, points)) => {
+                        if let Err(error) = sink.write(&database, &points) {
+                            tracing::warn!(%database, %error, "cannot write line-protocol file");
+                        }
+                        dirty = true;
+                    }
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                        if dirty {
+                            let _ = sink.sync();
+                            dirty = false;
+                        }
+                    }
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                        let _ = sink.sync();
+                        return;
+                    }
+                }
+            }
+        })?;
+        Ok(FileWriter { sender })
+    }
+}
+
+/// The binary's [`Outputs`].
+pub struct DaemonOutputs {
+    runtime: tokio::runtime::Handle,
+    client: reqwest::Client,
+    sinks: SinkManager,
+    files: FileWriter,
+    /// With no `[[influxdb]]` configured, points go to files.
+    use_files: AtomicBool,
+    /// Shared counters.
+    pub stats: Arc<OutputStats>,
+}
+
+impl DaemonOutputs {
+    /// Outputs that spawn on `runtime` and write points to `sinks`, or to `files` while no
+    /// sink is configured.
+    pub fn new(runtime: tokio::runtime::Handle, sinks: SinkManager, files: FileWriter) -> DaemonOutputs {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("weir/", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        DaemonOutputs {
+            runtime,
+            client,
+            sinks,
+            files,
+            use_files: AtomicBool::new(true),
+            stats: Arc::new(OutputStats::default()),
+        }
+    }
+
+    /// Send points to files (no `[[influxdb]]` configured) or to the sinks.
+    pub fn set_file_mode(&self, files: bool) {
+        self.use_files.store(files, Ordering::Relaxed);
+    }
+
+    fn post(&self, url: String, headers: Vec<(String, String)>, body: Vec<u8>, timeout: Option<Duration>, is_alert: bool) {
+        let client = self.client.clone();
+        let stats = self.stats.clone();
+        self.runtime.spawn(async move {
+            let mut request = client.post(&url).header("Content-Type", "application/json").body(body);
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            if let Some(timeout) = timeout.filter(|t| !t.is_zero()) {
+                request = request.timeout(timeout);
+            }
+            let failed = match request.send().await {
+                Ok(response) if response.status().is_success() => None,
+                Ok(response) => Some(format!("{url} returned {}", response.status())),
+                Err(e) => Some(format!("{url}: {e}")),
+            };
+            if let Some(reason) = failed {
+                let counter = if is_alert { &stats.alert_errors } else { &stats.http_post_errors };
+                counter.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%reason, "http post failed");
+            }
+        });
+    }
+}
+
+impl Outputs for DaemonOutputs {
+    fn http_post(&self, request: HttpRequest) {
+        self.stats.http_posts.fetch_add(1, Ordering::Relaxed);
+        self.post(request.url, request.headers, request.body, request.timeout, false);
+    }
+
+    fn influxdb_out(&self, write: InfluxDbWrite) {
+        let n_points = write.points.len() as u64;
+        if self.use_files.load(Ordering::Relaxed) {
+            if self.files.sender.try_send((write.database, write.points)).is_err() {
+                self.stats.sink_refused_points.fetch_add(n_points, Ordering::Relaxed);
+            }
+            return;
+        }
+        let sink_write = SinkWrite {
+            cluster: write.cluster,
+            database: write.database,
+            retention_policy: write.retention_policy,
+            precision: write.precision,
+            create: write.create,
+            points: write.points,
+        };
+        if let Err(refused) = self.sinks.send(sink_write) {
+            self.stats.sink_refused_points.fetch_add(n_points, Ordering::Relaxed);
+            tracing::warn!(database = %refused.database, points = n_points, "sink refused points");
+        }
+    }
+
+    fn alert(&self, handler: &AlertHandler, event_json: Vec<u8>) {
+        self.stats.alert_events.fetch_add(1, Ordering::Relaxed);
+        match handler {
+            AlertHandler::Post { url, headers, timeout } => {
+                let timeout = timeout.map(|t| Duration::from_nanos(u64::try_from(t.nanos()).unwrap_or(0)));
+                self.post(url.clone(), headers.clone(), event_json, timeout, true);
+            }
+            AlertHandler::Log { path } => {
+                let path = PathBuf::from(path);
+                let stats = self.stats.clone();
+                self.runtime.spawn_blocking(move || {
+                    let result = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)
+                        .and_then(|mut file| {
+                            let mut line = event_json;
+                            line.push(b'\n');
+                            file.write_all(&line)
+                        });
+                    if let Err(e) = result {
+                        stats.alert_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(path = %path.display(), error = %e, "alert log handler failed");
+                    }
+                });
+            }
+            AlertHandler::Tcp { address } => {
+                let address = address.clone();
+                let stats = self.stats.clone();
+                self.runtime.spawn(async move {
+                    let result = async {
+                        let mut stream = tokio::time::timeout(
+                            Duration::from_secs(10),
+                            tokio::net::TcpStream::connect(&address),
+                        )
+                        .await
+                        .map_err(|_| std::io::Error::other("connect timed out"))??;
+                        stream.write_all(&event_json).await?;
+                        stream.shutdown().await
+                    }
+                    .await;
+                    if let Err(e) = result {
+                        stats.alert_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(%address, error = %e, "alert tcp handler failed");
+                    }
+                });
+            }
+            AlertHandler::Exec { command } => {
+                let command = command.clone();
+                let stats = self.stats.clone();
+                self.runtime.spawn(async move {
+                    let Some((program, args)) = command.split_first() else { return };
+                    let result = async {
+                        let mut child = tokio::process::Command::new(program)
+                            .args(args)
+                            .stdin(std::process::Stdio::piped())
+                            .stdout(std::process::Stdio::null())
+                            .stderr(std::process::Stdio::null())
+                            .kill_on_drop(true)
+                            .spawn()?;
+                        if let Some(mut stdin) = child.stdin.take() {
+                            stdin.write_all(&event_json).await?;
+                        }
+                        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+                            .await
+                            .map_err(|_| std::io::Error::other("timed out"))??;
+                        if status.success() { Ok(()) } else { Err(std::io::Error::other(format!("exited with {status}"))) }
+                    }
+                    .await;
+                    if let Err(e) = result {
+                        stats.alert_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(command = ?command, error = %e, "alert exec handler failed");
+                    }
+                });
+            }
+            _ => {
+                self.stats.alert_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(?handler, "alert handler kind is not supported");
+            }
+        }
+    }
+}

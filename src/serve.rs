@@ -1,0 +1,108 @@
+//! `weir serve`: load the config, start the daemon, serve the API until SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+
+use crate::config::{self, Loaded};
+use crate::daemon::{self, Daemon};
+
+/// Resolve Kapacitor's `:9092` (every interface) and `host:port` forms.
+pub fn bind_address(text: &str) -> anyhow::Result<SocketAddr> {
+    let full = if text.starts_with(':') { format!("0.0.0.0{text}") } else { text.to_owned() };
+    if let Ok(address) = full.parse() {
+        return Ok(address);
+    }
+    use std::net::ToSocketAddrs as _;
+    full.to_socket_addrs()
+        .with_context(|| format!("[http] bind-address {text:?} is not host:port"))?
+        .next()
+        .with_context(|| format!("[http] bind-address {text:?} resolves to nothing"))
+}
+
+/// Load the config from `path`, or the embedded default.
+pub fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Loaded> {
+    match path {
+        Some(path) => config::load(path).map_err(|errors| anyhow::anyhow!("{errors}")),
+        None => config::parse(config::EMBEDDED_DEFAULT, "embedded default", &Default::default())
+            .map_err(|errors| anyhow::anyhow!("{errors}")),
+    }
+}
+
+/// Run the daemon until it is told to stop.
+pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut loaded = load_config(config_path.as_ref())?;
+    if config_path.is_none() && !loaded.config.load.dir.is_dir() {
+        // Outside a checkout there is no scripts/ directory: run without example pipelines.
+        loaded.config.load.enabled = false;
+    }
+    let _log_guard = crate::logging::init(&loaded.config.logging)?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let address = bind_address(&loaded.config.http.bind_address)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("weir")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address} ([http] bind-address)"))?;
+        let local = listener.local_addr().unwrap_or(address);
+        let data_dir = loaded.config.data_dir.clone();
+        let config_file = loaded.path.clone();
+        let sinks: Vec<String> = loaded.config.influxdb.iter().flat_map(|s| s.urls.clone()).collect();
+        let tls = loaded.config.http.https_enabled;
+        let daemon = Daemon::start(loaded).await?;
+        print_banner(&daemon, local, &data_dir, &sinks, config_file.as_ref());
+        daemon::reload_on_sighup(daemon.clone());
+        if let Some(path) = config_file {
+            daemon::reload_on_file_change(daemon.clone(), path);
+        }
+        if tls {
+            bail!("[http] https-enabled: TLS serving is not available in this build; terminate TLS in front of weir");
+        }
+        let app = crate::api::router(daemon.clone());
+        let shutdown_daemon = daemon.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                daemon::terminated().await;
+                tracing::info!("shutting down: draining pipelines and flushing sinks");
+                let deadline = daemon::shutdown_deadline(&shutdown_daemon);
+                if tokio::time::timeout(deadline, shutdown_daemon.shutdown()).await.is_err() {
+                    tracing::warn!("shutdown timed out; buffered data stays on disk");
+                }
+            })
+            .await
+            .context("HTTP server failed")?;
+        Ok(())
+    })
+}
+
+fn print_banner(
+    daemon: &Daemon,
+    address: SocketAddr,
+    data_dir: &std::path::Path,
+    sinks: &[String],
+    config_file: Option<&PathBuf>,
+) {
+    let config = daemon.config.load();
+    let source = config_file.map_or_else(|| "embedded default".to_owned(), |p| p.display().to_string());
+    let tasks = daemon.tasks.ids().unwrap_or_default();
+    println!("weir {} listening on http://{address} (config: {source})", env!("CARGO_PKG_VERSION"));
+    println!("  data_dir:  {}", data_dir.display());
+    if sinks.is_empty() {
+        println!(
+            "  output:    line protocol files in {}",
+            data_dir.join(&config.config.files.dir).display()
+        );
+    } else {
+        println!("  output:    {}", sinks.join(", "));
+    }
+    println!("  scrapers:  {}", config.config.scraper.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "));
+    println!("  tasks:     {}", if tasks.is_empty() { "none".to_owned() } else { tasks.join(", ") });
+    println!("  metrics:   http://{address}/metrics   targets: http://{address}/weir/v1/targets");
+}

@@ -1,0 +1,151 @@
+//! Helpers for end-to-end tests: run the `weir` binary with a config, find peers.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A peer URL from the environment, or `None` (the test skips) unless `WEIR_REQUIRE_PEERS=1`.
+pub fn peer(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ => {
+            assert!(
+                std::env::var("WEIR_REQUIRE_PEERS").as_deref() != Ok("1"),
+                "{var} is not set but WEIR_REQUIRE_PEERS=1: start the peers with tests/peers/peers.sh"
+            );
+            eprintln!("skipped: {var} not set");
+            None
+        }
+    }
+}
+
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// A running `weir serve`, killed on drop.
+pub struct Weir {
+    pub child: Child,
+    pub url: String,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Weir {
+    /// Start weir with `config` (its `@PORT@` and `@DIR@` replaced) in a fresh directory.
+    pub fn start(config: &str) -> Weir {
+        let dir = tempfile::tempdir().expect("tempdir").keep();
+        Weir::start_in(&dir, config, free_port())
+    }
+
+    /// Start in a given directory and port (for restarts).
+    pub fn start_in(dir: &Path, config: &str, port: u16) -> Weir {
+        let text = config.replace("@PORT@", &port.to_string()).replace("@DIR@", &dir.display().to_string());
+        let config_path = dir.join("weir.toml");
+        std::fs::write(&config_path, text).expect("write config");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("weir.log")).expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_weir"))
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn weir");
+        let weir = Weir { child, url: format!("http://127.0.0.1:{port}"), dir: dir.to_owned(), config: config_path };
+        weir.wait_ready();
+        weir
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(response) = ureq_get(&format!("{}/kapacitor/v1/ping", self.url)) {
+                if response.0 == 204 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("weir did not answer ping within 30 s; log:\n{}", self.log());
+    }
+
+    /// Everything weir logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("weir.log")).unwrap_or_default()
+    }
+
+    /// Stop with SIGTERM and wait.
+    pub fn stop(mut self) -> String {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return self.log();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log()
+    }
+}
+
+impl Drop for Weir {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP request; `(status, body)`.
+pub fn http(method: &str, url: &str, body: Option<&str>) -> Result<(u16, String), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut request = client.request(method, url).timeout(Duration::from_secs(30));
+        if let Some(body) = body {
+            request = request.body(body.to_owned());
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        Ok((status, text))
+    })
+}
+
+fn ureq_get(url: &str) -> Result<(u16, String), String> {
+    http("GET", url, None)
+}
+
+/// Poll `check` until it returns `Some` or `timeout` passes.
+pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Run an InfluxQL query against `influx` and return the JSON answer.
+pub fn influx_query(influx: &str, db: &str, query: &str) -> serde_json::Value {
+    let url = format!(
+        "{influx}/query?db={db}&epoch=ns&q={}",
+        query.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>()
+    );
+    let (_, body) = http("GET", &url, None).unwrap_or((0, String::new()));
+    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+}

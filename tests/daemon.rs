@@ -1,0 +1,153 @@
+//! The daemon through its API: task persistence across restarts, validated config reload
+//! while scraping goes on, `/write` partial acceptance, auth.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Weir, eventually, free_port, http, peer};
+use serde_json::Value;
+
+const BASE: &str = r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+"#;
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+#[test]
+fn tasks_survive_a_restart_without_duplicates() {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let port = free_port();
+    let weir = Weir::start_in(&dir, BASE, port);
+    let define = r#"{"id":"cpu","type":"stream","dbrps":[{"db":"telegraf","rp":"autogen"}],
+        "script":"stream|from().measurement('cpu')|window().period(10s).every(10s)|mean('usage')|httpOut('mean')","status":"enabled"}"#;
+    let (status, body) = http("POST", &format!("{}/kapacitor/v1/tasks", weir.url), Some(define)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let disabled = r#"{"id":"idle","type":"stream","dbrps":[{"db":"telegraf","rp":"autogen"}],
+        "script":"stream|from().measurement('idle')|log()","status":"disabled"}"#;
+    let (status, body) = http("POST", &format!("{}/kapacitor/v1/tasks", weir.url), Some(disabled)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    weir.stop();
+
+    let weir = Weir::start_in(&dir, BASE, port);
+    let (status, body) = http("GET", &format!("{}/kapacitor/v1/tasks", weir.url), None).unwrap();
+    assert_eq!(status, 200);
+    let tasks = json(&body);
+    let tasks = tasks["tasks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(tasks.len(), 2, "{body}");
+    let cpu = tasks.iter().find(|t| t["id"] == "cpu").expect("cpu task");
+    assert_eq!(cpu["status"], "enabled");
+    assert_eq!(cpu["executing"], true, "{cpu}");
+    let idle = tasks.iter().find(|t| t["id"] == "idle").expect("idle task");
+    assert_eq!(idle["status"], "disabled");
+    assert_eq!(idle["executing"], false);
+    weir.stop();
+}
+
+#[test]
+fn write_accepts_good_lines_and_names_the_bad_one() {
+    let weir = Weir::start(BASE);
+    let define = r#"{"id":"t","type":"stream","dbrps":[{"db":"db","rp":"autogen"}],
+        "script":"stream|from().measurement('m')|httpOut('last')","status":"enabled"}"#;
+    let (status, body) = http("POST", &format!("{}/kapacitor/v1/tasks", weir.url), Some(define)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let lines = "m,host=a value=1 1700000000000000000\nm,host=a value= 1700000001000000000\nm,host=a value=3 1700000002000000000\n";
+    let (status, body) = http("POST", &format!("{}/write?db=db&rp=autogen", weir.url), Some(lines)).unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(json(&body)["error"].as_str().is_some_and(|e| e.contains("line 2")), "{body}");
+    let last = eventually(Duration::from_secs(10), || {
+        let (_, body) = http("GET", &format!("{}/kapacitor/v1/tasks/t/last", weir.url), None).ok()?;
+        let value = json(&body);
+        let row = value["series"][0]["values"][0].clone();
+        (row[1].as_f64() == Some(3.0)).then_some(row)
+    });
+    assert!(last.is_some(), "the good line after the bad one was not accepted; log:\n{}", weir.log());
+    let (status, _) = http("POST", &format!("{}/write", weir.url), Some("m value=1")).unwrap();
+    assert_eq!(status, 400, "a write without db is refused");
+    weir.stop();
+}
+
+#[test]
+fn broken_config_is_rejected_while_scraping_continues() {
+    let Some(node) = peer("NODE_EXPORTER_URL") else { return };
+    let address = node.trim_start_matches("http://").trim_end_matches("/metrics").to_owned();
+    let good = format!(
+        r#"{BASE}
+[[static-discovery]]
+id = "nodes"
+targets = ["{address}"]
+[[scraper]]
+name = "node"
+db = "prom"
+rp = "autogen"
+scrape-interval = "1s"
+scrape-timeout = "900ms"
+discoverer-id = "nodes"
+discoverer-service = "static-discovery"
+"#
+    );
+    let weir = Weir::start(&good);
+    let scraped = || -> u64 {
+        let (_, body) = http("GET", &format!("{}/metrics", weir.url), None).unwrap_or_default();
+        body.lines()
+            .find_map(|line| line.strip_prefix("weir_scraped_points_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(eventually(Duration::from_secs(15), || (scraped() > 0).then_some(())).is_some(), "{}", weir.log());
+
+    let broken = good.replace(&format!("@PORT@"), "@PORT@").replace("scrape-interval = \"1s\"", "scrape-interval = ");
+    std::fs::write(&weir.config, broken.replace("@DIR@", &weir.dir.display().to_string()).replace("@PORT@", weir.url.rsplit(':').next().unwrap_or("0"))).unwrap();
+    let (status, body) = http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
+    assert_eq!(status, 400, "{body}");
+    let (_, body) = http("GET", &format!("{}/weir/v1/config/status", weir.url), None).unwrap();
+    let config_status = json(&body);
+    assert_eq!(config_status["state"], "rejected", "{body}");
+    assert!(config_status["reason"].as_str().is_some_and(|r| r.contains("weir.toml:")), "{body}");
+    let before = scraped();
+    assert!(
+        eventually(Duration::from_secs(10), || (scraped() > before).then_some(())).is_some(),
+        "scraping stopped after a rejected config; log:\n{}",
+        weir.log()
+    );
+
+    let fixed = good.replace("name = \"node\"", "name = \"node2\"");
+    std::fs::write(&weir.config, fixed.replace("@DIR@", &weir.dir.display().to_string()).replace("@PORT@", weir.url.rsplit(':').next().unwrap_or("0"))).unwrap();
+    let (status, body) = http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = http("GET", &format!("{}/weir/v1/config/status", weir.url), None).unwrap();
+    let config_status = json(&body);
+    assert_eq!(config_status["state"], "applied", "{body}");
+    assert!(config_status["running_revision"].as_u64().is_some_and(|r| r >= 2), "{body}");
+    let (_, body) = http("GET", &format!("{}/weir/v1/scrapers", weir.url), None).unwrap();
+    assert!(body.contains("node2"), "{body}");
+    let before = scraped();
+    assert!(eventually(Duration::from_secs(10), || (scraped() > before).then_some(())).is_some(), "{}", weir.log());
+    weir.stop();
+}
+
+#[test]
+fn auth_protects_everything_but_ping() {
+    let token_hash = {
+        use std::fmt::Write as _;
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(b"s3cret");
+        digest.iter().fold(String::new(), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+    };
+    let weir = Weir::start(&format!(
+        "{BASE}auth-enabled = true\n[[http.users]]\ntoken-sha256 = \"{token_hash}\"\n"
+    ));
+    let (status, _) = http("GET", &format!("{}/kapacitor/v1/ping", weir.url), None).unwrap();
+    assert_eq!(status, 204);
+    let (status, _) = http("GET", &format!("{}/kapacitor/v1/tasks", weir.url), None).unwrap();
+    assert_eq!(status, 401);
+    let (status, _) = http("POST", &format!("{}/write?db=x", weir.url), Some("m v=1")).unwrap();
+    assert_eq!(status, 401);
+    weir.stop();
+}
