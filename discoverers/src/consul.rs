@@ -400,6 +400,17 @@ fn sanitize(key: &str) -> String {
 
 impl Discoverer for ConsulDiscoverer {
     async fn discover(&mut self) -> Result<Vec<TargetGroup>, DiscoverError> {
+        let result = self.fetch().await;
+        if result.is_err() {
+            // The agent may have restarted with a lower index: ask without blocking next time.
+            self.index = 0;
+        }
+        result
+    }
+}
+
+impl ConsulDiscoverer {
+    async fn fetch(&mut self) -> Result<Vec<TargetGroup>, DiscoverError> {
         let (client, base) = self.client().await?;
         let datacenter = self.datacenter(&client, &base).await?;
         let wait = self.config.refresh_interval;
