@@ -13,7 +13,8 @@ use crate::value::Duration;
 pub struct WindowSpec {
     /// Length of the window.
     pub period: Option<Duration>,
-    /// How often a window is emitted.
+    /// How often a window is emitted; `Some(0)` (also the default when only `.period` is
+    /// given, as in Kapacitor) emits a window for every point.
     pub every: Option<Duration>,
     /// Align boundaries to multiples of `every`.
     pub align: bool,
@@ -51,7 +52,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
 };
 
 fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
-    let spec = WindowSpec {
+    let mut spec = WindowSpec {
         period: node.duration("period"),
         every: node.duration("every"),
         align: node.flag("align"),
@@ -78,20 +79,10 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
         return None;
     }
     if by_time {
-        let (Some(period), Some(every)) = (spec.period, spec.every) else {
-            let missing = if spec.period.is_none() {
-                "period"
-            } else {
-                "every"
-            };
-            node.missing(
-                missing,
-                if missing == "period" {
-                    ".period(10s)"
-                } else {
-                    ".every(10s)"
-                },
-            );
+        // Kapacitor's default for a missing `every` is 0: a window is emitted for every point.
+        let every = *spec.every.get_or_insert(Duration(0));
+        let Some(period) = spec.period else {
+            node.missing("period", ".period(10s)");
             return None;
         };
         if period.0 <= 0 || every.0 < 0 {
