@@ -4,10 +4,10 @@
 //! stateful node keys its state by that group. Groups are interned, so the hot path
 //! clones an `Arc` instead of building a key string per point.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use rustc_hash::{FxHashMap, FxHasher};
 use weir_dsl::Value;
 use weir_dsl::nodes::GroupDimensions;
 
@@ -128,7 +128,7 @@ impl Message {
 /// Interns groups so that equal dimension values share one [`Group`].
 #[derive(Debug, Default)]
 pub struct GroupInterner {
-    groups: HashMap<u64, Vec<Group>>,
+    groups: FxHashMap<u64, Vec<Group>>,
     nil: Option<Group>,
 }
 
@@ -150,19 +150,27 @@ impl GroupInterner {
         if n_dimensions == 0 && !dimensions.by_measurement {
             return self.nil.get_or_insert_with(GroupInfo::nil).clone();
         }
-        let mut hasher = DefaultHasher::new();
+        let mut hasher = FxHasher::default();
         if dimensions.by_measurement {
             point.name.hash(&mut hasher);
         }
         let value_of = |key: &str| point.tags.get(key).map(String::as_str).unwrap_or("");
-        if dimensions.all {
+        // Explicit dimensions (the common case) are looked up once each.
+        const INLINE: usize = 8;
+        let mut values = [""; INLINE];
+        let inline = !dimensions.all && dimensions.tags.len() <= INLINE;
+        if inline {
+            for (slot, key) in values.iter_mut().zip(&dimensions.tags) {
+                *slot = value_of(key);
+                slot.hash(&mut hasher);
+            }
+        } else if dimensions.all {
             for (key, value) in point.tags.iter().filter(|(key, _)| is_dimension(key)) {
                 key.hash(&mut hasher);
                 value.hash(&mut hasher);
             }
         } else {
             for key in &dimensions.tags {
-                key.hash(&mut hasher);
                 value_of(key).hash(&mut hasher);
             }
         }
@@ -173,13 +181,23 @@ impl GroupInterner {
                 Some(name) => dimensions.by_measurement && *name == point.name,
                 None => !dimensions.by_measurement,
             };
-            if same_measurement
-                && candidate.tags.len() == n_dimensions
-                && candidate
+            if !same_measurement || candidate.tags.len() != n_dimensions {
+                continue;
+            }
+            let same_tags = if inline {
+                dimensions.tags.iter().zip(values).all(|(key, value)| {
+                    candidate
+                        .tags
+                        .get(key)
+                        .is_some_and(|candidate| candidate == value)
+                })
+            } else {
+                candidate
                     .tags
                     .iter()
                     .all(|(key, value)| is_dimension(key) && (value_of(key) == value.as_str()))
-            {
+            };
+            if same_tags {
                 return candidate.clone();
             }
         }

@@ -284,8 +284,11 @@ impl Task {
             if let Some(owned) = owned {
                 let message = from.admit(owned);
                 node.stats.add_emitted(1);
-                for &(child, port) in &node.children {
-                    self.inboxes[child].push((port, message.clone()));
+                if let Some((&(last_child, last_port), others)) = node.children.split_last() {
+                    for &(child, port) in others {
+                        self.inboxes[child].push((port, message.clone()));
+                    }
+                    self.inboxes[last_child].push((last_port, message));
                 }
             }
         }

@@ -2,7 +2,9 @@
 //! and transformations, with Kapacitor's output shapes (reference §2.3.2).
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use weir_dsl::nodes::{AggregateFunction, AggregateSpec};
 
@@ -142,8 +144,8 @@ impl Aggregate {
             field: spec.field.clone(),
             as_: spec.as_.clone(),
             use_point_times: spec.use_point_times,
-            pending: HashMap::new(),
-            transforms: HashMap::new(),
+            pending: HashMap::default(),
+            transforms: HashMap::default(),
         }
     }
 
@@ -378,6 +380,63 @@ impl Aggregate {
         }
     }
 
+    /// Mean, sum and count in one pass without intermediate vectors (the hot path); `None`
+    /// when the general path must run (other functions, non-numeric values).
+    fn fast_reduce(
+        &self,
+        name: &str,
+        group: &Group,
+        tmax: i64,
+        points: &[Point],
+        ctx: &mut Context<'_>,
+    ) -> Option<Option<Message>> {
+        if !matches!(
+            self.function,
+            AggregateFunction::Mean | AggregateFunction::Sum | AggregateFunction::Count
+        ) {
+            return None;
+        }
+        let (mut n, mut missing, mut float_sum, mut int_sum, mut all_int) =
+            (0, 0, 0.0, 0_i64, true);
+        for point in points {
+            match point.fields.get(&self.field) {
+                Some(FieldValue::Float(value)) => {
+                    float_sum += value;
+                    all_int = false;
+                }
+                Some(FieldValue::Int(value)) => {
+                    float_sum += *value as f64;
+                    int_sum = int_sum.wrapping_add(*value);
+                }
+                Some(_) if self.function == AggregateFunction::Count => {}
+                Some(_) => return None,
+                None => {
+                    missing += 1;
+                    continue;
+                }
+            }
+            n += 1;
+        }
+        if missing > 0 {
+            ctx.error(format!(
+                "field {} missing from point, point skipped",
+                self.field
+            ));
+        }
+        let value = match self.function {
+            AggregateFunction::Count => FieldValue::Int(n),
+            AggregateFunction::Sum if all_int => FieldValue::Int(int_sum),
+            AggregateFunction::Sum => FieldValue::Float(float_sum),
+            _ if n == 0 => return Some(None),
+            _ => FieldValue::Float(float_sum / n as f64),
+        };
+        let point = self.value_point(name, group, tmax, value);
+        Some(Some(Message::Point(TaskPoint {
+            point,
+            group: group.clone(),
+        })))
+    }
+
     /// Reduce `points` (a batch or a same-time run) and emit the result.
     fn emit_reduced(
         &self,
@@ -387,6 +446,12 @@ impl Aggregate {
         points: Vec<Point>,
         ctx: &mut Context<'_>,
     ) {
+        if let Some(result) = self.fast_reduce(name, group, tmax, &points, ctx) {
+            if let Some(message) = result {
+                ctx.emit(message);
+            }
+            return;
+        }
         if points
             .iter()
             .any(|point| !point.fields.contains_key(&self.field))

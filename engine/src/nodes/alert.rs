@@ -2,7 +2,7 @@
 //! stateChangesOnly, noRecoveries, all), templated ids and messages, Kapacitor's event JSON
 //! for the handlers, and decorated points downstream (reference §2.3.6).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::{Map, Value as Json};
 use weir_dsl::nodes::AlertSpec;
@@ -153,8 +153,8 @@ impl Alert {
                 .map(|interval| interval.nanos())
                 .unwrap_or(0),
             spec: spec.clone(),
-            groups: HashMap::new(),
-            sent_levels: HashMap::new(),
+            groups: HashMap::default(),
+            sent_levels: HashMap::default(),
         })
     }
 

@@ -1,7 +1,7 @@
 //! `derivative(field)`: rate of change between consecutive points of a group
 //! (reference §2.3.7).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use weir_dsl::nodes::DerivativeSpec;
 
@@ -20,7 +20,7 @@ impl Derivative {
     pub fn new(spec: &DerivativeSpec) -> Derivative {
         Derivative {
             spec: spec.clone(),
-            previous: HashMap::new(),
+            previous: HashMap::default(),
         }
     }
 

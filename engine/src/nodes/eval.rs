@@ -1,7 +1,7 @@
 //! `eval(lambda...)`: computes fields (or tags) per point, with Kapacitor's `.keep()` and
 //! `.tags()` rules (reference §2.3.5). Stateful lambda functions keep state per group.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use weir_dsl::nodes::EvalSpec;
 use weir_dsl::{LambdaState, Value};
@@ -21,7 +21,7 @@ impl Eval {
     pub fn new(spec: &EvalSpec) -> Eval {
         Eval {
             spec: spec.clone(),
-            states: HashMap::new(),
+            states: HashMap::default(),
         }
     }
 

@@ -3,7 +3,9 @@
 //! time are emitted once every parent has moved past it (incomplete ones dropped or
 //! filled), complete ones as soon as they are complete; the rest is flushed on stop.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use weir_dsl::nodes::{JoinFill, JoinSpec};
 
@@ -59,7 +61,7 @@ impl Join {
             tolerance: spec.tolerance.nanos(),
             fill: spec.fill.clone(),
             stream_name: spec.stream_name.clone(),
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             group_order: Vec::new(),
         })
     }

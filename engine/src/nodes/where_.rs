@@ -1,7 +1,7 @@
 //! `where(lambda)`: drops points whose predicate is false or fails; on batches, filters the
 //! points inside (empty batches still flow).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use weir_dsl::nodes::WhereSpec;
 use weir_dsl::{Lambda, LambdaState};
@@ -20,7 +20,7 @@ impl Where {
     pub fn new(spec: &WhereSpec) -> Where {
         Where {
             predicate: spec.predicate.clone(),
-            states: HashMap::new(),
+            states: HashMap::default(),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `window()`: buffers each group's points and emits batches on time or count boundaries,
 //! with Kapacitor's exact boundary rules (reference §2.3.1).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use weir_dsl::nodes::WindowSpec;
 
@@ -80,7 +82,7 @@ impl Window {
         };
         Ok(Window {
             mode,
-            groups: HashMap::new(),
+            groups: HashMap::default(),
         })
     }
 
@@ -114,13 +116,7 @@ impl Window {
                 period,
                 every,
                 fill_period,
-            } => {
-                (if fill_period {
-                    period.max(every)
-                } else {
-                    every
-                }) as i64
-            }
+            } => (if fill_period { period } else { every }) as i64,
         }
     }
 }
@@ -134,33 +130,89 @@ impl Node for Window {
                 return;
             }
         };
-        let initial = self.initial_emit(point.time);
-        let state = match self.groups.get_mut(group.id.as_str()) {
-            Some(state) => state,
-            None => self
-                .groups
-                .entry(group.id.clone())
-                .or_insert_with(|| GroupWindow {
-                    name: point.name.clone(),
-                    group: group.clone(),
-                    buffer: VecDeque::new(),
-                    next_emit: initial,
-                    seen: 0,
-                }),
+        if let Some(state) = self.groups.get_mut(group.id.as_str()) {
+            step(self.mode, state, point, ctx);
+            return;
+        }
+        let mut state = GroupWindow {
+            name: point.name.clone(),
+            group: group.clone(),
+            buffer: VecDeque::new(),
+            next_emit: self.initial_emit(point.time),
+            seen: 0,
         };
-        match self.mode {
-            Mode::Time {
-                period, every: 0, ..
-            } => {
-                let time = point.time;
-                state.buffer.push_back(point);
-                while state
-                    .buffer
-                    .front()
-                    .is_some_and(|p| p.time <= time - period)
-                {
+        step(self.mode, &mut state, point, ctx);
+        self.groups.insert(group.id.clone(), state);
+    }
+
+    fn cardinality(&self) -> usize {
+        self.groups.len()
+    }
+}
+
+/// Add `point` to its group's window and emit what is due.
+fn step(mode: Mode, state: &mut GroupWindow, point: Point, ctx: &mut Context<'_>) {
+    match mode {
+        Mode::Time {
+            period, every: 0, ..
+        } => {
+            let time = point.time;
+            state.buffer.push_back(point);
+            while state
+                .buffer
+                .front()
+                .is_some_and(|p| p.time <= time - period)
+            {
+                state.buffer.pop_front();
+            }
+            ctx.emit(Message::Batch(Batch {
+                name: state.name.clone(),
+                group: state.group.clone(),
+                tmax: time,
+                points: state.buffer.iter().cloned().collect(),
+            }));
+        }
+        Mode::Time {
+            period,
+            every,
+            align,
+            ..
+        } => {
+            if point.time >= state.next_emit {
+                let start = state.next_emit - period;
+                while state.buffer.front().is_some_and(|p| p.time < start) {
                     state.buffer.pop_front();
                 }
+                let next_emit = if align {
+                    truncate(point.time.saturating_add(every), every)
+                } else {
+                    point.time.saturating_add(every)
+                };
+                let points: Vec<Point> = if next_emit - period >= state.next_emit {
+                    // The next window starts after this one: hand the buffer over.
+                    state.buffer.drain(..).collect()
+                } else {
+                    state.buffer.iter().cloned().collect()
+                };
+                ctx.emit(Message::Batch(Batch {
+                    name: state.name.clone(),
+                    group: state.group.clone(),
+                    tmax: state.next_emit,
+                    points,
+                }));
+                state.next_emit = next_emit;
+            }
+            state.buffer.push_back(point);
+        }
+        Mode::Count { period, every, .. } => {
+            let time = point.time;
+            state.buffer.push_back(point);
+            if state.buffer.len() > period {
+                state.buffer.pop_front();
+            }
+            state.seen += 1;
+            if state.seen as i64 >= state.next_emit {
+                state.next_emit = state.next_emit.saturating_add(every as i64);
                 ctx.emit(Message::Batch(Batch {
                     name: state.name.clone(),
                     group: state.group.clone(),
@@ -168,60 +220,7 @@ impl Node for Window {
                     points: state.buffer.iter().cloned().collect(),
                 }));
             }
-            Mode::Time {
-                period,
-                every,
-                align,
-                ..
-            } => {
-                if point.time >= state.next_emit {
-                    let start = state.next_emit - period;
-                    while state.buffer.front().is_some_and(|p| p.time < start) {
-                        state.buffer.pop_front();
-                    }
-                    let next_emit = if align {
-                        truncate(point.time.saturating_add(every), every)
-                    } else {
-                        point.time.saturating_add(every)
-                    };
-                    let points: Vec<Point> = if next_emit - period >= state.next_emit {
-                        // The next window starts after this one: hand the buffer over.
-                        state.buffer.drain(..).collect()
-                    } else {
-                        state.buffer.iter().cloned().collect()
-                    };
-                    ctx.emit(Message::Batch(Batch {
-                        name: state.name.clone(),
-                        group: state.group.clone(),
-                        tmax: state.next_emit,
-                        points,
-                    }));
-                    state.next_emit = next_emit;
-                }
-                state.buffer.push_back(point);
-            }
-            Mode::Count { period, every, .. } => {
-                let time = point.time;
-                state.buffer.push_back(point);
-                if state.buffer.len() > period {
-                    state.buffer.pop_front();
-                }
-                state.seen += 1;
-                if state.seen as i64 >= state.next_emit {
-                    state.next_emit = state.next_emit.saturating_add(every as i64);
-                    ctx.emit(Message::Batch(Batch {
-                        name: state.name.clone(),
-                        group: state.group.clone(),
-                        tmax: time,
-                        points: state.buffer.iter().cloned().collect(),
-                    }));
-                }
-            }
         }
-    }
-
-    fn cardinality(&self) -> usize {
-        self.groups.len()
     }
 }
 
