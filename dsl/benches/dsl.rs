@@ -48,15 +48,24 @@ fn bench_compile(c: &mut Criterion) {
     group.finish();
 }
 
-fn bench_lambda(c: &mut Criterion) {
-    let source = "stream|from()|where(lambda: \"usage\" > 90.0 AND \"host\" =~ /^web/)|log()";
-    let (program, _) = compile(source, &CompileOptions::default());
+fn predicate(lambda: &str) -> weir_dsl::Lambda {
+    let source = format!("stream|from()|where(lambda: {lambda})|log()");
+    let (program, _) = compile(&source, &CompileOptions::default());
     let Some(NodeSpec::Where(spec)) = program.map(|program| program.nodes[2].spec.clone()) else {
         panic!("the bench script does not compile");
     };
+    spec.predicate
+}
+
+fn bench_lambda(c: &mut Criterion) {
     let mut state = LambdaState::default();
+    let both = predicate("\"usage\" > 90.0 AND \"host\" =~ /^web/");
     c.bench_function("lambda_eval_usage_and_host_regex", |b| {
-        b.iter(|| spec.predicate.eval_bool(black_box(&Point), &mut state))
+        b.iter(|| both.eval_bool(black_box(&Point), &mut state))
+    });
+    let numeric = predicate("\"usage\" > 90.0");
+    c.bench_function("lambda_eval_usage_only", |b| {
+        b.iter(|| numeric.eval_bool(black_box(&Point), &mut state))
     });
 }
 

@@ -177,24 +177,42 @@ pub(crate) fn eval_v<'a>(
             name == "time" || scope.field(name).is_some() || scope.tag(name).is_some(),
         )),
         Expr::Call(Builtin::Now, _) => Ok(V::Time(scope.now())),
-        Expr::Call(function, args) => {
-            let mut values: [V<'a>; builtins::MAX_ARGS] = std::array::from_fn(|_| V::Bool(false));
-            for (slot, arg) in values.iter_mut().zip(args) {
-                *slot = eval_v(arg, scope, state)?;
-            }
-            builtins::call(*function, &mut values[..args.len()])
-        }
-        Expr::Stateful(function, slot, args) => {
-            let mut values: [V<'a>; builtins::MAX_ARGS] = std::array::from_fn(|_| V::Bool(false));
-            for (value, arg) in values.iter_mut().zip(args) {
-                *value = eval_v(arg, scope, state)?;
-            }
-            if state.slots.len() <= *slot {
-                state.slots.resize(*slot + 1, StateSlot::Empty);
-            }
-            builtins::call_stateful(*function, &values[..args.len()], &mut state.slots[*slot])
-        }
+        Expr::Call(function, args) => eval_call(*function, args, scope, state),
+        Expr::Stateful(function, slot, args) => eval_stateful(*function, *slot, args, scope, state),
     }
+}
+
+/// Kept out of [`eval_v`] so its argument array does not bloat every frame of the recursion.
+#[inline(never)]
+fn eval_call<'a>(
+    function: Builtin,
+    args: &'a [Expr],
+    scope: &'a dyn Scope,
+    state: &mut LambdaState,
+) -> Result<V<'a>, EvalError> {
+    let mut values: [V<'a>; builtins::MAX_ARGS] = std::array::from_fn(|_| V::Bool(false));
+    for (slot, arg) in values.iter_mut().zip(args) {
+        *slot = eval_v(arg, scope, state)?;
+    }
+    builtins::call(function, &mut values[..args.len()])
+}
+
+#[inline(never)]
+fn eval_stateful<'a>(
+    function: Builtin,
+    slot: usize,
+    args: &'a [Expr],
+    scope: &'a dyn Scope,
+    state: &mut LambdaState,
+) -> Result<V<'a>, EvalError> {
+    let mut values: [V<'a>; builtins::MAX_ARGS] = std::array::from_fn(|_| V::Bool(false));
+    for (value, arg) in values.iter_mut().zip(args) {
+        *value = eval_v(arg, scope, state)?;
+    }
+    if state.slots.len() <= slot {
+        state.slots.resize(slot + 1, StateSlot::Empty);
+    }
+    builtins::call_stateful(function, &values[..args.len()], &mut state.slots[slot])
 }
 
 fn lookup<'a>(scope: &'a dyn Scope, name: &str) -> Result<V<'a>, EvalError> {

@@ -317,6 +317,36 @@ impl Lexer<'_> {
         let digits = &self.source[start..self.pos];
         let span = Span::new(start, self.pos);
         if seen_dot {
+            let rest = &self.source[self.pos..];
+            let unit = ["ms", "u", "µ", "s", "m", "h", "d", "w"]
+                .into_iter()
+                .find(|unit| {
+                    rest.starts_with(unit)
+                        && !rest[unit.len()..]
+                            .chars()
+                            .next()
+                            .is_some_and(|ch| ch.is_alphanumeric())
+                });
+            if let Some(unit) = unit {
+                self.pos += unit.len();
+                let text = &self.source[start..self.pos];
+                let smaller = match unit {
+                    "w" => "d",
+                    "d" => "h",
+                    "h" => "m",
+                    "m" => "s",
+                    "s" => "ms",
+                    _ => "u",
+                };
+                let diagnostic = Diagnostic::error(
+                    codes::BAD_NUMBER,
+                    format!("durations cannot have a fraction: `{text}`"),
+                    Span::new(start, self.pos),
+                )
+                .with_note(format!("use a smaller unit, in `{smaller}`"));
+                self.diagnostics.push(diagnostic);
+                return;
+            }
             match digits.parse::<f64>() {
                 Ok(value) => self.push(TokenKind::Float(value), start),
                 Err(err) => self.error(
@@ -605,6 +635,17 @@ mod tests {
         assert_eq!(tokens[0].kind, TokenKind::Comment(" hi".into()));
         assert_eq!(tokens[1].span, Span::new(6, 12));
         assert!(tokens[1].line_start);
+    }
+
+    #[test]
+    fn fractional_durations_are_explained() {
+        let (tokens, diagnostics) = lex("1.5s x");
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(
+            diagnostics[0].message,
+            "durations cannot have a fraction: `1.5s`"
+        );
+        assert_eq!(diagnostics[0].notes, ["use a smaller unit, in `ms`"]);
     }
 
     #[test]

@@ -79,7 +79,12 @@ pub struct CompileOptions {
 /// errors.
 pub fn compile(source: &str, options: &CompileOptions) -> (Option<Program>, Vec<Diagnostic>) {
     let (ast, mut diagnostics) = crate::parser::parse(source);
-    let (program, check_diagnostics, _) = crate::check::check(source, &ast, options);
+    let (program, check_diagnostics, _) = crate::check::check(
+        source,
+        &ast,
+        options,
+        diagnostics.iter().any(Diagnostic::is_error),
+    );
     diagnostics.extend(check_diagnostics);
     // Report in source order; the sort is stable, so one place keeps its discovery order.
     diagnostics.sort_by_key(|diagnostic| diagnostic.span().start);

@@ -22,7 +22,7 @@ pub struct TemplateVar {
 /// Every `var` of `source` that holds a value (not a node), in source order.
 pub fn template_vars(source: &str) -> Vec<TemplateVar> {
     let (ast, _) = crate::parser::parse(source);
-    let (_, _, vars) = crate::check::check(source, &ast, &CompileOptions::default());
+    let (_, _, vars) = crate::check::check(source, &ast, &CompileOptions::default(), false);
     vars.into_iter()
         .filter_map(|var| {
             let value = var.value.as_ref().and_then(crate::check::CValue::to_value);

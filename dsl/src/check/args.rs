@@ -183,7 +183,11 @@ impl Checker<'_> {
                     codes::ARG_TYPE,
                     message,
                     span,
-                    format!("`{param}` of `{what}` is {}", expected.name()),
+                    if param == what {
+                        format!("`{what}` takes a {}", expected.name())
+                    } else {
+                        format!("`{param}` of `{what}` is {}", expected.name())
+                    },
                 );
                 diagnostic.notes.extend(note);
                 self.diagnostics.push(diagnostic);

@@ -123,7 +123,8 @@ impl Checker<'_> {
             self.diagnostics.push(diagnostic);
             broken = true;
         }
-        let checked = self.check_args(&kind.args, args, span, kind.method);
+        let link_span = Span::new(name.span.start.saturating_sub(1), span.end);
+        let checked = self.check_args(&kind.args, args, link_span, kind.method);
         broken |= checked.is_none();
         let checked = checked.unwrap_or_default();
         let mut parents = vec![parent.node];
@@ -451,7 +452,7 @@ impl Checker<'_> {
 
     pub(super) fn finish(&mut self) -> Option<Program> {
         let Some((task_type, _)) = self.root else {
-            if !self.diagnostics.iter().any(Diagnostic::is_error) {
+            if !self.syntax_errors && !self.diagnostics.iter().any(Diagnostic::is_error) {
                 let mut diagnostic = Diagnostic::error(
                     codes::ROOT,
                     "the script has no `stream` or `batch` pipeline",

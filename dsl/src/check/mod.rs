@@ -96,6 +96,8 @@ pub(crate) struct VarInfo {
 
 pub(crate) struct Checker<'a> {
     pub(crate) source: &'a str,
+    /// The parser already reported errors (so a missing root is probably a lost statement).
+    syntax_errors: bool,
     options: &'a CompileOptions,
     env: HashMap<String, Binding>,
     nodes: Vec<PendingNode>,
@@ -128,10 +130,12 @@ pub(crate) fn check(
     source: &str,
     ast: &Ast,
     options: &CompileOptions,
+    syntax_errors: bool,
 ) -> (Option<Program>, Vec<Diagnostic>, Vec<VarInfo>) {
     let mut checker = Checker {
         source,
         options,
+        syntax_errors,
         env: HashMap::new(),
         nodes: Vec::new(),
         root: None,
@@ -389,6 +393,7 @@ impl<'a> Checker<'a> {
         let mut nested = Checker {
             source: "",
             options: self.options,
+            syntax_errors: false,
             env: HashMap::new(),
             nodes: Vec::new(),
             root: None,
