@@ -75,9 +75,6 @@ pub enum EngineError {
     /// No database/retention policy to read from.
     #[error("task {0}: no dbrp given (add a dbrp statement or send dbrps)")]
     NoDbrp(String),
-    /// dbrps given both in the script and by the caller.
-    #[error("task {0}: cannot specify dbrp in both implicitly and explicitly")]
-    DbrpConflict(String),
     /// The task thread could not be started.
     #[error("task {task}: cannot start its thread: {source}")]
     Spawn {
@@ -123,19 +120,24 @@ impl Engine {
         self.start_task_with_dbrps(id, program, Vec::new())
     }
 
-    /// Start a task whose dbrps come from the API (a program without `dbrp` statements).
+    /// Start a task reading the API's `dbrps` as well as the program's `dbrp` statements.
     pub fn start_task_with_dbrps(
         &self,
         id: &str,
         program: Program,
         dbrps: Vec<(String, String)>,
     ) -> Result<(), EngineError> {
-        let dbrps = match (program.dbrps.is_empty(), dbrps.is_empty()) {
-            (false, false) => return Err(EngineError::DbrpConflict(id.to_owned())),
-            (true, true) => return Err(EngineError::NoDbrp(id.to_owned())),
-            (false, true) => program.dbrps.clone(),
-            (true, false) => dbrps,
-        };
+        // Kapacitor refuses dbrps in both places when a task is defined; that check belongs
+        // to the API. Here both lists are read (an updated task may carry both).
+        let mut dbrps = dbrps;
+        for dbrp in &program.dbrps {
+            if !dbrps.contains(dbrp) {
+                dbrps.push(dbrp.clone());
+            }
+        }
+        if dbrps.is_empty() {
+            return Err(EngineError::NoDbrp(id.to_owned()));
+        }
         let mut task = Task::new(id, &program, self.inner.outputs.clone())?;
         let shared = task.shared();
         let (sender, mut receiver) = mpsc::channel::<Arc<PointBatch>>(TASK_QUEUE_BATCHES);
@@ -313,10 +315,10 @@ mod tests {
         engine
             .start_task_with_dbrps("b", program(Vec::new()), dbrp.clone())
             .unwrap();
-        assert!(matches!(
-            engine.start_task_with_dbrps("c", program(dbrp.clone()), dbrp.clone()),
-            Err(EngineError::DbrpConflict(_))
-        ));
+        engine
+            .start_task_with_dbrps("c", program(dbrp.clone()), dbrp.clone())
+            .unwrap();
+        assert!(engine.stop_task("c"));
         assert!(matches!(
             engine.start_task("d", program(Vec::new())),
             Err(EngineError::NoDbrp(_))

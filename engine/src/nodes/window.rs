@@ -53,10 +53,8 @@ impl Window {
     pub fn new(spec: &WindowSpec) -> Result<Window, String> {
         let mode = match (spec.period, spec.period_count) {
             (Some(period), _) if period.nanos() > 0 => {
-                let every = spec
-                    .every
-                    .map(|every| every.nanos())
-                    .unwrap_or(period.nanos());
+                // Kapacitor's default for a missing `every` is 0: every point emits.
+                let every = spec.every.map(|every| every.nanos()).unwrap_or(0);
                 if every < 0 {
                     return Err("window every must not be negative".to_owned());
                 }
