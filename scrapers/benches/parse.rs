@@ -134,6 +134,46 @@ fn input() -> Vec<u8> {
     }
 }
 
+/// This process's user + system CPU time in seconds, from `/proc/self/stat` (Linux).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Throughput per CPU-second, which a shared machine does not distort the way it distorts
+/// wall time; printed before criterion's wall-clock figures.
+fn report_cpu_throughput(body: &[u8]) {
+    let (Some(before), started) = (cpu_seconds(), std::time::Instant::now()) else {
+        return;
+    };
+    let mut iterations = 0u64;
+    while started.elapsed().as_secs_f64() < 3.0 {
+        exposition::parse(
+            black_box(body),
+            Format::PrometheusText,
+            |s| {
+                black_box(s.value);
+            },
+            |_, _| {},
+        );
+        iterations += 1;
+    }
+    if let Some(after) = cpu_seconds() {
+        let cpu = (after - before).max(0.01);
+        let megabytes = (body.len() as u64 * iterations) as f64 / 1e6;
+        eprintln!(
+            "parse: {iterations} iterations, {:.0} MB per CPU-second ({:.0} MB/s wall)",
+            megabytes / cpu,
+            megabytes / started.elapsed().as_secs_f64()
+        );
+    }
+}
+
 fn bench_parse(c: &mut Criterion) {
     let body = input();
     let mut errors = 0;
@@ -144,6 +184,7 @@ fn bench_parse(c: &mut Criterion) {
         body.len(),
         summary.samples
     );
+    report_cpu_throughput(&body);
 
     let mut group = c.benchmark_group("exposition");
     group.throughput(Throughput::Bytes(body.len() as u64));

@@ -178,11 +178,17 @@ impl ScrapeManager {
         });
         let cancel = CancellationToken::new();
         let (new_receivers, receivers) = mpsc::unbounded_channel();
+        // The first targets start now, so views and "collect now" see them at once.
+        let mut receiver = receiver;
+        let mut tasks = BTreeMap::new();
+        let groups = receiver.borrow_and_update().clone();
+        sync_targets(&shared, &groups, &mut tasks, &cancel);
         let task = tokio::spawn(run_scraper(
             Arc::clone(&shared),
             receiver,
             receivers,
             cancel.clone(),
+            tasks,
         ));
         RunningScraper {
             shared,
@@ -345,10 +351,8 @@ async fn run_scraper(
     mut receiver: watch::Receiver<Vec<TargetGroup>>,
     mut new_receivers: mpsc::UnboundedReceiver<watch::Receiver<Vec<TargetGroup>>>,
     cancel: CancellationToken,
+    mut tasks: BTreeMap<u64, JoinHandle<()>>,
 ) {
-    let mut tasks: BTreeMap<u64, JoinHandle<()>> = BTreeMap::new();
-    let groups = receiver.borrow_and_update().clone();
-    sync_targets(&shared, &groups, &mut tasks, &cancel);
     let mut receiver_open = true;
     loop {
         tokio::select! {

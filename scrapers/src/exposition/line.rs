@@ -203,17 +203,31 @@ impl<'a> LineParser<'a> {
                 Some(_) => {}
             }
             let name_start = pos;
-            while pos < bytes.len() && LABEL_NAME_BYTE[bytes[pos] as usize] {
-                pos += 1;
-            }
-            let name = &line[name_start..pos];
-            if name.is_empty() || bytes[name_start].is_ascii_digit() {
-                return Err(format!("invalid label name at column {}", name_start + 1).into());
-            }
-            pos = skip_blanks(bytes, pos);
-            if bytes.get(pos) != Some(&b'=') {
-                return Err(format!("expected '=' after label name {name:?}").into());
-            }
+            // Fast path: the name runs up to the next '=' and is all name bytes.
+            let fast_end = find_byte(bytes, pos, b'=').filter(|&end| {
+                end > name_start
+                    && !bytes[name_start].is_ascii_digit()
+                    && bytes[name_start..end]
+                        .iter()
+                        .all(|&b| LABEL_NAME_BYTE[b as usize])
+            });
+            let name = if let Some(end) = fast_end {
+                pos = end;
+                &line[name_start..end]
+            } else {
+                while pos < bytes.len() && LABEL_NAME_BYTE[bytes[pos] as usize] {
+                    pos += 1;
+                }
+                let name = &line[name_start..pos];
+                if name.is_empty() || bytes[name_start].is_ascii_digit() {
+                    return Err(format!("invalid label name at column {}", name_start + 1).into());
+                }
+                pos = skip_blanks(bytes, pos);
+                if bytes.get(pos) != Some(&b'=') {
+                    return Err(format!("expected '=' after label name {name:?}").into());
+                }
+                name
+            };
             pos = skip_blanks(bytes, pos + 1);
             if bytes.get(pos) != Some(&b'"') {
                 return Err(format!("expected '\"' to open the value of label {name:?}").into());
@@ -275,7 +289,7 @@ fn is_metric_name(text: &str) -> bool {
 
 /// The first blank-separated token and the text after the single blank that ends it.
 fn split_token(text: &str) -> (&str, &str) {
-    match text.find([' ', '\t']) {
+    match text.bytes().position(|b| b == b' ' || b == b'\t') {
         Some(end) => (&text[..end], &text[end + 1..]),
         None => (text, ""),
     }
@@ -301,12 +315,66 @@ fn char_at(line: &str, pos: usize) -> char {
         .unwrap_or('?')
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Bit 7 of every byte of `word` that equals the byte `needle` (lowest one exact).
+#[inline]
+fn matches(word: u64, needle: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(needle));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The 8 bytes at `pos` as a little-endian word; `pos + 8 <= bytes.len()` is checked.
+#[inline]
+fn word_at(bytes: &[u8], pos: usize) -> Option<u64> {
+    let chunk: [u8; 8] = bytes.get(pos..pos + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// The position of the next `needle` at or after `from`, eight bytes at a time (label
+/// names and values are short, so this beats memchr's setup).
+#[inline]
+fn find_byte(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
+    let mut pos = from;
+    while let Some(word) = word_at(bytes, pos) {
+        let found = matches(word, needle);
+        if found != 0 {
+            return Some(pos + (found.trailing_zeros() / 8) as usize);
+        }
+        pos += 8;
+    }
+    bytes
+        .get(pos..)?
+        .iter()
+        .position(|&b| b == needle)
+        .map(|idx| pos + idx)
+}
+
+/// The position of the next `"` or `\\` at or after `from`, eight bytes at a time.
+#[inline]
+fn find_quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut pos = from;
+    while let Some(word) = word_at(bytes, pos) {
+        let found = matches(word, b'"') | matches(word, b'\\');
+        if found != 0 {
+            return Some(pos + (found.trailing_zeros() / 8) as usize);
+        }
+        pos += 8;
+    }
+    bytes
+        .get(pos..)?
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|idx| pos + idx)
+}
+
 /// Parse a quoted label value starting after the opening quote; returns the value and the
 /// position after the closing quote. Escapes `\\`, `\"` and `\n` are resolved; any other
 /// backslash is kept, as Prometheus does.
 fn label_value(line: &str, start: usize) -> Option<(Cow<'_, str>, usize)> {
     let bytes = line.as_bytes();
-    let first = start + memchr::memchr2(b'"', b'\\', &bytes[start..])?;
+    let first = find_quote_or_backslash(bytes, start)?;
     if bytes[first] == b'"' {
         return Some((Cow::Borrowed(&line[start..first]), first + 1));
     }
@@ -326,12 +394,12 @@ fn label_value(line: &str, start: usize) -> Option<(Cow<'_, str>, usize)> {
             _ => {
                 value.push('\\');
                 segment_start = pos + 1;
-                pos = segment_start + memchr::memchr2(b'"', b'\\', &bytes[segment_start..])?;
+                pos = find_quote_or_backslash(bytes, segment_start)?;
                 continue;
             }
         }
         segment_start = pos + 2;
-        pos = segment_start + memchr::memchr2(b'"', b'\\', bytes.get(segment_start..)?)?;
+        pos = find_quote_or_backslash(bytes, segment_start)?;
     }
 }
 
@@ -370,15 +438,40 @@ fn unescape(text: &str, quote: bool) -> Cow<'_, str> {
 /// path for plain integers.
 fn parse_value(text: &str) -> Option<f64> {
     let bytes = text.as_bytes();
-    if !bytes.is_empty() && bytes.len() <= 15 && bytes.iter().all(u8::is_ascii_digit) {
+    if !bytes.is_empty() && bytes.len() <= 19 && bytes.iter().all(u8::is_ascii_digit) {
         let mut integer = 0u64;
         for &b in bytes {
             integer = integer * 10 + u64::from(b - b'0');
         }
-        // Below 10^15, so the conversion to f64 is exact.
+        // Up to 19 digits fit a u64 exactly, and the u64 to f64 conversion rounds to
+        // nearest like decimal parsing does, so this equals `text.parse::<f64>()`.
         return Some(integer as f64);
     }
     // Like Go, Rust accepts `NaN`, `+Inf`, `-Inf` and `Infinity` in any case; unlike Go it
     // rejects hexadecimal floats, which no exporter writes.
     text.parse::<f64>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_scans_agree_with_plain_scans() {
+        let text = b"abc=def\"gh\\ij=\"kl\"mnopqrstuvwxyz\xc3\xa9\"=\\";
+        for from in 0..=text.len() {
+            let plain = text[from..]
+                .iter()
+                .position(|&b| b == b'=')
+                .map(|i| i + from);
+            assert_eq!(find_byte(text, from, b'='), plain, "from {from}");
+            let plain = text[from..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .map(|i| i + from);
+            assert_eq!(find_quote_or_backslash(text, from), plain, "from {from}");
+        }
+        assert_eq!(find_byte(b"", 0, b'='), None);
+        assert_eq!(find_byte(b"abc", 5, b'='), None);
+    }
 }
