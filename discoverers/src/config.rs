@@ -11,7 +11,7 @@ use crate::dns::DnsConfig;
 #[cfg(feature = "ec2")]
 use crate::ec2::Ec2Config;
 use crate::file::FileConfig;
-#[cfg(feature = "kubernetes-wip")]
+#[cfg(feature = "kubernetes")]
 use crate::kubernetes::KubernetesConfig;
 use crate::static_discovery::StaticConfig;
 
@@ -33,7 +33,7 @@ pub struct DiscoveryConfig {
     #[serde(default)]
     pub consul: Vec<ConsulConfig>,
     /// `[[kubernetes]]` sections.
-    #[cfg(feature = "kubernetes-wip")]
+    #[cfg(feature = "kubernetes")]
     #[serde(default)]
     pub kubernetes: Vec<KubernetesConfig>,
     /// `[[ec2]]` sections.
@@ -67,7 +67,7 @@ impl DiscoveryConfig {
         for config in &self.consul {
             check(SourceKind::Consul, &config.id, config.validate());
         }
-        #[cfg(feature = "kubernetes-wip")]
+        #[cfg(feature = "kubernetes")]
         for config in &self.kubernetes {
             check(SourceKind::Kubernetes, &config.id, config.validate());
         }

@@ -43,7 +43,8 @@ pub mod dns;
 pub mod ec2;
 pub mod file;
 mod http;
-//KUBE
+#[cfg(feature = "kubernetes")]
+pub mod kubernetes;
 mod manager;
 mod refresh;
 pub mod static_discovery;

@@ -17,7 +17,7 @@ use crate::dns::{DnsConfig, DnsDiscoverer};
 #[cfg(feature = "ec2")]
 use crate::ec2::{Ec2Config, Ec2Discoverer};
 use crate::file::{FileConfig, FileDiscoverer};
-#[cfg(feature = "kubernetes-wip")]
+#[cfg(feature = "kubernetes")]
 use crate::kubernetes::{KubernetesConfig, KubernetesDiscoverer};
 use crate::refresh::{Command, HealthPolicy, HealthState, Runner, Schedule, Status, lock};
 use crate::static_discovery::{StaticConfig, StaticDiscoverer};
@@ -29,7 +29,7 @@ enum SourceConfig {
     File(FileConfig),
     Dns(DnsConfig),
     Consul(ConsulConfig),
-    #[cfg(feature = "kubernetes-wip")]
+    #[cfg(feature = "kubernetes")]
     Kubernetes(KubernetesConfig),
     #[cfg(feature = "ec2")]
     Ec2(Ec2Config),
@@ -54,7 +54,7 @@ impl SourceConfig {
         );
         sources.extend(config.dns.iter().cloned().map(SourceConfig::Dns));
         sources.extend(config.consul.iter().cloned().map(SourceConfig::Consul));
-        #[cfg(feature = "kubernetes-wip")]
+        #[cfg(feature = "kubernetes")]
         sources.extend(
             config
                 .kubernetes
@@ -73,7 +73,7 @@ impl SourceConfig {
             SourceConfig::File(config) => (SourceKind::File, &config.id),
             SourceConfig::Dns(config) => (SourceKind::Dns, &config.id),
             SourceConfig::Consul(config) => (SourceKind::Consul, &config.id),
-            #[cfg(feature = "kubernetes-wip")]
+            #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => (SourceKind::Kubernetes, &config.id),
             #[cfg(feature = "ec2")]
             SourceConfig::Ec2(config) => (SourceKind::Ec2, &config.id),
@@ -87,7 +87,7 @@ impl SourceConfig {
             SourceConfig::File(config) => config.enabled,
             SourceConfig::Dns(config) => config.enabled,
             SourceConfig::Consul(config) => config.enabled,
-            #[cfg(feature = "kubernetes-wip")]
+            #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => config.enabled,
             #[cfg(feature = "ec2")]
             SourceConfig::Ec2(config) => config.enabled,
@@ -108,7 +108,7 @@ impl SourceConfig {
                 interval: config.refresh_interval,
                 long_poll: true,
             },
-            #[cfg(feature = "kubernetes-wip")]
+            #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(_) => Schedule {
                 interval: Duration::from_secs(30),
                 long_poll: true,
@@ -124,7 +124,7 @@ impl SourceConfig {
             SourceConfig::File(config) => tokio::spawn(runner.run(FileDiscoverer::new(config))),
             SourceConfig::Dns(config) => tokio::spawn(runner.run(DnsDiscoverer::new(config))),
             SourceConfig::Consul(config) => tokio::spawn(runner.run(ConsulDiscoverer::new(config))),
-            #[cfg(feature = "kubernetes-wip")]
+            #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => {
                 tokio::spawn(runner.run(KubernetesDiscoverer::new(config)))
             }
