@@ -81,6 +81,7 @@ fn broken_config_is_rejected_while_scraping_continues() {
 id = "nodes"
 targets = ["{address}"]
 [[scraper]]
+enabled = true
 name = "node"
 db = "prom"
 rp = "autogen"

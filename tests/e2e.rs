@@ -28,6 +28,7 @@ id = "nodes"
 targets = ["{node_address}"]
 labels = {{ env = "e2e" }}
 [[scraper]]
+enabled = true
 name = "node"
 db = "prom"
 rp = "autogen"

@@ -72,6 +72,10 @@ pub struct Config {
     /// Consul discovery.
     #[serde(default)]
     pub consul: Vec<weir_discoverers::consul::ConsulConfig>,
+    /// Kubernetes discovery.
+    #[cfg(feature = "kubernetes")]
+    #[serde(default)]
+    pub kubernetes: Vec<weir_discoverers::kubernetes::KubernetesConfig>,
     /// EC2 discovery.
     #[cfg(feature = "ec2")]
     #[serde(default)]
@@ -407,6 +411,14 @@ fn validate(config: &Config) -> Vec<String> {
 /// Findings that do not stop weir from running.
 fn lint(config: &Config, origin: &str) -> Vec<Warning> {
     let mut warnings = Vec::new();
+    for scraper in config.scraper.iter().filter(|scraper| !scraper.enabled) {
+        warnings.push(Warning {
+            message: format!(
+                "{origin}: scraper {:?} is disabled (enabled = false is Kapacitor's default); add `enabled = true` to scrape it",
+                scraper.name
+            ),
+        });
+    }
     for scraper in &config.scraper {
         if !discoverer_exists(config, &scraper.discoverer_service, &scraper.discoverer_id) {
             warnings.push(Warning {
@@ -427,6 +439,8 @@ pub fn discoverer_exists(config: &Config, service: &str, id: &str) -> bool {
         "file-discovery" => config.file_discovery.iter().any(|d| d.id == id),
         "dns" => config.dns.iter().any(|d| d.id == id),
         "consul" => config.consul.iter().any(|d| d.id == id),
+        #[cfg(feature = "kubernetes")]
+        "kubernetes" => config.kubernetes.iter().any(|d| d.id == id),
         #[cfg(feature = "ec2")]
         "ec2" => config.ec2.iter().any(|d| d.id == id),
         _ => false,
@@ -441,6 +455,8 @@ impl Config {
             file_discovery: self.file_discovery.clone(),
             dns: self.dns.clone(),
             consul: self.consul.clone(),
+            #[cfg(feature = "kubernetes")]
+            kubernetes: self.kubernetes.clone(),
             #[cfg(feature = "ec2")]
             ec2: self.ec2.clone(),
         }

@@ -84,6 +84,12 @@ fn unknown_keys_warn_with_position_and_suggestion() {
 }
 
 #[test]
+fn disabled_scrapers_are_pointed_out() {
+    let loaded = parse_ok("[[scraper]]\nname = \"x\"\ndb = \"d\"\nrp = \"r\"\n");
+    assert!(loaded.warnings.iter().any(|w| w.message.contains("add `enabled = true`")), "{:?}", loaded.warnings);
+}
+
+#[test]
 fn syntax_errors_name_line_and_column() {
     let errors = parse("[http]\nbind-address = \n", "weir.toml", &BTreeMap::new()).unwrap_err();
     assert!(errors.errors[0].starts_with("weir.toml:2:"), "{errors}");
