@@ -39,7 +39,8 @@ use crate::influxdb::encode::encode_points;
 pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// Points per queued record at most (a record counts its points in a u32).
+/// Points per queued record at most (a record counts its points in a u32); writes are also
+/// split into records of at most `batch-size` points.
 const MAX_RECORD_POINTS: usize = 1 << 20;
 const STAT_WRITTEN: &str = "weir_sink_written_points_total";
 const STAT_DROPPED: &str = "weir_sink_dropped_points_total";
@@ -265,7 +266,10 @@ impl SinkManager {
         };
         let mut records = Vec::new();
         let mut skipped = 0;
-        for chunk in write.points.chunks(MAX_RECORD_POINTS) {
+        for chunk in write
+            .points
+            .chunks(config.batch_size.clamp(1, MAX_RECORD_POINTS))
+        {
             let mut body = Vec::with_capacity(chunk.len() * 96);
             let summary = encode_points(&mut body, chunk, precision);
             skipped += summary.skipped;
