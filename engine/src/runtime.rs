@@ -18,6 +18,21 @@ use crate::task::{Task, TaskShared};
 
 /// Batches queued per task before writers wait.
 const TASK_QUEUE_BATCHES: usize = 64;
+/// How often tasks with idle-flushing or expiring windows get a tick.
+const TICK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What a task thread receives.
+enum TaskInput {
+    Points(Arc<PointBatch>),
+    Tick,
+}
+
+fn wall_clock_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
 
 /// An HTTP POST a task wants sent (`httpPost` node).
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +101,7 @@ pub enum EngineError {
 }
 
 struct RunningTask {
-    sender: mpsc::Sender<Arc<PointBatch>>,
+    sender: mpsc::Sender<TaskInput>,
     dbrps: Vec<(String, String)>,
     shared: Arc<TaskShared>,
     done: oneshot::Receiver<()>,
@@ -140,21 +155,26 @@ impl Engine {
         }
         let mut task = Task::new(id, &program, self.inner.outputs.clone())?;
         let shared = task.shared();
-        let (sender, mut receiver) = mpsc::channel::<Arc<PointBatch>>(TASK_QUEUE_BATCHES);
+        let (sender, mut receiver) = mpsc::channel::<TaskInput>(TASK_QUEUE_BATCHES);
         let (done_sender, done) = oneshot::channel();
+        let ticks = task.needs_ticks().then(|| sender.downgrade());
         std::thread::Builder::new()
             .name(format!("weir-task-{id}"))
             .spawn(move || {
-                while let Some(batch) = receiver.blocking_recv() {
-                    match Arc::try_unwrap(batch) {
-                        Ok(batch) => {
-                            task.write(&batch.database, &batch.retention_policy, batch.points)
-                        }
-                        Err(batch) => task.write_shared(
-                            &batch.database,
-                            &batch.retention_policy,
-                            &batch.points,
-                        ),
+                while let Some(input) = receiver.blocking_recv() {
+                    task.set_now(wall_clock_nanos());
+                    match input {
+                        TaskInput::Tick => task.tick(wall_clock_nanos()),
+                        TaskInput::Points(batch) => match Arc::try_unwrap(batch) {
+                            Ok(batch) => {
+                                task.write(&batch.database, &batch.retention_policy, batch.points)
+                            }
+                            Err(batch) => task.write_shared(
+                                &batch.database,
+                                &batch.retention_policy,
+                                &batch.points,
+                            ),
+                        },
                     }
                 }
                 task.stop();
@@ -164,6 +184,26 @@ impl Engine {
                 task: id.to_owned(),
                 source,
             })?;
+        if let Some(weak) = ticks {
+            // The ticker holds only a weak sender, so stopping the task still closes the queue.
+            let spawned = std::thread::Builder::new()
+                .name(format!("weir-tick-{id}"))
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(TICK_INTERVAL);
+                        let Some(sender) = weak.upgrade() else { break };
+                        // A full queue means the task is busy with data: skip this tick.
+                        if let Err(mpsc::error::TrySendError::Closed(_)) =
+                            sender.try_send(TaskInput::Tick)
+                        {
+                            break;
+                        }
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(task = id, "cannot start the tick thread: {error}");
+            }
+        }
         let running = RunningTask {
             sender,
             dbrps,
@@ -184,7 +224,7 @@ impl Engine {
     /// Route a batch to every running task reading its database and retention policy.
     /// Waits (asynchronously) while a task's queue is full.
     pub async fn write(&self, batch: PointBatch) {
-        let senders: Vec<mpsc::Sender<Arc<PointBatch>>> = {
+        let senders: Vec<mpsc::Sender<TaskInput>> = {
             let tasks = self
                 .inner
                 .tasks
@@ -214,7 +254,7 @@ impl Engine {
             };
             if let Some(message) = message {
                 // A send error means the task stopped meanwhile: nothing to do.
-                let _ = sender.send(message).await;
+                let _ = sender.send(TaskInput::Points(message)).await;
             }
         }
     }
@@ -340,6 +380,28 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(recorder.posts.lock().unwrap().len(), 6);
+    }
+
+    #[tokio::test]
+    async fn idle_windows_flush_on_wall_clock_ticks() {
+        let script = "dbrp \"db\".\"autogen\"\n\
+            stream|from()|window().period(1h).every(1h).flushIdle(100ms)\
+            |httpPost('http://127.0.0.1:1/x')";
+        let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
+        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let recorder = Arc::new(Recorder::default());
+        let engine = Engine::new(recorder.clone());
+        engine.start_task("idle", program).unwrap();
+        engine.write(batch("db", 3)).await;
+        for _ in 0..50 {
+            if !recorder.posts.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let posts = recorder.posts.lock().unwrap().len();
+        assert_eq!(posts, 1, "the open window was flushed without new data");
+        engine.shutdown().await;
     }
 
     #[tokio::test(flavor = "current_thread")]

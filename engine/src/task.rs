@@ -76,7 +76,17 @@ struct TaskNode {
 enum Pass {
     Chunk,
     EndOfInput,
+    Tick,
     Stop,
+}
+
+/// Where a task's `now` comes from (only `flushIdle`/`groupTTL` windows read it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Wall-clock time, given with each write and tick (the engine).
+    Wall,
+    /// The data's own times: `now` is the newest point time seen (`weir test`).
+    Data,
 }
 
 /// A task ready to run: feed it with [`Task::write`], finish it with [`Task::stop`].
@@ -90,6 +100,9 @@ pub struct Task {
     chunk_size: usize,
     shared: Arc<TaskShared>,
     stopped: bool,
+    clock: Clock,
+    now: i64,
+    needs_ticks: bool,
 }
 
 impl Task {
@@ -116,6 +129,7 @@ impl Task {
         let mut from_ids = Vec::new();
         let mut http_outs = HashMap::new();
         let mut multi_parent = false;
+        let mut needs_ticks = false;
         for (id_in_program, program_node) in program.nodes.iter().enumerate() {
             if program_node
                 .parents
@@ -128,6 +142,9 @@ impl Task {
                 )));
             }
             multi_parent |= program_node.parents.len() > 1;
+            if let NodeSpec::Window(window) = &program_node.spec {
+                needs_ticks |= window.flush_idle.is_some() || window.group_ttl.is_some();
+            }
             let is_root_child = program_node.parents.contains(&0);
             let kind = match &program_node.spec {
                 NodeSpec::From(spec) if program_node.parents == [0] => {
@@ -186,12 +203,48 @@ impl Task {
             chunk_size: if multi_parent { 1 } else { usize::MAX },
             shared,
             stopped: false,
+            clock: Clock::Wall,
+            now: i64::MIN,
+            needs_ticks,
         })
     }
 
     /// The task id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Choose the clock (the default is [`Clock::Wall`]).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+        if clock == Clock::Data {
+            // Ticks follow the data point by point.
+            self.chunk_size = self
+                .chunk_size
+                .min(if self.needs_ticks { 1 } else { usize::MAX });
+        }
+    }
+
+    /// Whether some node acts on time passing without data (idle flush, group expiry); the
+    /// engine then calls [`Task::tick`] about once a second.
+    pub fn needs_ticks(&self) -> bool {
+        self.needs_ticks
+    }
+
+    /// Let nodes act on the time `now` (ns since the epoch; wall clock for the engine).
+    pub fn tick(&mut self, now: i64) {
+        if self.stopped {
+            return;
+        }
+        self.now = self.now.max(now);
+        self.propagate(Pass::Tick);
+    }
+
+    /// Set the wall-clock time for the next write (the engine's clock).
+    pub fn set_now(&mut self, now: i64) {
+        if self.clock == Clock::Wall {
+            self.now = now;
+        }
     }
 
     /// What the engine reads while the task runs.
@@ -212,6 +265,7 @@ impl Task {
             let take = remaining.min(chunk_size);
             remaining -= take;
             for point in points.by_ref().take(take) {
+                self.advance_data_clock(point.time);
                 self.inject(database, retention_policy, Cow::Owned(point));
             }
             self.propagate(if remaining == 0 {
@@ -232,6 +286,7 @@ impl Task {
         let n_chunks = points.len().div_ceil(chunk_size);
         for (chunk_idx, chunk) in points.chunks(chunk_size).enumerate() {
             for point in chunk {
+                self.advance_data_clock(point.time);
                 self.inject(database, retention_policy, Cow::Borrowed(point));
             }
             let last = chunk_idx + 1 == n_chunks;
@@ -244,6 +299,15 @@ impl Task {
         if !self.stopped {
             self.propagate(Pass::Stop);
             self.stopped = true;
+        }
+    }
+
+    fn advance_data_clock(&mut self, time: i64) {
+        if self.clock == Clock::Data && time > self.now {
+            self.now = time;
+            if self.needs_ticks {
+                self.propagate(Pass::Tick);
+            }
         }
     }
 
@@ -312,6 +376,7 @@ impl Task {
                     node: &node.name,
                     stats: &node.stats,
                     error_log: &mut node.error_log,
+                    now: self.now,
                 };
                 let node_impl: &mut dyn Node = match &mut node.kind {
                     NodeKind::From(from) => from,
@@ -325,10 +390,13 @@ impl Task {
                         ctx.error("node panicked");
                     }
                 }
+                if pass == Pass::Tick {
+                    node_impl.tick(&mut ctx);
+                }
                 if pass == Pass::Stop {
                     node_impl.stop(&mut ctx);
                 }
-                if pass != Pass::Chunk {
+                if pass == Pass::EndOfInput || pass == Pass::Stop {
                     node_impl.end_of_input(&mut ctx);
                 }
                 node.stats.set_cardinality(node_impl.cardinality());

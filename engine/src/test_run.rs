@@ -12,7 +12,7 @@ use crate::json::format_time;
 use crate::point::{FieldValue, Point};
 use crate::runtime::{EngineError, HttpRequest, InfluxDbWrite, Outputs};
 use crate::stats::TaskStats;
-use crate::task::Task;
+use crate::task::{Clock, Task};
 
 /// The task id used by [`run_test`].
 pub const TEST_TASK_ID: &str = "test";
@@ -171,6 +171,7 @@ pub fn run_test_with_id(
             };
         }
     };
+    task.set_clock(Clock::Data);
     let reads = |database: &str, retention_policy: &str| {
         program.dbrps.is_empty()
             || program

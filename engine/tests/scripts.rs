@@ -297,3 +297,19 @@ fn http_out_serves_the_latest_row_per_group() {
     assert_eq!(series[0]["values"][0][1], 2.0);
     assert_eq!(series[1]["values"][0][0], "1970-01-01T00:00:11Z");
 }
+
+#[test]
+fn flush_idle_emits_a_quiet_groups_window_on_the_data_clock() {
+    let script = format!(
+        "stream|from().measurement('m').groupBy('host')\
+        |window().period(10s).every(10s).flushIdle(5s)|count('value')|{POST}"
+    );
+    let mut lines = String::from("m,host=a value=1 0\nm,host=a value=1 1\nm,host=a value=1 2\n");
+    for t in 3..10 {
+        lines.push_str(&format!("m,host=b value=1 {t}\n"));
+    }
+    let output = run(&script, &lines);
+    assert_eq!(column(&output, "count"), [3]);
+    assert_eq!(column(&output, "time"), ["1970-01-01T00:00:10Z"]);
+    assert_eq!(output.http_posts[0].body["series"][0]["tags"]["host"], "a");
+}

@@ -84,6 +84,7 @@ pub struct Context<'a> {
     pub(crate) node: &'a str,
     pub(crate) stats: &'a NodeStats,
     pub(crate) error_log: &'a mut ErrorLog,
+    pub(crate) now: i64,
 }
 
 impl Context<'_> {
@@ -108,6 +109,11 @@ impl Context<'_> {
         self.node
     }
 
+    /// The task's clock: wall time in the engine, the newest data time in `weir test`.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
     /// The outputs of the engine.
     pub fn outputs(&self) -> &dyn Outputs {
         self.outputs
@@ -126,6 +132,9 @@ pub trait Node: Send {
 
     /// Called after every input chunk has passed through the graph (flush buffered output).
     fn end_of_input(&mut self, _ctx: &mut Context<'_>) {}
+
+    /// Time passed (see [`Context::now`]): act on idle groups.
+    fn tick(&mut self, _ctx: &mut Context<'_>) {}
 
     /// Called when the task stops: emit whatever is still pending (join and union sets).
     fn stop(&mut self, _ctx: &mut Context<'_>) {}
@@ -247,6 +256,7 @@ pub(crate) mod test_support {
             node: "node1",
             stats: &stats,
             error_log: &mut error_log,
+            now: 0,
         };
         for (port, message) in inputs {
             node.process(port, message, &mut ctx);

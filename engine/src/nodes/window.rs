@@ -32,12 +32,18 @@ struct GroupWindow {
     buffer: VecDeque<Point>,
     next_emit: i64,
     seen: usize,
+    /// Clock time of the group's latest point (for `flushIdle` and `groupTTL`).
+    last_seen: i64,
+    /// The open window was flushed for idleness and no point arrived since.
+    flushed: bool,
 }
 
 /// Runtime state of `window()`.
 pub struct Window {
     mode: Mode,
     groups: HashMap<String, GroupWindow>,
+    flush_idle: Option<i64>,
+    group_ttl: Option<i64>,
 }
 
 fn truncate(time: i64, step: i64) -> i64 {
@@ -78,9 +84,16 @@ impl Window {
             }
             _ => return Err("window needs a positive period or periodCount".to_owned()),
         };
+        let positive = |duration: Option<weir_dsl::Duration>| {
+            duration
+                .map(|duration| duration.nanos())
+                .filter(|nanos| *nanos > 0)
+        };
         Ok(Window {
             mode,
             groups: HashMap::default(),
+            flush_idle: positive(spec.flush_idle),
+            group_ttl: positive(spec.group_ttl),
         })
     }
 
@@ -129,6 +142,7 @@ impl Node for Window {
             }
         };
         if let Some(state) = self.groups.get_mut(group.id.as_str()) {
+            state.last_seen = ctx.now();
             step(self.mode, state, point, ctx);
             return;
         }
@@ -138,9 +152,54 @@ impl Node for Window {
             buffer: VecDeque::new(),
             next_emit: self.initial_emit(point.time),
             seen: 0,
+            last_seen: ctx.now(),
+            flushed: false,
         };
         step(self.mode, &mut state, point, ctx);
         self.groups.insert(group.id.clone(), state);
+    }
+
+    fn tick(&mut self, ctx: &mut Context<'_>) {
+        let now = ctx.now();
+        if let Some(ttl) = self.group_ttl {
+            self.groups
+                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
+        }
+        let (Some(idle), Mode::Time { period, every, .. }) = (self.flush_idle, self.mode) else {
+            return;
+        };
+        if every == 0 {
+            return;
+        }
+        let mut idle_groups: Vec<&mut GroupWindow> = self
+            .groups
+            .values_mut()
+            .filter(|state| {
+                !state.flushed
+                    && !state.buffer.is_empty()
+                    && now.saturating_sub(state.last_seen) >= idle
+            })
+            .collect();
+        // Emit in a stable order (group ids) so runs are reproducible.
+        idle_groups.sort_by(|a, b| a.group.id.cmp(&b.group.id));
+        for state in idle_groups {
+            let start = state.next_emit - period;
+            while state.buffer.front().is_some_and(|p| p.time < start) {
+                state.buffer.pop_front();
+            }
+            let points: Vec<Point> = if period <= every {
+                state.buffer.drain(..).collect()
+            } else {
+                state.buffer.iter().cloned().collect()
+            };
+            state.flushed = true;
+            ctx.emit(Message::Batch(Batch {
+                name: state.name.clone(),
+                group: state.group.clone(),
+                tmax: state.next_emit,
+                points,
+            }));
+        }
     }
 
     fn cardinality(&self) -> usize {
@@ -176,7 +235,18 @@ fn step(mode: Mode, state: &mut GroupWindow, point: Point, ctx: &mut Context<'_>
             align,
             ..
         } => {
-            if point.time >= state.next_emit {
+            if point.time >= state.next_emit && std::mem::take(&mut state.flushed) {
+                // The window was already emitted by an idle flush: only move on.
+                let start = point.time.saturating_add(every) - period;
+                while state.buffer.front().is_some_and(|p| p.time < start) {
+                    state.buffer.pop_front();
+                }
+                state.next_emit = if align {
+                    truncate(point.time.saturating_add(every), every)
+                } else {
+                    point.time.saturating_add(every)
+                };
+            } else if point.time >= state.next_emit {
                 let start = state.next_emit - period;
                 while state.buffer.front().is_some_and(|p| p.time < start) {
                     state.buffer.pop_front();
@@ -200,6 +270,7 @@ fn step(mode: Mode, state: &mut GroupWindow, point: Point, ctx: &mut Context<'_>
                 }));
                 state.next_emit = next_emit;
             }
+            state.flushed = false;
             state.buffer.push_back(point);
         }
         Mode::Count { period, every, .. } => {
@@ -304,6 +375,57 @@ mod tests {
         assert_eq!(got[0].1.len(), 14);
         let overlapping = windows(time_spec(14, 10), &times);
         assert_eq!(overlapping[0], (10, (0..10).collect()));
+    }
+
+    #[test]
+    fn idle_windows_flush_and_idle_groups_expire() {
+        let spec = WindowSpec {
+            flush_idle: Some(Duration(5 * S)),
+            group_ttl: Some(Duration(60 * S)),
+            ..time_spec(10, 10)
+        };
+        let mut node = Window::new(&spec).unwrap();
+        let recorder = Recorder::default();
+        let g = group(&[]);
+        let stats = crate::stats::NodeStats::default();
+        let mut error_log = crate::nodes::ErrorLog::default();
+        let mut out = Vec::new();
+        let mut ctx = Context {
+            out: &mut out,
+            outputs: &recorder,
+            task: "test",
+            node: "window1",
+            stats: &stats,
+            error_log: &mut error_log,
+            now: 0,
+        };
+        for t in [0, 1, 2] {
+            ctx.now = t * S;
+            node.process(0, value_point(t, 1.0, &g), &mut ctx);
+        }
+        ctx.now = 6 * S;
+        node.tick(&mut ctx);
+        assert!(ctx.out.is_empty(), "not idle for 5s yet");
+        ctx.now = 7 * S;
+        node.tick(&mut ctx);
+        node.tick(&mut ctx);
+        assert_eq!(ctx.out.len(), 1, "flushed once");
+        assert_eq!(ctx.out[0].time(), 10 * S);
+        // The boundary point does not re-emit the flushed window.
+        ctx.now = 12 * S;
+        node.process(0, value_point(12, 1.0, &g), &mut ctx);
+        assert_eq!(ctx.out.len(), 1);
+        ctx.now = 23 * S;
+        node.process(0, value_point(23, 1.0, &g), &mut ctx);
+        assert_eq!(ctx.out.len(), 2);
+        let Message::Batch(batch) = &ctx.out[1] else {
+            panic!()
+        };
+        assert_eq!((batch.tmax, batch.points.len()), (22 * S, 1));
+        assert_eq!(node.cardinality(), 1);
+        ctx.now = 100 * S;
+        node.tick(&mut ctx);
+        assert_eq!(node.cardinality(), 0, "forgotten after groupTTL");
     }
 
     #[test]
