@@ -432,6 +432,29 @@ mod tests {
         assert_eq!(minimal.scrape_timeout, Duration::from_secs(10));
     }
 
+    /// The example in this module's documentation.
+    #[test]
+    fn documented_toml_example_parses_and_validates() {
+        let source = include_str!("config.rs");
+        let example: String = source
+            .lines()
+            .skip_while(|line| !line.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|line| !line.starts_with("//! ```"))
+            .map(|line| format!("{}\n", line.trim_start_matches("//!").trim_start()))
+            .collect();
+        #[derive(serde::Deserialize)]
+        struct File {
+            scraper: Vec<ScraperConfig>,
+        }
+        let file: File = toml::from_str(&example).unwrap();
+        let config = &file.scraper[0];
+        assert_eq!(config.name, "node");
+        assert_eq!(config.body_size_limit, ByteSize(10_000_000));
+        assert_eq!(config.health.open_duration, Duration::from_secs(60));
+        assert_eq!(config.validate(), Ok(()));
+    }
+
     #[test]
     fn unknown_keys_are_rejected() {
         let error = from_json(r#"{"name": "a", "db": "d", "rp": "r", "scrape-intervall": "1s"}"#)
