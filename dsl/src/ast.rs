@@ -234,6 +234,8 @@ pub enum ExprKind {
         /// `//` comments on the lines before this link.
         comments: Vec<String>,
     },
+    /// Arguments that failed to parse (already reported); the checker skips it silently.
+    Error,
 }
 
 impl Ast {
@@ -296,6 +298,7 @@ fn dump_expr(out: &mut String, expr: &Expr, depth: usize, spans: bool) {
         ExprKind::Regex(value) => writeln!(out, "{indent}regex /{value}/{span}"),
         ExprKind::Bool(value) => writeln!(out, "{indent}bool {value}{span}"),
         ExprKind::Star => writeln!(out, "{indent}star{span}"),
+        ExprKind::Error => writeln!(out, "{indent}error{span}"),
         ExprKind::Ident(name) => writeln!(out, "{indent}ident {name}{span}"),
         ExprKind::List(items) => {
             let _ = writeln!(out, "{indent}list{span}");

@@ -175,6 +175,8 @@ fn inline(out: &mut String, expr: &Expr) {
         }
         ExprKind::Bool(value) => out.push_str(if *value { "TRUE" } else { "FALSE" }),
         ExprKind::Star => out.push('*'),
+        // Scripts with syntax errors are never formatted.
+        ExprKind::Error => {}
         ExprKind::Ident(name) => out.push_str(name),
         ExprKind::List(items) => {
             out.push('[');

@@ -88,6 +88,8 @@ impl Checker<'_> {
                 ty: None,
             }),
             ExprKind::Paren(inner) => self.lower(inner, slots),
+            // A syntax error, already reported.
+            ExprKind::Error => None,
             ExprKind::Ident(name) => self.lower_var(name, expr.span, slots),
             ExprKind::Star | ExprKind::List(_) | ExprKind::Lambda(_) | ExprKind::Chain { .. } => {
                 let what = match &expr.kind {

@@ -88,6 +88,8 @@ pub enum TokenKind {
     RegexNotMatch,
     /// `!`.
     Not,
+    /// A malformed token, already reported by the lexer.
+    Invalid,
 }
 
 impl TokenKind {
@@ -148,6 +150,7 @@ impl fmt::Display for TokenKind {
             TokenKind::RegexMatch => "=~",
             TokenKind::RegexNotMatch => "!~",
             TokenKind::Not => "!",
+            TokenKind::Invalid => "<invalid>",
         };
         f.write_str(text)
     }
@@ -216,6 +219,7 @@ impl Lexer<'_> {
             match ch {
                 '\'' => self.string(start),
                 '"' => self.reference(start),
+                '`' => self.backtick(start),
                 '/' if self.byte_at(self.pos + 1) == Some(b'/') => self.comment(start),
                 '/' if self.regex_allowed() => self.regex(start),
                 _ => self.punct(start, ch),
@@ -240,9 +244,20 @@ impl Lexer<'_> {
         });
     }
 
+    /// Reports a malformed token and leaves an [`TokenKind::Invalid`] in its place, so the
+    /// parser sees a value there and adds no errors of its own.
     fn error(&mut self, code: &'static str, message: String, span: Span) {
-        self.diagnostics
-            .push(Diagnostic::error(code, message, span));
+        self.invalid(Diagnostic::error(code, message, span));
+    }
+
+    fn invalid(&mut self, diagnostic: Diagnostic) {
+        let line_start = std::mem::take(&mut self.newline);
+        self.tokens.push(Token {
+            kind: TokenKind::Invalid,
+            span: diagnostic.span(),
+            line_start,
+        });
+        self.diagnostics.push(diagnostic);
     }
 
     /// A `/` starts a regex where a value may start: at the start, after an operator, `(`,
@@ -344,7 +359,7 @@ impl Lexer<'_> {
                     Span::new(start, self.pos),
                 )
                 .with_note(format!("use a smaller unit, in `{smaller}`"));
-                self.diagnostics.push(diagnostic);
+                self.invalid(diagnostic);
                 return;
             }
             match digits.parse::<f64>() {
@@ -479,6 +494,37 @@ impl Lexer<'_> {
             .map_or(self.source.len(), |end| start + end);
         self.pos = line_end;
         None
+    }
+
+    /// `` `text` ``: a common slip for a string; reported with the fix, kept as one token.
+    fn backtick(&mut self, start: usize) {
+        let line_end = self.source[start..]
+            .find('\n')
+            .map_or(self.source.len(), |end| start + end);
+        let close = self.source[start + 1..line_end]
+            .find('`')
+            .map(|end| start + 1 + end);
+        let Some(close) = close else {
+            self.pos = start + 1;
+            let span = Span::new(start, self.pos);
+            self.diagnostics.push(Diagnostic::error(
+                codes::UNEXPECTED_CHAR,
+                "unexpected character `` ` ``",
+                span,
+            ));
+            return;
+        };
+        self.pos = close + 1;
+        let text = &self.source[start + 1..close];
+        let diagnostic = Diagnostic::error(
+            codes::UNEXPECTED_CHAR,
+            "backticks do not quote anything in TICKscript",
+            Span::new(start, self.pos),
+        )
+        .with_note(format!(
+            "strings use single quotes: '{text}'; field and tag references double quotes: \"{text}\""
+        ));
+        self.invalid(diagnostic);
     }
 
     fn regex(&mut self, start: usize) {
@@ -640,7 +686,8 @@ mod tests {
     #[test]
     fn fractional_durations_are_explained() {
         let (tokens, diagnostics) = lex("1.5s x");
-        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens.len(), 2);
+        assert_eq!(tokens[0].kind, TokenKind::Invalid);
         assert_eq!(
             diagnostics[0].message,
             "durations cannot have a fraction: `1.5s`"
@@ -651,7 +698,8 @@ mod tests {
     #[test]
     fn bad_characters_are_reported_and_skipped() {
         let (tokens, diagnostics) = lex("a ; b 'open");
-        assert_eq!(tokens.len(), 2);
+        assert_eq!(tokens.len(), 3);
+        assert_eq!(tokens[2].kind, TokenKind::Invalid);
         assert_eq!(diagnostics.len(), 2);
         assert_eq!(diagnostics[0].span(), Span::new(2, 3));
         assert!(diagnostics[1].message.contains("unterminated"));

@@ -4,6 +4,7 @@
 //! resumes at the next statement start (`var`, `dbrp`, or a name at the start of a line), so
 //! one pass reports every syntax error.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::iter::Enumerate;
 use std::slice::Iter;
@@ -43,6 +44,7 @@ pub fn parse(source: &str) -> (Ast, Vec<Diagnostic>) {
     let context = Context {
         comments,
         source_len: source.len(),
+        errors: RefCell::new(Vec::new()),
     };
     let mut ast = Ast {
         statements: Vec::new(),
@@ -74,7 +76,31 @@ pub fn parse(source: &str) -> (Ast, Vec<Diagnostic>) {
             Err(nom::Err::Incomplete(_)) => break,
         }
     }
+    diagnostics.extend(context.errors.into_inner());
     (ast, diagnostics)
+}
+
+/// Skips past a broken chain link to the next link (`|`, `.` or `@` starting a line) or the
+/// next statement.
+fn skip_to_link(input: Tokens<'_>) -> Tokens<'_> {
+    let mut index = 1;
+    while let Some(token) = input.0.get(index) {
+        let boundary = token.line_start
+            && matches!(
+                token.kind,
+                TokenKind::Pipe
+                    | TokenKind::Dot
+                    | TokenKind::At
+                    | TokenKind::Var
+                    | TokenKind::Dbrp
+                    | TokenKind::Ident(_)
+            );
+        if boundary || matches!(token.kind, TokenKind::Var | TokenKind::Dbrp) {
+            break;
+        }
+        index += 1;
+    }
+    Tokens(&input.0[index.min(input.0.len())..])
 }
 
 /// Skips to the next token that can start a statement, always past the failure point.
@@ -99,6 +125,8 @@ fn recover<'a>(start: Tokens<'a>, failed_at: Tokens<'a>) -> Tokens<'a> {
 pub(crate) struct Context {
     comments: HashMap<usize, Vec<String>>,
     source_len: usize,
+    /// Errors recovered from inside a statement.
+    errors: RefCell<Vec<Diagnostic>>,
 }
 
 impl Context {
@@ -452,11 +480,28 @@ fn chain<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
         let comments = context.comments_before(&input.0[0]);
         let rest = Tokens(&input.0[1..]);
         let (rest, name) = cut(ident).parse(rest)?;
-        let (rest, args) = if kind == ChainKind::Dot {
-            opt(|i| arguments(context, i)).parse(rest)?
+        let parsed = if kind == ChainKind::Dot {
+            opt(|i| arguments(context, i)).parse(rest)
         } else {
-            let (rest, args) = cut(|i| arguments(context, i)).parse(rest)?;
-            (rest, Some(args))
+            arguments(context, rest).map(|(rest, args)| (rest, Some(args)))
+        };
+        let (rest, args) = match parsed {
+            Ok(parsed) => parsed,
+            Err(nom::Err::Error(err) | nom::Err::Failure(err)) => {
+                // Record the error and resume at the next chain link, so the rest of the
+                // pipeline is still parsed and checked.
+                context
+                    .errors
+                    .borrow_mut()
+                    .push(err.into_diagnostic(context.source_len));
+                let rest = skip_to_link(rest);
+                let placeholder = Expr {
+                    kind: ExprKind::Error,
+                    span: name.span,
+                };
+                (rest, Some(vec![placeholder]))
+            }
+            Err(incomplete) => return Err(incomplete),
         };
         target = Expr {
             span: consumed(start, rest),
@@ -486,6 +531,7 @@ fn primary<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
             TokenKind::True => ExprKind::Bool(true),
             TokenKind::False => ExprKind::Bool(false),
             TokenKind::Star => ExprKind::Star,
+            TokenKind::Invalid => ExprKind::Error,
             _ => return None,
         };
         Some(Expr {
@@ -622,7 +668,26 @@ mod tests {
             parse("var = 5\nstream|from(\nvar ok = 1\nstream|window(]\nvar ok2 = 2");
         assert_eq!(diagnostics.len(), 3, "{diagnostics:?}");
         assert_eq!(diagnostics[0].message, "expected a name, found `=`");
-        assert_eq!(ast.statements.len(), 2);
+        // The broken pipelines are kept, with an error placeholder for the bad arguments.
+        assert_eq!(ast.statements.len(), 4);
+        assert!(
+            ast.dump(false).contains("  |from()\n    error\n"),
+            "{}",
+            ast.dump(false)
+        );
+    }
+
+    #[test]
+    fn a_broken_link_does_not_hide_the_rest_of_the_chain() {
+        let (ast, diagnostics) =
+            parse("stream\n    |from(]\n        .measurement('cpu')\n    |window()\n");
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+        assert!(
+            ast.dump(false)
+                .ends_with("  .measurement()\n    string \"cpu\"\n  |window()\n"),
+            "{}",
+            ast.dump(false)
+        );
     }
 
     #[test]

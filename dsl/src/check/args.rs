@@ -29,7 +29,10 @@ impl Checker<'_> {
                 .map(|param| param.1)
                 .or(sig.rest.map(|rest| rest.1));
             if expected == Some(Arg::Lambda)
-                && !matches!(arg.kind, ExprKind::Lambda(_) | ExprKind::Ident(_))
+                && !matches!(
+                    arg.kind,
+                    ExprKind::Lambda(_) | ExprKind::Ident(_) | ExprKind::Error
+                )
             {
                 let mut diagnostic = labelled(
                     codes::ARG_TYPE,

@@ -436,6 +436,8 @@ impl<'a> Checker<'a> {
                 .regex(pattern, expr.span)
                 .map(|regex| CValue::Scalar(Value::Regex(regex))),
             ExprKind::Star => Some(CValue::Star),
+            // A syntax error, already reported.
+            ExprKind::Error => None,
             ExprKind::Paren(inner) => self.eval(inner),
             ExprKind::Ident(name) => self.lookup(name, expr.span),
             ExprKind::List(items) => {
