@@ -12,7 +12,7 @@ pub(super) fn from_process() -> BTreeMap<String, String> {
     std::env::vars()
         .filter(|(name, _)| {
             (name.starts_with("WEIR_") || name.starts_with("KAPACITOR_"))
-                && !matches!(name.as_str(), "WEIR_URL" | "KAPACITOR_URL" | "WEIR_REQUIRE_PEERS")
+                && !matches!(name.as_str(), "WEIR_URL" | "KAPACITOR_URL" | "WEIR_REQUIRE_PEERS" | "WEIR_CONFIG" | "WEIR_BIN")
                 && !name.starts_with("WEIR_TEST_")
         })
         .collect()

@@ -122,6 +122,18 @@ fn environment_overrides_apply() {
 }
 
 #[test]
+fn unrelated_environment_variables_are_ignored() {
+    let mut env = BTreeMap::new();
+    env.insert("WEIR_ADDR".to_owned(), "127.0.0.1:1".to_owned());
+    env.insert("WEIR_HTTP_AUTH_ENABLED".to_owned(), "maybe".to_owned());
+    let errors = parse("", "weir.toml", &env).unwrap_err();
+    assert!(errors.errors[0].contains("WEIR_HTTP_AUTH_ENABLED"), "{errors}");
+    env.remove("WEIR_HTTP_AUTH_ENABLED");
+    let loaded = parse("", "weir.toml", &env).unwrap();
+    assert!(loaded.warnings[0].message.contains("WEIR_ADDR"), "{:?}", loaded.warnings);
+}
+
+#[test]
 fn dbrps_split_at_the_first_dot() {
     assert_eq!(parse_dbrp("db.rp"), Some(("db".to_owned(), "rp".to_owned())));
     assert_eq!(parse_dbrp("\"db\".\"rp\""), Some(("db".to_owned(), "rp".to_owned())));

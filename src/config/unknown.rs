@@ -41,9 +41,24 @@ pub(super) fn deserialize_lenient(
         let table: toml::Table = toml::from_str(&working).map_err(|error| syntax_error(&error))?;
         match toml::from_str::<Config>(&working) {
             Ok(_) => {
-                let table = env::apply(table, env).map_err(|errors| ConfigErrors { errors })?;
+                let mut table = table;
+                for (name, value) in env {
+                    let single = BTreeMap::from([(name.clone(), value.clone())]);
+                    let candidate = env::apply(table.clone(), &single).map_err(|errors| ConfigErrors { errors })?;
+                    match Config::deserialize_table(candidate.clone()) {
+                        Ok(_) => table = candidate,
+                        Err(error) if unknown_field(error.message()).is_some() => warnings.push(Warning {
+                            message: format!("environment variable {name} names no config key (ignored)"),
+                        }),
+                        Err(error) => {
+                            return Err(ConfigErrors {
+                                errors: vec![format!("environment variable {name}: {}", first_line(error.message()))],
+                            });
+                        }
+                    }
+                }
                 let config = Config::deserialize_table(table).map_err(|error| ConfigErrors {
-                    errors: vec![format!("environment override: {error}")],
+                    errors: vec![format!("environment overrides: {}", first_line(error.message()))],
                 })?;
                 return Ok((config, warnings));
             }
