@@ -313,3 +313,41 @@ fn flush_idle_emits_a_quiet_groups_window_on_the_data_clock() {
     assert_eq!(column(&output, "time"), ["1970-01-01T00:00:10Z"]);
     assert_eq!(output.http_posts[0].body["series"][0]["tags"]["host"], "a");
 }
+
+#[test]
+fn alert_on_batches_takes_the_highest_level_or_all() {
+    let lines =
+        "m value=9 0\nm value=3 1\nm value=8 10\nm value=7 11\nm value=1 20\nm value=0 30\n";
+    let alert = |all: &str| {
+        format!(
+            "stream|from().measurement('m')|window().period(10s).every(10s)\
+            |alert(){all}.crit(lambda: \"value\" > 5.0).levelField('level')|{POST}"
+        )
+    };
+    let highest = run(&alert(""), lines);
+    let levels: Vec<&str> = highest
+        .alerts
+        .iter()
+        .map(|a| a.event["level"].as_str().unwrap())
+        .collect();
+    assert!(
+        highest.alerts.is_empty(),
+        "no handlers: events are only counted"
+    );
+    assert!(levels.is_empty());
+    assert_eq!(highest.stats.node_stats["alert3"]["crits_triggered"], 2);
+    assert_eq!(
+        column(&highest, "level"),
+        ["CRITICAL", "CRITICAL", "CRITICAL", "CRITICAL", "OK"]
+    );
+    let all = run(&alert(".all()"), lines);
+    assert_eq!(all.stats.node_stats["alert3"]["crits_triggered"], 1);
+    assert_eq!(all.stats.node_stats["alert3"]["oks_triggered"], 1);
+    let times = column(&all, "time");
+    let expected = [
+        "1970-01-01T00:00:10Z",
+        "1970-01-01T00:00:11Z",
+        "1970-01-01T00:00:20Z",
+    ];
+    assert_eq!(times, expected);
+}

@@ -112,8 +112,9 @@ impl Transform {
                 self.sum = Some(sum);
                 Some(sum.field())
             }
-            AggregateFunction::Elapsed(unit) => previous
-                .map(|(prev_time, _)| FieldValue::Int((time - prev_time) / unit.nanos().max(1))),
+            AggregateFunction::Elapsed(unit) => previous.map(|(prev_time, _)| {
+                FieldValue::Int(time.saturating_sub(prev_time) / unit.nanos().max(1))
+            }),
             _ => None,
         }
     }

@@ -43,7 +43,7 @@ impl Derivative {
         let Some((prev_time, prev_value)) = previous.replace((point.time, value)) else {
             return Ok(None);
         };
-        let elapsed = point.time - prev_time;
+        let elapsed = point.time.saturating_sub(prev_time);
         if elapsed == 0 {
             return Err(NodeError(
                 "derivative: two points with the same time".to_owned(),

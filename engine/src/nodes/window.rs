@@ -110,7 +110,7 @@ impl Window {
                     if align && every > 0 {
                         let aligned = truncate(boundary, every);
                         if aligned < boundary {
-                            aligned + every
+                            aligned.saturating_add(every)
                         } else {
                             aligned
                         }
@@ -183,7 +183,7 @@ impl Node for Window {
         // Emit in a stable order (group ids) so runs are reproducible.
         idle_groups.sort_by(|a, b| a.group.id.cmp(&b.group.id));
         for state in idle_groups {
-            let start = state.next_emit - period;
+            let start = state.next_emit.saturating_sub(period);
             while state.buffer.front().is_some_and(|p| p.time < start) {
                 state.buffer.pop_front();
             }
@@ -218,7 +218,7 @@ fn step(mode: Mode, state: &mut GroupWindow, point: Point, ctx: &mut Context<'_>
             while state
                 .buffer
                 .front()
-                .is_some_and(|p| p.time <= time - period)
+                .is_some_and(|p| p.time <= time.saturating_sub(period))
             {
                 state.buffer.pop_front();
             }
@@ -237,7 +237,7 @@ fn step(mode: Mode, state: &mut GroupWindow, point: Point, ctx: &mut Context<'_>
         } => {
             if point.time >= state.next_emit && std::mem::take(&mut state.flushed) {
                 // The window was already emitted by an idle flush: only move on.
-                let start = point.time.saturating_add(every) - period;
+                let start = point.time.saturating_add(every).saturating_sub(period);
                 while state.buffer.front().is_some_and(|p| p.time < start) {
                     state.buffer.pop_front();
                 }
@@ -247,7 +247,7 @@ fn step(mode: Mode, state: &mut GroupWindow, point: Point, ctx: &mut Context<'_>
                     point.time.saturating_add(every)
                 };
             } else if point.time >= state.next_emit {
-                let start = state.next_emit - period;
+                let start = state.next_emit.saturating_sub(period);
                 while state.buffer.front().is_some_and(|p| p.time < start) {
                     state.buffer.pop_front();
                 }
@@ -256,7 +256,7 @@ fn step(mode: Mode, state: &mut GroupWindow, point: Point, ctx: &mut Context<'_>
                 } else {
                     point.time.saturating_add(every)
                 };
-                let points: Vec<Point> = if next_emit - period >= state.next_emit {
+                let points: Vec<Point> = if next_emit.saturating_sub(period) >= state.next_emit {
                     // The next window starts after this one: hand the buffer over.
                     state.buffer.drain(..).collect()
                 } else {
@@ -426,6 +426,32 @@ mod tests {
         ctx.now = 100 * S;
         node.tick(&mut ctx);
         assert_eq!(node.cardinality(), 0, "forgotten after groupTTL");
+    }
+
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        let g = group(&[]);
+        for spec in [
+            time_spec(3, 2),
+            time_spec(3, 0),
+            WindowSpec {
+                align: true,
+                fill_period: true,
+                ..time_spec(3, 2)
+            },
+        ] {
+            let mut node = Window::new(&spec).unwrap();
+            let mut inputs = Vec::new();
+            for time in [i64::MIN + 1, -1, i64::MAX - 1, i64::MAX] {
+                let Message::Point(mut point) = value_point(0, 1.0, &g) else {
+                    panic!()
+                };
+                point.point.time = time;
+                inputs.push((0, Message::Point(point)));
+            }
+            let (out, _) = run(&mut node, inputs, &Recorder::default(), true);
+            assert!(!out.is_empty());
+        }
     }
 
     #[test]
