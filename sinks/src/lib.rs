@@ -8,6 +8,7 @@
 //! without blocking ([`SinkManager::send`]) and reports their state ([`SinkManager::stats`]).
 
 pub mod buffer;
+pub mod ci;
 pub mod file;
 pub mod influxdb;
 mod manager;
