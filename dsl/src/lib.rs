@@ -11,6 +11,27 @@
 //! assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
 //! assert_eq!(program.unwrap().nodes.len(), 4);
 //! ```
+//!
+//! # Entry points
+//!
+//! | Function | Use |
+//! |---|---|
+//! | [`compile`] | script + [`CompileOptions`] → `(Option<Program>, Vec<Diagnostic>)`; every problem in one pass |
+//! | [`render`], [`to_json`] | diagnostics as rustc-style text (codespan-reporting) or JSON for the API |
+//! | [`format`] | canonical formatting (`weir fmt`), tickfmt style |
+//! | [`template_vars`], [`decode_vars`] | the templates API: a script's vars, and Kapacitor's `vars` JSON |
+//! | [`Lambda::eval`] | per-point evaluation against a [`Scope`], with per-group [`LambdaState`] |
+//!
+//! The layers are public for tools and tests: [`lexer`], [`parser`] ([`ast`]), then the
+//! checker behind [`compile`]; diagnostic codes are listed in [`codes`].
+//!
+//! ```
+//! let source = "stream|from()|window().perod(10s)";
+//! let (program, diagnostics) = weir_dsl::compile(source, &Default::default());
+//! assert!(program.is_none());
+//! let text = weir_dsl::render(&diagnostics, source, "cpu.tick", false);
+//! assert!(text.contains("did you mean `period`?"));
+//! ```
 #![warn(missing_docs)]
 
 pub mod ast;

@@ -2,7 +2,27 @@
 //!
 //! It never gives up: when a statement fails to parse, the error is recorded and parsing
 //! resumes at the next statement start (`var`, `dbrp`, or a name at the start of a line), so
-//! one pass reports every syntax error.
+//! one pass reports every syntax error. Inside a pipeline, a link whose arguments do not parse
+//! becomes an [`ExprKind::Error`] placeholder and parsing resumes at the next link.
+//!
+//! The grammar (Kapacitor's, with its precedence):
+//!
+//! ```text
+//! Program     = { Statement } .
+//! Statement   = "var" name "=" Expr | "var" name Type | "dbrp" Reference "." Reference | Expr .
+//! Expr        = Or .
+//! Or          = And { "OR" And } .
+//! And         = Equality { "AND" Equality } .
+//! Equality    = Ordering { ( "==" | "!=" | "=~" | "!~" ) Ordering } .
+//! Ordering    = Additive { ( "<" | "<=" | ">" | ">=" ) Additive } .
+//! Additive    = Mult { ( "+" | "-" ) Mult } .
+//! Mult        = Unary { ( "*" | "/" | "%" ) Unary } .
+//! Unary       = ( "-" | "!" ) Unary | Chain .
+//! Chain       = Primary { "|" name Args | "." name [ Args ] | "@" name Args } .
+//! Primary     = number | duration | string | Reference | regex | "TRUE" | "FALSE" | "*"
+//!             | "lambda:" Expr | "(" Expr ")" | "[" [ Expr { "," Expr } ] "]" | name [ Args ] .
+//! Args        = "(" [ Expr { "," Expr } ] ")" .
+//! ```
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -389,6 +389,18 @@ impl NodeBuild<'_> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// Warns that property `name`, if called, is accepted for compatibility and ignored.
+    pub(crate) fn ignored(&mut self, name: &str, why: &str) {
+        let spans: Vec<Span> = self.all(name).map(|call| call.span).collect();
+        for span in spans {
+            self.diagnostics.push(Diagnostic::warning(
+                codes::IGNORED_PROPERTY,
+                format!("`.{name}()` is accepted and ignored: {why}"),
+                span,
+            ));
+        }
+    }
+
     /// The span of the last call of `name`, else the node's.
     pub(crate) fn span_of(&self, name: &str) -> Span {
         self.last(name).map_or(self.call.span, |call| call.span)

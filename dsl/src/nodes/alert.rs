@@ -281,6 +281,29 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
             }
         }
     }
+    let ignored: Vec<_> = node
+        .handlers
+        .iter()
+        .flat_map(|handler| handler.props.iter())
+        .filter(|call| {
+            matches!(
+                call.name,
+                "mode" | "captureResponse" | "skipSSLVerification" | "endpoint"
+            )
+        })
+        .map(|call| (call.span, call.name))
+        .collect();
+    for (span, name) in ignored {
+        node.diagnostics.push(crate::Diagnostic::warning(
+            crate::codes::IGNORED_PROPERTY,
+            format!("`.{name}()` is accepted and ignored by weir's alert handlers"),
+            span,
+        ));
+    }
+    node.ignored(
+        "category",
+        "weir has no alert inhibition, so categories have no effect",
+    );
     for (span, message) in errors {
         node.error(crate::codes::MISSING_PROPERTY, message, span);
     }

@@ -63,6 +63,8 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
         );
         return None;
     }
+    node.ignored("codeField", "weir does not record response codes");
+    node.ignored("captureResponse", "weir does not log response bodies");
     Some(NodeSpec::HttpPost(HttpPostSpec {
         urls,
         endpoint,
