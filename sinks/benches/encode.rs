@@ -1,7 +1,8 @@
 //! Line-protocol encoding throughput for points with 4 tags and 2 fields (the bar is
 //! 5 million points/s per core).
 //!
-//! Run: `cargo bench -p weir-sinks --bench encode`.
+//! Run: `cargo bench -p weir-sinks --bench encode`. Measured on the shared 2-core machine
+//! under load (load average 2.6): 4.4M points/s on one core.
 
 use std::hint::black_box;
 

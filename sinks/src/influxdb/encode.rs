@@ -24,6 +24,7 @@ pub struct EncodeSummary {
 /// Append one line per point (each ending in `\n`) to `out`.
 pub fn encode_points(out: &mut Vec<u8>, points: &[Point], precision: Precision) -> EncodeSummary {
     let mut summary = EncodeSummary::default();
+    out.reserve(points.len() * 64);
     for point in points {
         if encode_point(out, point, precision) {
             summary.encoded += 1;
@@ -37,42 +38,51 @@ pub fn encode_points(out: &mut Vec<u8>, points: &[Point], precision: Precision) 
 /// Append `point` as one line ending in `\n`; returns false (and appends nothing) when the
 /// point has no encodable field or an empty measurement.
 pub fn encode_point(out: &mut Vec<u8>, point: &Point, precision: Precision) -> bool {
-    if point.name.is_empty() || !point.fields.values().any(is_encodable) {
-        return false;
-    }
     let start = out.len();
     write_escaped(out, &point.name, MEASUREMENT);
     if out.len() == start {
-        // The name was only a trailing backslash.
+        // The name was empty or only a trailing backslash.
         return false;
     }
     for (key, value) in &point.tags {
-        if key.trim_end_matches('\\').is_empty() || value.is_empty() {
+        if value.is_empty() {
             continue;
         }
         let before = out.len();
         out.push(b',');
         write_escaped(out, key, TAG);
+        let key_end = out.len();
         out.push(b'=');
-        let value_start = out.len();
         write_escaped(out, value, TAG);
-        if out.len() == value_start {
+        if key_end == before + 1 || out.len() == key_end + 1 {
             out.truncate(before);
         }
     }
     let mut separator = b' ';
     for (key, value) in &point.fields {
-        if key.is_empty() || !is_encodable(value) {
+        if !is_encodable(value) {
             continue;
         }
+        let before = out.len();
         out.push(separator);
-        separator = b',';
         write_escaped(out, key, TAG);
+        if out.len() == before + 1 {
+            out.truncate(before);
+            continue;
+        }
+        separator = b',';
         out.push(b'=');
         write_value(out, value);
     }
+    if separator == b' ' {
+        out.truncate(start);
+        return false;
+    }
     out.push(b' ');
-    let time = point.time.div_euclid(precision.nanos());
+    let time = match precision {
+        Precision::Nanoseconds => point.time,
+        _ => point.time.div_euclid(precision.nanos()),
+    };
     out.extend_from_slice(itoa::Buffer::new().format(time).as_bytes());
     out.push(b'\n');
     true
@@ -339,6 +349,12 @@ mod tests {
             point("m", &[], vec![("v", FieldValue::Float(f64::INFINITY))], 1),
             point("", &[], vec![("v", FieldValue::Int(1))], 1),
             point("\\", &[], vec![("v", FieldValue::Int(1))], 1),
+            point(
+                "m",
+                &[],
+                vec![("", FieldValue::Int(1)), ("\\", FieldValue::Int(1))],
+                1,
+            ),
             point("ok", &[], vec![("v", FieldValue::Int(1))], 1),
         ];
         let mut out = Vec::new();
@@ -347,7 +363,7 @@ mod tests {
             summary,
             EncodeSummary {
                 encoded: 1,
-                skipped: 4
+                skipped: 5
             }
         );
         assert_eq!(out, b"ok v=1i 1\n");
