@@ -627,6 +627,33 @@ mod tests {
     }
 
     #[test]
+    fn apply_outside_a_runtime_does_nothing_and_does_not_panic() {
+        let (output, _points) = mpsc::channel(1);
+        let manager = ScrapeManager::new(output);
+        let (_tx, rx) = watch::channel(Vec::new());
+        manager.apply(vec![(ScraperConfig::new("j", "d", "r"), rx)]);
+        assert!(manager.scrapers().is_empty());
+        assert!(!manager.set_enabled("j", false));
+    }
+
+    #[tokio::test]
+    async fn duplicate_names_keep_the_first_and_views_list_disabled_scrapers() {
+        let (output, _points) = mpsc::channel(1);
+        let manager = ScrapeManager::new(output);
+        let mut first = ScraperConfig::new("j", "first", "r");
+        first.enabled = false;
+        let second = ScraperConfig::new("j", "second", "r");
+        let (_tx, rx) = watch::channel(Vec::new());
+        manager.apply(vec![(first, rx.clone()), (second, rx)]);
+        let statuses = manager.scrapers();
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses[0].db, "first");
+        assert!(!statuses[0].enabled);
+        assert_eq!(statuses[0].targets, 0);
+        manager.shutdown().await;
+    }
+
+    #[test]
     fn clients_are_built_or_explained() {
         let config = ScraperConfig::new("j", "d", "r");
         assert!(build_client(&config).is_ok());

@@ -216,8 +216,24 @@ pub fn convert(
         if failure.is_some() {
             return;
         }
-        let Some((name, sample_labels)) = relabel_sample(config, sample) else {
-            return;
+        let (name, tags) = if config.metric_relabel_configs.is_empty() {
+            let labels = sample
+                .labels
+                .iter()
+                .map(|label| (label.name, label.value.as_ref()));
+            (
+                sample.name.to_owned(),
+                tags_for(config, target, sample.name, labels),
+            )
+        } else {
+            let Some((name, labels)) = relabel_sample(config, sample) else {
+                return;
+            };
+            let labels = labels
+                .iter()
+                .map(|(label, value)| (label.as_str(), value.as_str()));
+            let tags = tags_for(config, target, &name, labels);
+            (name, tags)
         };
         converted.samples_post_relabel += 1;
         if config.sample_limit > 0 && converted.samples_post_relabel > config.sample_limit {
@@ -230,7 +246,6 @@ pub fn convert(
             });
             return;
         }
-        let tags = tags_for(config, target, &name, sample_labels);
         if config.label_limit > 0 && tags.len() > config.label_limit {
             converted.points = Vec::new();
             failure = Some(ScrapeError::LabelLimit {
@@ -273,17 +288,13 @@ pub fn convert(
     Ok(converted)
 }
 
-/// Apply `metric-relabel-configs`; `None` when the sample is dropped. Without rules the
-/// labels are copied as they are, skipping the label map round trip.
+/// Apply `metric-relabel-configs`; `None` when the sample is dropped.
 fn relabel_sample(config: &ScraperConfig, sample: &Sample<'_>) -> Option<(String, Labels)> {
     let mut labels: Labels = sample
         .labels
         .iter()
         .map(|label| (label.name.to_owned(), label.value.as_ref().to_owned()))
         .collect();
-    if config.metric_relabel_configs.is_empty() {
-        return Some((sample.name.to_owned(), labels));
-    }
     labels.insert(NAME_LABEL.to_owned(), sample.name.to_owned());
     let mut labels = weir_engine::relabel::process(labels, &config.metric_relabel_configs)?;
     let name = labels.remove(NAME_LABEL).filter(|name| !name.is_empty())?;
@@ -293,25 +304,25 @@ fn relabel_sample(config: &ScraperConfig, sample: &Sample<'_>) -> Option<(String
 /// The tags of a point: the target's labels, the sample's labels (renamed
 /// `exported_<name>` on a clash unless `honor-labels`), without empty values; Kapacitor
 /// compatibility removes `job` and adds `__name__`.
-fn tags_for(
+fn tags_for<'l>(
     config: &ScraperConfig,
     target: &TargetSpec,
     name: &str,
-    sample_labels: Labels,
+    sample_labels: impl IntoIterator<Item = (&'l str, &'l str)>,
 ) -> Tags {
     let mut tags = target.labels.clone();
     for (label, value) in sample_labels {
         if label == NAME_LABEL {
             continue;
         }
-        if !tags.contains_key(&label) || config.honor_labels {
+        if config.honor_labels || !tags.contains_key(label) {
             if value.is_empty() {
-                tags.remove(&label);
+                tags.remove(label);
             } else {
-                tags.insert(label, value);
+                tags.insert(label.to_owned(), value.to_owned());
             }
         } else if !value.is_empty() {
-            tags.insert(format!("exported_{label}"), value);
+            tags.insert(format!("exported_{label}"), value.to_owned());
         }
     }
     if config.compat == Compat::Kapacitor {
@@ -356,7 +367,7 @@ pub fn synthetic_points(
     series
         .into_iter()
         .map(|(name, value)| {
-            let tags = tags_for(config, target, name, Labels::new());
+            let tags = tags_for(config, target, name, []);
             Point::gauge(name, tags, value, time_ns)
         })
         .collect()
