@@ -163,26 +163,57 @@ impl Join {
         }
     }
 
-    /// Emit the sets at the oldest time (only complete ones when `only_ready`).
-    fn emit_oldest(&self, group: &mut JoinGroup, only_ready: bool, ctx: &mut Context<'_>) {
-        if let Some(oldest) = group.oldest {
-            if let Some(sets) = group.sets.remove(&oldest) {
-                let mut sets = sets.into_iter();
-                let mut kept = Vec::new();
-                for set in sets.by_ref() {
-                    if only_ready && !set.is_complete() {
-                        kept.push(set);
-                        break;
+    /// Emit the sets at the oldest time (only complete ones when `only_ready`). After a
+    /// forced emission the next oldest time is tried again, so sets whose parents have all
+    /// moved on leave at once instead of waiting for the next message.
+    fn emit_oldest(&self, group: &mut JoinGroup, mut only_ready: bool, ctx: &mut Context<'_>) {
+        loop {
+            if let Some(oldest) = group.oldest {
+                if let Some(sets) = group.sets.remove(&oldest) {
+                    let mut sets = sets.into_iter();
+                    let mut kept = Vec::new();
+                    for set in sets.by_ref() {
+                        if only_ready && !set.is_complete() {
+                            kept.push(set);
+                            break;
+                        }
+                        self.emit_set(set, ctx);
                     }
-                    self.emit_set(set, ctx);
+                    kept.extend(sets);
+                    if !kept.is_empty() {
+                        group.sets.insert(oldest, kept);
+                    }
                 }
-                kept.extend(sets);
-                if !kept.is_empty() {
-                    group.sets.insert(oldest, kept);
-                }
+            }
+            group.oldest = group.sets.keys().next().copied();
+            if only_ready || group.sets.is_empty() {
+                return;
+            }
+            only_ready = group.only_ready();
+        }
+    }
+}
+
+impl Join {
+    fn emit_forced(&self, group: &mut JoinGroup, ctx: &mut Context<'_>) {
+        if let Some(oldest) = group.oldest {
+            for set in group.sets.remove(&oldest).unwrap_or_default() {
+                self.emit_set(set, ctx);
             }
         }
         group.oldest = group.sets.keys().next().copied();
+    }
+}
+
+impl JoinGroup {
+    /// Whether some parent has not moved past the oldest pending time.
+    fn only_ready(&self) -> bool {
+        let Some(oldest) = self.oldest else {
+            return true;
+        };
+        self.heads
+            .iter()
+            .any(|head| head.is_none_or(|head| head <= oldest))
     }
 }
 
@@ -221,11 +252,7 @@ impl Node for Join {
         };
         sets[slot].members[port] = Some(message);
         group.heads[port] = Some(time);
-        let oldest = group.oldest.unwrap_or(time);
-        let only_ready = group
-            .heads
-            .iter()
-            .any(|head| head.is_none_or(|head| head <= oldest));
+        let only_ready = group.only_ready();
         self.emit_oldest(&mut group, only_ready, ctx);
         self.groups.insert(group_id, group);
     }
@@ -237,7 +264,8 @@ impl Node for Join {
             };
             while !group.sets.is_empty() {
                 group.oldest = group.sets.keys().next().copied();
-                self.emit_oldest(&mut group, false, ctx);
+                // Emit everything, oldest first, whatever the parents' heads say.
+                self.emit_forced(&mut group, ctx);
             }
         }
     }
@@ -286,7 +314,11 @@ mod tests {
             (1, value_point(38, 1.0, &a)),
         ];
         let (out, _) = run(&mut node, inputs, &Recorder::default(), false);
-        assert_eq!(times(&out), vec![10, 20]);
+        assert_eq!(
+            times(&out),
+            vec![10, 20, 40],
+            "40s leaves once both parents passed 35s"
+        );
         assert_eq!(float(&out[0], "r.value"), 100.0);
         assert_eq!(float(&out[0], "e.value"), 5.0);
         let Message::Point(point) = &out[0] else {
@@ -294,12 +326,12 @@ mod tests {
         };
         assert_eq!(point.point.name, "joined");
         assert_eq!(point.point.tags.len(), 1, "group tags only");
-        let (out, _) = run(&mut node, vec![], &Recorder::default(), true);
-        assert_eq!(
-            times(&out),
-            vec![40],
-            "the complete set at 40s is flushed on stop"
-        );
+        let inputs = vec![
+            (0, value_point(50, 500.0, &a)),
+            (0, value_point(60, 600.0, &a)),
+        ];
+        let (out, _) = run(&mut node, inputs, &Recorder::default(), true);
+        assert!(out.is_empty(), "incomplete sets are dropped, also on stop");
     }
 
     #[test]
