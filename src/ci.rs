@@ -1,13 +1,12 @@
 //! Wiring of the CI change sink: discovery sources feed complete collections into the CI
 //! store on a dedicated writer thread, so a burst of changes never stalls anything else.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use weir_discoverers::DiscoveryManager;
+use weir_discoverers::{DiscoveryManager, HealthState};
 use weir_engine::TargetGroup;
 use weir_sinks::ci::{Change, ChangeQuery, CiDetail, CiQuery, CiState, CiStore, Observation, extract};
 
@@ -151,40 +150,76 @@ fn forward(runtime: &tokio::runtime::Handle, client: &reqwest::Client, urls: &[S
     }
 }
 
-/// Follow every discovery source: each update of a healthy, enabled source is a complete
-/// collection. Updates of a disabled or failing source are ignored, so they never delete.
-pub fn follow_discovery(cis: Arc<Cis>, discovery: DiscoveryManager, sources: Vec<(String, String)>) {
-    let mut followed: BTreeMap<(String, String), ()> = BTreeMap::new();
-    for (service, id) in sources {
-        if followed.insert((service.clone(), id.clone()), ()).is_some() {
-            continue;
-        }
-        let mut receiver = discovery.subscribe(&service, &id);
-        let cis = cis.clone();
-        let discovery = discovery.clone();
-        tokio::spawn(async move {
-            loop {
-                if receiver.changed().await.is_err() {
-                    return;
-                }
-                let groups = receiver.borrow_and_update().clone();
-                if source_is_healthy(&discovery, &id) {
-                    cis.collection(&service, &id, &groups);
-                }
+/// Follow a discovery source: each update of a healthy, enabled source is a complete
+/// collection. While a source is pending, disabled or failing its updates are ignored, so
+/// it never causes deletions.
+pub fn follow_source(cis: Arc<Cis>, discovery: DiscoveryManager, service: String, id: String) {
+    let mut receiver = discovery.subscribe(&service, &id);
+    tokio::spawn(async move {
+        loop {
+            let groups = receiver.borrow_and_update().clone();
+            if source_is_healthy(&discovery, &id) {
+                cis.collection(&service, &id, &groups);
             }
-        });
-    }
+            if receiver.changed().await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 fn source_is_healthy(discovery: &DiscoveryManager, id: &str) -> bool {
-    discovery
-        .sources()
-        .into_iter()
-        .filter_map(|status| serde_json::to_value(status).ok())
-        .find(|status| status.get("id").and_then(|v| v.as_str()) == Some(id))
-        .is_none_or(|status| {
-            let state = status.get("state").and_then(|v| v.as_str()).unwrap_or("").to_ascii_lowercase();
-            let enabled = status.get("enabled").and_then(|v| v.as_bool()).unwrap_or(true);
-            enabled && !state.contains("disabled") && !state.contains("circuit") && !state.contains("unhealthy")
-        })
+    discovery.sources().into_iter().find(|status| status.id == id).is_some_and(|status| {
+        status.enabled && matches!(status.state, HealthState::Healthy | HealthState::Degraded)
+    })
+}
+
+/// Parse an API or CLI time: a duration ago (`1h`, `30m`), nanoseconds since the epoch, or
+/// RFC 3339 UTC (`2026-01-02T15:04:05Z`).
+pub fn parse_time(text: &str, now: i64) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(nanos) = text.parse::<i64>() {
+        return Some(nanos);
+    }
+    if let Ok(ago) = weir_engine::duration::parse(text) {
+        return Some(now.saturating_sub(i64::try_from(ago.as_nanos()).unwrap_or(i64::MAX)));
+    }
+    let text = text.strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let mut date_parts = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (date_parts.next()??, date_parts.next()??, date_parts.next()??);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut clock_parts = clock.split(':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute, second) = (clock_parts.next()??, clock_parts.next()??, clock_parts.next()??);
+    let nanos_fraction = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<9}").get(..9)?.parse::<i64>().ok()?
+    };
+    let days = days_from_civil(year, month, day);
+    Some(((days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000_000) + nanos_fraction)
+}
+
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_in_three_forms() {
+        let now = 10_000_000_000_000;
+        assert_eq!(parse_time("1s", now), Some(now - 1_000_000_000));
+        assert_eq!(parse_time("42", now), Some(42));
+        assert_eq!(parse_time("2021-01-01T00:00:02.5Z", now), Some(1_609_459_202_500_000_000));
+        assert_eq!(parse_time("yesterday", now), None);
+    }
 }

@@ -15,6 +15,7 @@ use weir_engine::{Engine, PointBatch};
 use weir_scrapers::ScrapeManager;
 use weir_sinks::SinkManager;
 
+use crate::ci::Cis;
 use crate::config::{self, Config, Loaded};
 use crate::outputs::{DaemonOutputs, FileWriter, OutputStats};
 use crate::store::Store;
@@ -77,6 +78,9 @@ pub struct Daemon {
     /// Output failure counters.
     pub output_stats: Arc<OutputStats>,
     outputs: Arc<DaemonOutputs>,
+    /// The configuration-item store, when `[ci] enabled`.
+    pub cis: Option<Arc<Cis>>,
+    ci_followed: Mutex<std::collections::BTreeSet<(String, String)>>,
     reload_lock: tokio::sync::Mutex<()>,
 }
 
@@ -105,6 +109,11 @@ impl Daemon {
         let discovery = DiscoveryManager::new();
         let (points_tx, points_rx) = mpsc::channel::<PointBatch>(1024);
         let scrapers = ScrapeManager::new(points_tx);
+        let cis = if config.ci.enabled {
+            Some(Arc::new(Cis::start(&config.data_dir, config.ci.webhooks.clone()).context("cannot open the CI store")?))
+        } else {
+            None
+        };
         let daemon = Arc::new(Daemon {
             status: Mutex::new(ConfigStatus {
                 revision: 1,
@@ -124,9 +133,21 @@ impl Daemon {
             metrics: SelfMetrics::default(),
             output_stats,
             outputs,
+            cis,
+            ci_followed: Mutex::new(std::collections::BTreeSet::new()),
             reload_lock: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(forward_points(daemon.clone(), points_rx));
+        if let Some(cis) = daemon.cis.clone() {
+            let daemon = daemon.clone();
+            tokio::spawn(async move {
+                let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+                loop {
+                    every_hour.tick().await;
+                    cis.expire(daemon.config.load().config.ci.history_retention);
+                }
+            });
+        }
         match daemon.tasks.restore() {
             Ok((_, failed)) => {
                 for (id, error) in failed {
@@ -158,6 +179,14 @@ impl Daemon {
             })
             .collect();
         self.scrapers.apply(scrapers);
+        if let Some(cis) = &self.cis {
+            let mut followed = self.ci_followed.lock().unwrap_or_else(|p| p.into_inner());
+            for (service, id) in config.discovery_sources() {
+                if followed.insert((service.clone(), id.clone())) {
+                    crate::ci::follow_source(cis.clone(), self.discovery.clone(), service, id);
+                }
+            }
+        }
         self.load_tasks(config);
     }
 

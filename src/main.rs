@@ -4,6 +4,7 @@
 //! This is the only crate that prints to the terminal.
 
 mod api;
+mod ci;
 mod cli;
 mod config;
 mod daemon;

@@ -62,6 +62,9 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/weir/v1/discoverers/{id}", axum::routing::patch(weir::patch_discoverer))
         .route("/weir/v1/discoverers/{id}/refresh", post(weir::refresh_discoverer))
         .route("/weir/v1/sinks", get(weir::sinks))
+        .route("/weir/v1/cis", get(weir::cis))
+        .route("/weir/v1/cis/{id}", get(weir::ci))
+        .route("/weir/v1/changes", get(weir::changes))
         .route("/metrics", get(weir::metrics))
         .fallback(not_found);
     api.layer(axum::middleware::from_fn_with_state(daemon.clone(), auth::require))

@@ -154,6 +154,106 @@ pub async fn sinks(State(daemon): State<Arc<Daemon>>) -> Response {
     Json(json!({ "sinks": daemon.sinks.stats() })).into_response()
 }
 
+fn cis_or_404(daemon: &Daemon) -> Result<&crate::ci::Cis, Response> {
+    daemon.cis.as_deref().ok_or_else(|| error(StatusCode::NOT_FOUND, "the CI store is disabled ([ci] enabled = false)"))
+}
+
+/// `GET /weir/v1/cis?kind=&source=&q=`: current configuration items.
+pub async fn cis(State(daemon): State<Arc<Daemon>>, Query(query): Query<weir_sinks::ci::CiQuery>) -> Response {
+    let cis = match cis_or_404(&daemon) {
+        Ok(cis) => cis,
+        Err(response) => return response,
+    };
+    match cis.list(&query) {
+        Ok(items) => {
+            let items: Vec<serde_json::Value> = items
+                .into_iter()
+                .map(|state| {
+                    let mut value = serde_json::to_value(&state).unwrap_or_default();
+                    value["id"] = json!(state.key.id());
+                    value
+                })
+                .collect();
+            Json(json!({ "cis": items })).into_response()
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `GET /weir/v1/cis/:id`: attributes, latest metrics, relationships both ways.
+pub async fn ci(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+    let cis = match cis_or_404(&daemon) {
+        Ok(cis) => cis,
+        Err(response) => return response,
+    };
+    match cis.get(&id) {
+        Ok(Some(detail)) => Json(detail).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no configuration item {id}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `GET /weir/v1/changes` query: times as `1h` (ago), ns or RFC 3339.
+#[derive(serde::Deserialize)]
+pub struct ChangesQuery {
+    since: Option<String>,
+    until: Option<String>,
+    kind: Option<String>,
+    source: Option<String>,
+    ci: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// `GET /weir/v1/changes?since=&until=&kind=&source=&ci=`: history, newest first, paged.
+pub async fn changes(State(daemon): State<Arc<Daemon>>, Query(query): Query<ChangesQuery>) -> Response {
+    let cis = match cis_or_404(&daemon) {
+        Ok(cis) => cis,
+        Err(response) => return response,
+    };
+    let now = crate::tasks::now_nanos();
+    let mut times = [None, None];
+    for (slot, (name, text)) in times.iter_mut().zip([("since", &query.since), ("until", &query.until)]) {
+        if let Some(text) = text {
+            match crate::ci::parse_time(text, now) {
+                Some(time) => *slot = Some(time),
+                None => {
+                    return error(StatusCode::BAD_REQUEST, format!("{name}={text:?}: use a duration ago (1h), nanoseconds or RFC 3339"));
+                }
+            }
+        }
+    }
+    let query = weir_sinks::ci::ChangeQuery {
+        since: times[0],
+        until: times[1],
+        kind: query.kind,
+        source: query.source,
+        ci: query.ci,
+        limit: query.limit,
+        offset: query.offset,
+    };
+    match cis.changes(&query) {
+        Ok(changes) => {
+            let changes: Vec<serde_json::Value> = changes
+                .into_iter()
+                .map(|change| {
+                    json!({
+                        "ci": change.key.id(),
+                        "kind": change.key.kind,
+                        "source": change.key.source,
+                        "key": change.key.key,
+                        "change": change.kind.as_str(),
+                        "time": crate::tasks::format_rfc3339(change.time),
+                        "diffs": change.diffs,
+                    })
+                })
+                .collect();
+            Json(json!({ "changes": changes })).into_response()
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 /// `GET /metrics`: self-metrics in Prometheus text format.
 pub async fn metrics(State(daemon): State<Arc<Daemon>>) -> Response {
     let mut out = String::with_capacity(8192);
@@ -173,6 +273,9 @@ pub async fn metrics(State(daemon): State<Arc<Daemon>>) -> Response {
     counter(&mut out, "weir_alert_events_total", "Alert events handed to handlers.", outputs.alert_events.load(Ordering::Relaxed));
     counter(&mut out, "weir_alert_handler_errors_total", "Alert handler failures.", outputs.alert_errors.load(Ordering::Relaxed));
     counter(&mut out, "weir_sink_refused_points_total", "Points refused by a full sink queue.", outputs.sink_refused_points.load(Ordering::Relaxed));
+    if let Some(cis) = &daemon.cis {
+        counter(&mut out, "weir_ci_changes_total", "Configuration-item changes recorded.", cis.changes_recorded.load(Ordering::Relaxed));
+    }
     write_task_metrics(&daemon, &mut out);
     daemon.scrapers.write_metrics(&mut out);
     daemon.discovery.write_metrics(&mut out);

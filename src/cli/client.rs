@@ -283,6 +283,64 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Cis { kind, source, query, remote } => {
+            let client = Client::new(&remote)?;
+            let mut params = Vec::new();
+            for (name, value) in [("kind", kind), ("source", source), ("q", query)] {
+                if let Some(value) = value {
+                    params.push(format!("{name}={}", encode(&value)));
+                }
+            }
+            let value = client.get(&format!("/weir/v1/cis?{}", params.join("&")))?;
+            client.print(&value, |v| {
+                println!("{:<60} {:<24} ATTRIBUTES", "ID", "KIND");
+                for ci in v["cis"].as_array().into_iter().flatten() {
+                    let attributes = ci["config"].as_object().map_or(0, |o| o.len());
+                    println!("{:<60} {:<24} {attributes}", ci["id"].as_str().unwrap_or(""), ci["key"]["kind"].as_str().unwrap_or(""));
+                }
+            });
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ci { id, remote } => {
+            let client = Client::new(&remote)?;
+            let value = client.get(&format!("/weir/v1/cis/{}", encode(&id)))?;
+            client.print(&value, |v| {
+                println!("{}", v["id"].as_str().unwrap_or(""));
+                for (name, attribute) in v["config"].as_object().into_iter().flatten() {
+                    println!("  {name} = {}", attribute.as_str().unwrap_or(""));
+                }
+                for (name, metric) in v["metrics"].as_object().into_iter().flatten() {
+                    println!("  {name} = {metric} (metric)");
+                }
+                for relation in v["outgoing"].as_array().into_iter().flatten() {
+                    println!("  → {} {}:{}", relation["kind"].as_str().unwrap_or(""), relation["target_kind"].as_str().unwrap_or(""), relation["target_key"].as_str().unwrap_or(""));
+                }
+                for relation in v["incoming"].as_array().into_iter().flatten() {
+                    println!("  ← {} {}", relation["kind"].as_str().unwrap_or(""), relation["from"].as_str().unwrap_or(""));
+                }
+            });
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Changes { since, kind, source, ci, limit, remote } => {
+            let client = Client::new(&remote)?;
+            let mut params = vec![format!("since={}", encode(&since)), format!("limit={limit}")];
+            for (name, value) in [("kind", kind), ("source", source), ("ci", ci)] {
+                if let Some(value) = value {
+                    params.push(format!("{name}={}", encode(&value)));
+                }
+            }
+            let value = client.get(&format!("/weir/v1/changes?{}", params.join("&")))?;
+            client.print(&value, |v| {
+                for change in v["changes"].as_array().into_iter().flatten() {
+                    println!("{} {:<8} {}", change["time"].as_str().unwrap_or(""), change["change"].as_str().unwrap_or(""), change["ci"].as_str().unwrap_or(""));
+                    for diff in change["diffs"].as_array().into_iter().flatten() {
+                        let show = |value: &Value| value.as_str().map_or_else(|| "∅".to_owned(), str::to_owned);
+                        println!("    {}: {} → {}", diff["attribute"].as_str().unwrap_or(""), show(&diff["old"]), show(&diff["new"]));
+                    }
+                }
+            });
+            Ok(ExitCode::SUCCESS)
+        }
         other => bail!("not a client command: {other:?}"),
     }
 }
@@ -293,6 +351,13 @@ fn set_status(ids: &[String], remote: &Remote, status: &str) -> anyhow::Result<E
         client.request(reqwest::Method::PATCH, &format!("/kapacitor/v1/tasks/{id}"), Some(json!({"status": status})))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Percent-encode a query or path component.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 /// `key=value` pairs of a JSON object's scalar members, on one line.

@@ -207,6 +207,47 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// List configuration items.
+    Cis {
+        /// Only this kind (kubernetes.pod, ec2.instance, host, …).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this source (kubernetes/prod) or section (kubernetes).
+        #[arg(long)]
+        source: Option<String>,
+        /// Substring of the key or an attribute value.
+        #[arg(long, short = 'q')]
+        query: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show one configuration item with its relationships both ways.
+    Ci {
+        /// Item id (`kind:key@source`, as `weir cis` prints it).
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show the change history, newest first.
+    Changes {
+        /// From: a duration ago (1h), nanoseconds or RFC 3339.
+        #[arg(long, default_value = "1h")]
+        since: String,
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this source or section.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only this item id.
+        #[arg(long)]
+        ci: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.

@@ -51,6 +51,9 @@ pub struct Config {
     /// Tasks defined in the config file (weir's own).
     #[serde(default)]
     pub task: Vec<TaskEntry>,
+    /// The configuration-item change sink.
+    #[serde(default)]
+    pub ci: crate::ci::CiConfig,
     /// The file sink used when no `[[influxdb]]` is configured.
     #[serde(default)]
     pub files: FileSinkConfig,
@@ -448,6 +451,23 @@ pub fn discoverer_exists(config: &Config, service: &str, id: &str) -> bool {
 }
 
 impl Config {
+    /// Every configured discovery source as `(section, id)`.
+    pub fn discovery_sources(&self) -> Vec<(String, String)> {
+        let mut sources: Vec<(String, String)> = Vec::new();
+        let mut add = |service: &str, ids: Vec<&String>| {
+            sources.extend(ids.into_iter().map(|id| (service.to_owned(), id.clone())));
+        };
+        add("static-discovery", self.static_discovery.iter().map(|d| &d.id).collect());
+        add("file-discovery", self.file_discovery.iter().map(|d| &d.id).collect());
+        add("dns", self.dns.iter().map(|d| &d.id).collect());
+        add("consul", self.consul.iter().map(|d| &d.id).collect());
+        #[cfg(feature = "kubernetes")]
+        add("kubernetes", self.kubernetes.iter().map(|d| &d.id).collect());
+        #[cfg(feature = "ec2")]
+        add("ec2", self.ec2.iter().map(|d| &d.id).collect());
+        sources
+    }
+
     /// The discoverer sections, as the discovery manager takes them.
     pub fn discovery(&self) -> weir_discoverers::DiscoveryConfig {
         weir_discoverers::DiscoveryConfig {

@@ -1,0 +1,171 @@
+//! The CI change sink end to end: weir follows the Kubernetes fake (the project's copy of an
+//! apiserver that speaks the real list/watch protocol) and a file_sd file, records created,
+//! updated (field-level diff) and deleted changes, links pods to nodes, and deletes nothing
+//! while a source is down.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Weir, eventually, free_port, http};
+use serde_json::{Value, json};
+
+struct Fake(Child);
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_kube(port: u16) -> Option<Fake> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/fake_kube.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .arg(port.to_string())
+        .arg("1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let child = match child {
+        Ok(child) => child,
+        Err(error) => {
+            assert!(std::env::var("WEIR_REQUIRE_PEERS").as_deref() != Ok("1"), "python3: {error}");
+            eprintln!("skipped: cannot run python3: {error}");
+            return None;
+        }
+    };
+    let fake = Fake(child);
+    eventually(Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .expect("fake apiserver started");
+    Some(fake)
+}
+
+fn send(method: &str, url: &str, body: &Value) {
+    let (status, text) = http(method, url, Some(&body.to_string())).expect("fake reachable");
+    assert!(status < 300, "{method} {url}: {status} {text}");
+}
+
+fn node(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+           "status": {"addresses": [{"type": "InternalIP", "address": format!("10.1.0.{}", name.len())}],
+                      "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}})
+}
+
+fn pod(node: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "web-0", "namespace": "default", "labels": {"app": "web"}},
+           "spec": {"nodeName": node, "containers": [{"name": "app", "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]}]},
+           "status": {"phase": "Running", "podIP": "10.2.0.7", "hostIP": "10.1.0.6",
+                      "conditions": [{"type": "Ready", "status": "True"}]}})
+}
+
+fn get(weir: &Weir, path: &str) -> Value {
+    let (_, body) = http("GET", &format!("{}{path}", weir.url), None).unwrap_or_default();
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+fn changes(weir: &Weir, query: &str) -> Vec<Value> {
+    get(weir, &format!("/weir/v1/changes?{query}"))["changes"].as_array().cloned().unwrap_or_default()
+}
+
+fn write_file_sd(path: &Path, targets: &[&str]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, json!([{"targets": targets, "labels": {"env": "ci"}}]).to_string()).unwrap();
+    std::fs::rename(tmp, path).unwrap();
+}
+
+#[test]
+fn kubernetes_and_file_changes_are_recorded_with_diffs_and_relationships() {
+    let port = free_port();
+    let Some(fake) = start_kube(port) else { return };
+    let api = format!("http://127.0.0.1:{port}");
+    send("POST", &format!("{api}/api/v1/nodes"), &node("node-1"));
+    send("POST", &format!("{api}/api/v1/nodes"), &node("node-22"));
+    send("POST", &format!("{api}/api/v1/namespaces/default/pods"), &pod("node-1"));
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let file_sd = dir.join("targets.json");
+    write_file_sd(&file_sd, &["10.3.0.1:9100", "10.3.0.2:9100"]);
+    let weir = Weir::start_in(
+        &dir,
+        &format!(
+            r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[kubernetes]]
+id = "pods"
+api-servers = ["{api}"]
+resource = "pod"
+[[kubernetes]]
+id = "nodes"
+api-servers = ["{api}"]
+resource = "node"
+[[file-discovery]]
+id = "files"
+files = ["{}"]
+"#,
+            file_sd.display()
+        ),
+        free_port(),
+    );
+
+    let created = eventually(Duration::from_secs(20), || {
+        let pods = changes(&weir, "kind=kubernetes.pod");
+        (!pods.is_empty()).then_some(pods)
+    })
+    .unwrap_or_else(|| panic!("pod never became a CI; log:\n{}", weir.log()));
+    assert_eq!(created[0]["change"], "created");
+    assert_eq!(created[0]["key"], "default/web-0");
+
+    send("PUT", &format!("{api}/api/v1/namespaces/default/pods/web-0"), &pod("node-22"));
+    let updated = eventually(Duration::from_secs(20), || {
+        changes(&weir, "kind=kubernetes.pod").into_iter().find(|c| c["change"] == "updated")
+    })
+    .unwrap_or_else(|| panic!("no updated change; log:\n{}", weir.log()));
+    let diffs = updated["diffs"].as_array().cloned().unwrap_or_default();
+    assert!(
+        diffs.iter().any(|d| d["attribute"] == "pod_node_name" && d["old"] == "node-1" && d["new"] == "node-22"),
+        "{updated}"
+    );
+    assert!(diffs.iter().any(|d| d["attribute"] == "relation:runs-on"), "{updated}");
+    let updates = changes(&weir, "kind=kubernetes.pod").iter().filter(|c| c["change"] == "updated").count();
+    assert_eq!(updates, 1, "exactly one update for one move");
+
+    // What runs on node-22?
+    let node_ci = get(&weir, "/weir/v1/cis/kubernetes.node:node-22@kubernetes%2Fnodes");
+    assert!(
+        node_ci["incoming"].as_array().is_some_and(|i| i.iter().any(|r| r["from"] == "kubernetes.pod:default/web-0@kubernetes/pods")),
+        "{node_ci}"
+    );
+
+    send("DELETE", &format!("{api}/api/v1/namespaces/default/pods/web-0"), &json!({}));
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            changes(&weir, "kind=kubernetes.pod").into_iter().find(|c| c["change"] == "deleted")
+        })
+        .is_some(),
+        "no deleted change; log:\n{}",
+        weir.log()
+    );
+
+    write_file_sd(&file_sd, &["10.3.0.1:9100"]);
+    let removed = eventually(Duration::from_secs(20), || {
+        changes(&weir, "kind=file.target").into_iter().find(|c| c["change"] == "deleted")
+    })
+    .unwrap_or_else(|| panic!("no file.target deletion; log:\n{}", weir.log()));
+    assert_eq!(removed["key"], "10.3.0.2:9100");
+
+    // A source that goes down deletes nothing.
+    drop(fake);
+    std::thread::sleep(Duration::from_secs(6));
+    let node_deletions = changes(&weir, "kind=kubernetes.node").into_iter().filter(|c| c["change"] == "deleted").count();
+    assert_eq!(node_deletions, 0, "a failing source deleted its items");
+    let nodes = get(&weir, "/weir/v1/cis?kind=kubernetes.node");
+    assert_eq!(nodes["cis"].as_array().map_or(0, Vec::len), 2, "{nodes}");
+    weir.stop();
+}
