@@ -279,7 +279,12 @@ impl SinkManager {
                 records.push(Record::new(key.clone(), points, body));
             }
         }
+        let total_bytes: u64 = records.iter().map(|record| record.body.len() as u64).sum();
         let mut queue = shared.queue();
+        if queue.would_refuse(total_bytes) {
+            return Err(write);
+        }
+        let was_empty = queue.unread_points() == 0;
         for (record_idx, record) in records.into_iter().enumerate() {
             match queue.push(record) {
                 Ok(()) => {}
@@ -297,11 +302,16 @@ impl SinkManager {
                 }
             }
         }
+        // Wake the delivery task when a batch is full or a flush deadline starts; otherwise
+        // it is already waiting for the oldest record's deadline.
+        let wake = was_empty || queue.unread_points() >= config.batch_size as u64;
         drop(queue);
         if skipped > 0 {
             shared.dropped.fetch_add(skipped as u64, Ordering::Relaxed);
         }
-        shared.notify.notify_one();
+        if wake {
+            shared.notify.notify_one();
+        }
         Ok(())
     }
 
@@ -626,7 +636,15 @@ async fn deliver(shared: Arc<Shared>, config: InfluxDbConfig, mut client: Client
                 let next = shared.queue().next_batch(batch_size);
                 match next {
                     Ok(Some(batch)) => batch,
-                    Ok(None) => continue,
+                    Ok(None) => {
+                        // Counted points that cannot be read (a skipped corrupt tail): wait
+                        // for new data rather than spin.
+                        tokio::select! {
+                            () = shared.notify.notified() => {}
+                            () = tokio::time::sleep(config.flush_interval) => {}
+                        }
+                        continue;
+                    }
                     Err(error) => {
                         shared.set_error(format!("buffer read failed: {error}"));
                         tokio::time::sleep(backoff.next()).await;

@@ -27,10 +27,15 @@ impl MemoryQueue {
         }
     }
 
+    /// Whether `bytes` more would not fit (an empty queue takes anything).
+    pub fn would_refuse(&self, bytes: u64) -> bool {
+        !self.records.is_empty() && self.bytes + bytes > self.max_bytes
+    }
+
     /// Queue a record, or hand it back when the queue is full.
     pub fn push(&mut self, record: Record) -> Result<(), PushError> {
         let size = record.body.len() as u64;
-        if !self.records.is_empty() && self.bytes + size > self.max_bytes {
+        if self.would_refuse(size) {
             return Err(PushError::Full(record));
         }
         self.bytes += size;

@@ -121,6 +121,14 @@ impl Queue {
         }
     }
 
+    /// Whether a memory queue would refuse `bytes` more (a disk queue never refuses).
+    pub fn would_refuse(&self, bytes: u64) -> bool {
+        match self {
+            Queue::Disk(_) => false,
+            Queue::Memory(queue) => queue.would_refuse(bytes),
+        }
+    }
+
     /// The next batch of at most `max_points` points (at least one record), or None when
     /// everything has been read.
     pub fn next_batch(&mut self, max_points: u64) -> io::Result<Option<Batch>> {
