@@ -1,0 +1,66 @@
+//! Every example pipeline in `scripts/` checks clean, is formatted, and produces exactly its
+//! recorded output under `weir test` (`NAME.tick` + `NAME.lp` → `NAME.expected.jsonl`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn weir(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_weir")).args(args).output().expect("run weir");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+fn scripts() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("scripts/")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "tick"))
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty());
+    scripts
+}
+
+#[test]
+fn every_script_checks_clean_and_is_formatted() {
+    for script in scripts() {
+        let path = script.to_str().expect("utf-8 path");
+        let (ok, text) = weir(&["check", path]);
+        assert!(ok, "weir check {path}:\n{text}");
+        let (ok, text) = weir(&["fmt", "--check", path]);
+        assert!(ok, "weir fmt --check {path}:\n{text}");
+        let (ok, text) = weir(&["graph", path]);
+        assert!(ok && text.starts_with("digraph"), "weir graph {path}:\n{text}");
+    }
+}
+
+#[test]
+fn every_script_produces_its_recorded_output() {
+    for script in scripts() {
+        let data = script.with_extension("lp");
+        let expected = script.with_extension("expected.jsonl");
+        assert!(data.exists() && expected.exists(), "{} needs {} and {}", script.display(), data.display(), expected.display());
+        let (ok, text) = weir(&[
+            "test",
+            script.to_str().expect("utf-8"),
+            "--data",
+            data.to_str().expect("utf-8"),
+            "--expect",
+            expected.to_str().expect("utf-8"),
+        ]);
+        assert!(ok, "weir test {}:\n{text}", script.display());
+    }
+}
+
+#[test]
+fn weir_test_reports_a_difference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/scrape_health.tick");
+    let data = script.with_extension("lp");
+    let wrong = dir.path().join("wrong.jsonl");
+    std::fs::write(&wrong, "{\"influxDBOut\":{}}\n").expect("write");
+    let (ok, text) = weir(&["test", script.to_str().unwrap(), "--data", data.to_str().unwrap(), "--expect", wrong.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(text.contains("FAIL") && text.contains("line 1"), "{text}");
+}
