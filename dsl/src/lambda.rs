@@ -42,6 +42,8 @@ pub struct Lambda {
     pub(crate) expr: crate::lambda_expr::Expr,
     /// The expression's source text (without `lambda:`), for display and formatting.
     pub source: String,
+    /// The result type when known at compile time.
+    pub(crate) ty: Option<&'static str>,
 }
 
 impl fmt::Debug for Lambda {
@@ -125,13 +127,13 @@ mod tests {
 
     /// Compiles `lambda: <text>` through the whole pipeline and returns the lambda.
     fn lambda(text: &str) -> Lambda {
-        let source = format!("stream|from()|where(lambda: {text})|log()");
+        let source = format!("stream|from()|eval(lambda: {text}).as('x')|log()");
         let (program, diagnostics) = compile(&source, &CompileOptions::default());
         assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
-        let Some(NodeSpec::Where(spec)) = program.map(|p| p.nodes[2].spec.clone()) else {
-            panic!("no where")
+        let Some(NodeSpec::Eval(spec)) = program.map(|p| p.nodes[2].spec.clone()) else {
+            panic!("no eval")
         };
-        spec.predicate
+        spec.expressions[0].clone()
     }
 
     fn eval(text: &str) -> Result<Value, EvalError> {

@@ -56,6 +56,7 @@ impl Checker<'_> {
         Some(Lambda {
             expr: lowered.expr,
             source,
+            ty: lowered.ty,
         })
     }
 

@@ -363,7 +363,8 @@ fn collect_references(expr: &Expr, out: &mut Vec<String>) {
     match expr {
         Expr::Literal(_) => {}
         Expr::Reference(name) | Expr::IsPresent(name) => push(name),
-        Expr::Time => push("time"),
+        // The point's time is not a field or tag.
+        Expr::Time => {}
         Expr::Unary(_, operand) => collect_references(operand, out),
         Expr::Binary(_, left, right) => {
             collect_references(left, out);

@@ -26,6 +26,8 @@ pub(crate) enum Arg {
     Bool,
     /// `lambda: ...`.
     Lambda,
+    /// `lambda: ...` that must evaluate to a bool (checked when its type is known).
+    Predicate,
     /// Another node (`join(other)`).
     Node,
     /// A string or `*` (`groupBy`).
@@ -46,6 +48,7 @@ impl Arg {
             Arg::Duration => "duration",
             Arg::Bool => "bool",
             Arg::Lambda => "lambda",
+            Arg::Predicate => "bool lambda",
             Arg::Node => "node",
             Arg::StrOrStar => "string or *",
             Arg::StrOrTime => "string or time(...)",

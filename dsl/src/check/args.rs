@@ -28,7 +28,7 @@ impl Checker<'_> {
                 .get(position)
                 .map(|param| param.1)
                 .or(sig.rest.map(|rest| rest.1));
-            if expected == Some(Arg::Lambda)
+            if matches!(expected, Some(Arg::Lambda | Arg::Predicate))
                 && !matches!(
                     arg.kind,
                     ExprKind::Lambda(_) | ExprKind::Ident(_) | ExprKind::Error
@@ -127,7 +127,32 @@ impl Checker<'_> {
                 Some(ArgValue::Duration(value))
             }
             (Arg::Bool, CValue::Scalar(Value::Bool(value))) => Some(ArgValue::Bool(value)),
-            (Arg::Lambda, CValue::Lambda(lambda)) => Some(ArgValue::Lambda(lambda)),
+            (Arg::Predicate, CValue::Lambda(lambda))
+                if lambda.ty.is_some_and(|ty| ty != "bool") =>
+            {
+                let ty = lambda.ty.unwrap_or_default();
+                let mut diagnostic = labelled(
+                    codes::ARG_TYPE,
+                    format!(
+                        "`{what}` needs a bool predicate, but this lambda is always {} {ty}",
+                        if ty.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                            "an"
+                        } else {
+                            "a"
+                        }
+                    ),
+                    span,
+                    format!("evaluates to {ty}"),
+                );
+                diagnostic
+                    .notes
+                    .push("compare it, for example `lambda: \"usage\" > 90.0`".to_owned());
+                self.diagnostics.push(diagnostic);
+                None
+            }
+            (Arg::Lambda | Arg::Predicate, CValue::Lambda(lambda)) => {
+                Some(ArgValue::Lambda(lambda))
+            }
             (Arg::Node, CValue::Node(node)) => Some(ArgValue::Node(node.node)),
             (
                 Arg::Any,

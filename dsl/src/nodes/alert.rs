@@ -93,7 +93,7 @@ pub struct AlertSpec {
 }
 
 const STR: Sig = Sig::exact(&[("value", Arg::Str)]);
-const LAMBDA: Sig = Sig::exact(&[("predicate", Arg::Lambda)]);
+const LAMBDA: Sig = Sig::exact(&[("predicate", Arg::Predicate)]);
 
 pub(crate) const KIND: NodeKind = NodeKind {
     method: "alert",

@@ -29,9 +29,9 @@ pub(crate) const KIND: NodeKind = NodeKind {
     method: "combine",
     node_name: "combine",
     args: Sig {
-        params: &[("expression", Arg::Lambda)],
+        params: &[("expression", Arg::Predicate)],
         required: 1,
-        rest: Some(("expression", Arg::Lambda)),
+        rest: Some(("expression", Arg::Predicate)),
     },
     props: &[
         prop("as", Sig::variadic("name", Arg::Str)),

@@ -32,7 +32,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
     args: Sig {
         params: &[("threshold", Arg::Float), ("interval", Arg::Duration)],
         required: 2,
-        rest: Some(("expression", Arg::Lambda)),
+        rest: Some(("expression", Arg::Predicate)),
     },
     props: alert::KIND.props,
     handlers: alert::KIND.handlers,

@@ -41,7 +41,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
             Sig::exact(&[("retentionPolicy", Arg::Str)]),
         ),
         prop("measurement", Sig::exact(&[("measurement", Arg::Str)])),
-        prop("where", Sig::exact(&[("predicate", Arg::Lambda)])),
+        prop("where", Sig::exact(&[("predicate", Arg::Predicate)])),
         prop("groupBy", Sig::variadic("tag", Arg::StrOrStar)),
         prop("groupByMeasurement", Sig::NONE),
         prop("truncate", Sig::exact(&[("precision", Arg::Duration)])),

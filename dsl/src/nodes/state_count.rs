@@ -21,7 +21,7 @@ pub struct StateCountSpec {
 pub(crate) const KIND: NodeKind = NodeKind {
     method: "stateCount",
     node_name: "state_count",
-    args: Sig::exact(&[("predicate", Arg::Lambda)]),
+    args: Sig::exact(&[("predicate", Arg::Predicate)]),
     props: &[prop("as", Sig::exact(&[("name", Arg::Str)]))],
     handlers: &[],
     wants: Wants::Any,

@@ -24,7 +24,7 @@ pub struct StateDurationSpec {
 pub(crate) const KIND: NodeKind = NodeKind {
     method: "stateDuration",
     node_name: "state_duration",
-    args: Sig::exact(&[("predicate", Arg::Lambda)]),
+    args: Sig::exact(&[("predicate", Arg::Predicate)]),
     props: &[
         prop("as", Sig::exact(&[("name", Arg::Str)])),
         prop("unit", Sig::exact(&[("unit", Arg::Duration)])),

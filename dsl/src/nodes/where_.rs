@@ -18,7 +18,7 @@ pub struct WhereSpec {
 pub(crate) const KIND: NodeKind = NodeKind {
     method: "where",
     node_name: "where",
-    args: Sig::exact(&[("predicate", Arg::Lambda)]),
+    args: Sig::exact(&[("predicate", Arg::Predicate)]),
     props: &[],
     handlers: &[],
     wants: Wants::Any,
