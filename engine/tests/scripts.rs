@@ -351,3 +351,45 @@ fn alert_on_batches_takes_the_highest_level_or_all() {
     ];
     assert_eq!(times, expected);
 }
+
+#[test]
+fn join_on_pairs_specific_groups_with_the_matching_group() {
+    let script = format!(
+        "var all = stream|from().measurement('total').groupBy('service')\n\
+         var by_dc = stream|from().measurement('dc').groupBy('service', 'dc')\n\
+         by_dc|join(all).as('dc', 'all').on('service')|{POST}"
+    );
+    let lines = "total,service=x v=10 0\ndc,service=x,dc=A v=4 0\ndc,service=x,dc=B v=6 0\n\
+        total,service=x v=20 1\ndc,service=x,dc=A v=5 1\ndc,service=x,dc=B v=15 1\n";
+    let output = run(&script, lines);
+    let pairs: Vec<(String, f64, f64)> = output
+        .http_posts
+        .iter()
+        .map(|post| {
+            let row = &post.body["series"][0];
+            let dc = row["tags"]["dc"].as_str().unwrap().to_owned();
+            let columns: Vec<&str> = row["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            let value = |name: &str| {
+                let idx = columns.iter().position(|c| *c == name).unwrap();
+                row["values"][0][idx].as_f64().unwrap()
+            };
+            (dc, value("dc.v"), value("all.v"))
+        })
+        .collect();
+    let expected = [
+        ("A", 4.0, 10.0),
+        ("B", 6.0, 10.0),
+        ("A", 5.0, 20.0),
+        ("B", 15.0, 20.0),
+    ];
+    let expected: Vec<(String, f64, f64)> = expected
+        .iter()
+        .map(|(dc, a, b)| (dc.to_string(), *a, *b))
+        .collect();
+    assert_eq!(pairs, expected);
+}

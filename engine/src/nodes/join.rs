@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use weir_dsl::nodes::{JoinFill, JoinSpec};
 
-use crate::message::{Batch, Message, TaskPoint};
+use crate::message::{Batch, GroupInfo, Message, TaskPoint};
 use crate::nodes::from::round_time;
 use crate::nodes::{Context, Node};
 use crate::point::{FieldValue, Fields, Point};
@@ -41,6 +41,53 @@ pub struct Join {
     stream_name: Option<String>,
     groups: HashMap<String, JoinGroup>,
     group_order: Vec<String>,
+    on: Option<OnMatcher>,
+}
+
+/// `.on(dims...)`: pairs points of parents grouped by more dimensions ("specific") with
+/// points of parents grouped by just the `on` dimensions ("match" points), per rounded time.
+struct OnMatcher {
+    dimensions: Vec<String>,
+    reported: Vec<bool>,
+    low_marks: HashMap<(usize, String), i64>,
+    matches: HashMap<String, Vec<(usize, Message)>>,
+    specifics: HashMap<String, Vec<(usize, Message)>>,
+}
+
+impl OnMatcher {
+    fn key(&self, message: &Message) -> String {
+        let group = message.group();
+        let tags = self
+            .dimensions
+            .iter()
+            .map(|dim| {
+                (
+                    dim.clone(),
+                    group.tags.get(dim).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        GroupInfo::new(tags, group.measurement.clone()).id.clone()
+    }
+
+    fn all_reported(&self) -> bool {
+        self.reported.iter().all(|reported| *reported)
+    }
+}
+
+/// The matched message as the specific one's partner: it takes the specific group.
+fn adopt_group(matched: &Message, specific: &Message) -> Message {
+    let group = specific.group().clone();
+    match matched.clone() {
+        Message::Point(mut point) => {
+            point.point.tags = group.tags.clone();
+            Message::Point(TaskPoint {
+                point: point.point,
+                group,
+            })
+        }
+        Message::Batch(batch) => Message::Batch(Batch { group, ..batch }),
+    }
 }
 
 impl Join {
@@ -52,9 +99,6 @@ impl Join {
                 spec.as_.len()
             ));
         }
-        if !spec.on.is_empty() {
-            return Err("join().on() is not supported by the engine yet".to_owned());
-        }
         Ok(Join {
             prefixes: spec.as_.clone(),
             delimiter: spec.delimiter.clone(),
@@ -63,6 +107,13 @@ impl Join {
             stream_name: spec.stream_name.clone(),
             groups: HashMap::default(),
             group_order: Vec::new(),
+            on: (!spec.on.is_empty()).then(|| OnMatcher {
+                dimensions: spec.on.clone(),
+                reported: vec![false; n_parents],
+                low_marks: HashMap::default(),
+                matches: HashMap::default(),
+                specifics: HashMap::default(),
+            }),
         })
     }
 
@@ -217,13 +268,10 @@ impl JoinGroup {
     }
 }
 
-impl Node for Join {
-    fn process(&mut self, port: usize, message: Message, ctx: &mut Context<'_>) {
+impl Join {
+    /// Put a message into its group's join sets and emit what is due.
+    fn collect(&mut self, port: usize, message: Message, ctx: &mut Context<'_>) {
         let n_members = self.prefixes.len();
-        if port >= n_members {
-            ctx.error(format!("join: message from unknown parent {port}"));
-            return;
-        }
         let time = round_time(message.time(), self.tolerance);
         let group_id = message.group().id.clone();
         let mut group = match self.groups.remove(&group_id) {
@@ -255,6 +303,106 @@ impl Node for Join {
         let only_ready = group.only_ready();
         self.emit_oldest(&mut group, only_ready, ctx);
         self.groups.insert(group_id, group);
+    }
+
+    /// Kapacitor's matching of specific and match points for `.on()`.
+    fn match_on(
+        &mut self,
+        on: &mut OnMatcher,
+        port: usize,
+        message: Message,
+        ctx: &mut Context<'_>,
+    ) {
+        on.reported[port] = true;
+        let all_reported = on.all_reported();
+        let time = round_time(message.time(), self.tolerance);
+        let key = on.key(&message);
+        on.low_marks.insert((port, key.clone()), time);
+        let low_mark = if all_reported {
+            (0..on.reported.len())
+                .map(|src| {
+                    on.low_marks
+                        .get(&(src, key.clone()))
+                        .copied()
+                        .unwrap_or(i64::MIN)
+                })
+                .min()
+                .unwrap_or(i64::MIN)
+        } else {
+            i64::MIN
+        };
+        let tolerance = self.tolerance;
+        let rounded = |message: &Message| round_time(message.time(), tolerance);
+        if all_reported {
+            let buffered = on.specifics.entry(key.clone()).or_default();
+            let n_old = buffered
+                .iter()
+                .take_while(|(_, m)| rounded(m) < low_mark)
+                .count();
+            let alone: Vec<(usize, Message)> = buffered.drain(..n_old).collect();
+            for (src, specific) in alone {
+                self.collect(src, specific, ctx);
+            }
+        }
+        if message.group().tags.len() > on.dimensions.len() {
+            let matches = on.matches.entry(key.clone()).or_default();
+            let mut partners = Vec::new();
+            let mut idx = 0;
+            while idx < matches.len() {
+                let match_time = rounded(&matches[idx].1);
+                if match_time == time {
+                    partners.push((matches[idx].0, adopt_group(&matches[idx].1, &message)));
+                }
+                if match_time >= low_mark {
+                    break;
+                }
+                idx += 1;
+            }
+            if all_reported {
+                matches.drain(..idx);
+            }
+            if partners.is_empty() {
+                if all_reported && time < low_mark {
+                    self.collect(port, message, ctx);
+                } else {
+                    on.specifics.entry(key).or_default().push((port, message));
+                }
+            } else {
+                for (src, partner) in partners {
+                    self.collect(port, message.clone(), ctx);
+                    self.collect(src, partner, ctx);
+                }
+            }
+        } else {
+            let buffered = on.specifics.entry(key.clone()).or_default();
+            let n_same = buffered
+                .iter()
+                .take_while(|(_, m)| rounded(m) == time)
+                .count();
+            let specifics: Vec<(usize, Message)> = buffered.drain(..n_same).collect();
+            for (src, specific) in specifics {
+                let partner = adopt_group(&message, &specific);
+                self.collect(src, specific, ctx);
+                self.collect(port, partner, ctx);
+            }
+            on.matches.entry(key).or_default().push((port, message));
+        }
+    }
+}
+
+impl Node for Join {
+    fn process(&mut self, port: usize, message: Message, ctx: &mut Context<'_>) {
+        if port >= self.prefixes.len() {
+            ctx.error(format!("join: message from unknown parent {port}"));
+            return;
+        }
+        match self.on.take() {
+            Some(mut on) => {
+                self.match_on(&mut on, port, message, ctx);
+                self.on = Some(on);
+            }
+            None => self.collect(port, message, ctx),
+        }
     }
 
     fn stop(&mut self, ctx: &mut Context<'_>) {
