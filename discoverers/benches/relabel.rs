@@ -73,6 +73,16 @@ fn relabel(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    for (idx, rule) in rules.iter().enumerate() {
+        let one = std::slice::from_ref(rule);
+        group.bench_function(format!("rule_{idx}_{}", rule.action), |b| {
+            b.iter_batched(
+                || target.clone(),
+                |labels| black_box(process(labels, black_box(one))),
+                BatchSize::SmallInput,
+            )
+        });
+    }
     group.finish();
 }
 

@@ -22,7 +22,9 @@
 //! assert_eq!(relabelled["host"], "10.0.0.1");
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
+use std::ops::Bound;
 
 use md5::{Digest, Md5};
 use regex::Regex;
@@ -154,6 +156,10 @@ pub enum RelabelError {
 pub struct RelabelRegex {
     source: String,
     compiled: Regex,
+    /// A literal every match starts with (checked before running the regex engine).
+    prefix: String,
+    /// The regex is exactly `<prefix>(.+)`: group 1 is whatever follows the prefix.
+    prefix_then_group: bool,
 }
 
 impl RelabelRegex {
@@ -167,6 +173,13 @@ impl RelabelRegex {
         Ok(RelabelRegex {
             source: source.to_owned(),
             compiled,
+            prefix: literal_prefix(source),
+            prefix_then_group: false,
+        })
+        .map(|mut regex| {
+            regex.prefix_then_group =
+                !regex.prefix.is_empty() && source == format!("{}(.+)", regex.prefix);
+            regex
         })
     }
 
@@ -177,12 +190,29 @@ impl RelabelRegex {
 
     /// Whether the whole of `text` matches.
     pub fn is_match(&self, text: &str) -> bool {
-        self.compiled.is_match(text)
+        text.starts_with(&self.prefix) && self.compiled.is_match(text)
     }
 
     fn is_default(&self) -> bool {
         self.source == DEFAULT_REGEX
     }
+}
+
+/// The literal every match of `source` (anchored) must start with; conservative: only plain
+/// word characters before any regex syntax, none when there is an alternation anywhere, and
+/// without a last character that a quantifier could make optional.
+fn literal_prefix(source: &str) -> String {
+    if source.contains('|') {
+        return String::new();
+    }
+    let run = source
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(source.len());
+    let mut prefix = &source[..run];
+    if source[run..].starts_with(['*', '?', '{', '+']) && !prefix.is_empty() {
+        prefix = &prefix[..prefix.len() - 1];
+    }
+    prefix.to_owned()
 }
 
 impl Default for RelabelRegex {
@@ -436,6 +466,11 @@ fn joined_value<'a>(labels: &'a Labels, config: &RelabelConfig, buffer: &'a mut 
     }
 }
 
+/// Whether a replacement is just group 1.
+fn is_group_one(replacement: &str) -> bool {
+    replacement == DEFAULT_REPLACEMENT || replacement == "${1}"
+}
+
 /// Set a label; like Prometheus' label builder an empty value removes it.
 fn set_label(labels: &mut Labels, name: &str, value: String) {
     if value.is_empty() {
@@ -486,9 +521,25 @@ fn apply(labels: &mut Labels, config: &RelabelConfig) -> bool {
             }
             true
         }
+        Action::LabelMap if config.regex.prefix_then_group && is_group_one(&config.replacement) => {
+            // `prefix(.+)` mapped to `$1`, the usual labelmap: strip the prefix.
+            let prefix = config.regex.prefix.as_str();
+            let mapped: Vec<(String, String)> = labels
+                .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+                .take_while(|(name, _)| name.starts_with(prefix))
+                .filter(|(name, _)| name.len() > prefix.len())
+                .map(|(name, value)| (name[prefix.len()..].to_owned(), value.clone()))
+                .collect();
+            for (name, value) in mapped {
+                set_label(labels, &name, value);
+            }
+            true
+        }
         Action::LabelMap => {
             let mapped: Vec<(String, String)> = labels
                 .iter()
+                // The prefix and match tests are cheap; only matches pay for captures.
+                .filter(|(name, _)| config.regex.is_match(name))
                 .filter_map(|(name, value)| {
                     let captures = config.regex.compiled.captures(name)?;
                     let mut new_name = String::new();
@@ -514,18 +565,28 @@ fn apply(labels: &mut Labels, config: &RelabelConfig) -> bool {
 
 fn replace(labels: &mut Labels, config: &RelabelConfig, buffer: &mut String) {
     let value = joined_value(labels, config, buffer);
+    // The most common rule copies a value as it is (default regex and replacement): the
+    // expansion of `$1` over `(.*)` is the value itself, so skip the regex engine.
+    if config.regex.is_default()
+        && is_group_one(&config.replacement)
+        && !config.target_label.contains('$')
+    {
+        let value = value.to_owned();
+        set_label(labels, &config.target_label, value);
+        return;
+    }
     let Some(captures) = config.regex.compiled.captures(value) else {
         return;
     };
-    let target = if config.target_label.contains('$') {
+    let target: Cow<'_, str> = if config.target_label.contains('$') {
         let mut target = String::new();
         captures.expand(&config.target_label, &mut target);
         if !is_valid_label_name(&target) {
             return;
         }
-        target
+        Cow::Owned(target)
     } else {
-        config.target_label.clone()
+        Cow::Borrowed(&config.target_label)
     };
     let result = if config.replacement.contains('$') {
         let mut result = String::new();
@@ -706,6 +767,45 @@ mod tests {
         let errors = validate_all(&[RelabelConfig::new(Action::Keep), bad]).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert!(errors[0].starts_with("rule 1:"), "{errors:?}");
+    }
+
+    #[test]
+    fn labelmap_fast_path_matches_the_regex_path() {
+        let input = labels(&[
+            ("__meta_a_x", "1"),
+            ("__meta_a_", "2"),
+            ("__meta_b_y", "3"),
+            ("z", "4"),
+        ]);
+        let fast = rules(r#"[{"regex": "__meta_a_(.+)", "action": "labelmap"}]"#);
+        assert!(fast[0].regex.prefix_then_group);
+        let slow =
+            rules(r#"[{"regex": "__meta_a_(.+)", "replacement": "${1}x", "action": "labelmap"}]"#);
+        assert!(!is_group_one(&slow[0].replacement));
+        let out = process(input.clone(), &fast).unwrap();
+        assert_eq!(out["x"], "1");
+        assert_eq!(out.len(), 5);
+        let out = process(input, &slow).unwrap();
+        assert_eq!(out["xx"], "1");
+        assert_eq!(out.len(), 5);
+    }
+
+    #[test]
+    fn literal_prefixes_are_conservative() {
+        assert_eq!(
+            literal_prefix("__meta_kubernetes_pod_label_(.+)"),
+            "__meta_kubernetes_pod_label_"
+        );
+        assert_eq!(literal_prefix("abc*"), "ab");
+        assert_eq!(literal_prefix("abc+d"), "ab");
+        assert_eq!(literal_prefix("ab|cd"), "");
+        assert_eq!(literal_prefix("(?i)abc"), "");
+        assert_eq!(literal_prefix("a.c"), "a");
+        assert_eq!(literal_prefix("(.*)"), "");
+        let regex = RelabelRegex::new("abc?").unwrap();
+        assert!(regex.is_match("ab") && regex.is_match("abc") && !regex.is_match("xabc"));
+        let regex = RelabelRegex::new("a{0}b").unwrap();
+        assert!(regex.is_match("b"));
     }
 
     #[test]
