@@ -14,6 +14,8 @@ pub const BAD_REGEX: &str = "E004";
 
 /// The parser expected something else.
 pub const SYNTAX: &str = "E101";
+/// A comment inside an expression, where the formatter cannot keep it.
+pub const UNFORMATTABLE_COMMENT: &str = "E103";
 
 /// An unknown chaining method (`|name()`).
 pub const UNKNOWN_NODE: &str = "E201";
@@ -81,6 +83,7 @@ pub const ALL: &[(&str, &str)] = &[
     (BAD_NUMBER, "a number or duration that does not parse"),
     (BAD_REGEX, "an invalid regular expression"),
     (SYNTAX, "a syntax error"),
+    (UNFORMATTABLE_COMMENT, "a comment the formatter cannot keep"),
     (UNKNOWN_NODE, "an unknown chaining method"),
     (UNKNOWN_PROPERTY, "an unknown property method"),
     (PROPERTY_AS_CHAIN, "a property called with `|`"),

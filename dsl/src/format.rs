@@ -4,14 +4,19 @@
 
 use std::fmt::Write as _;
 
-use crate::ast::{ChainKind, Expr, ExprKind, Statement, StatementKind, UnaryOp};
+use crate::ast::{Ast, ChainKind, Expr, ExprKind, Statement, StatementKind, UnaryOp};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::lexer::TokenKind;
 
 /// Formats a script; fails with the syntax errors when it does not parse.
 pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
     let (ast, diagnostics) = crate::parser::parse(source);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
+    }
+    if let Some(lost) = lost_comment(source, &ast) {
+        return Err(vec![lost]);
     }
     let mut out = String::new();
     let mut previous_simple = None;
@@ -62,6 +67,52 @@ pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
         }
     }
     Ok(out)
+}
+
+/// The first comment the tree does not keep (one inside an expression): formatting would
+/// drop it, so the formatter refuses instead.
+fn lost_comment(source: &str, ast: &Ast) -> Option<Diagnostic> {
+    let mut kept: Vec<&str> = Vec::new();
+    for statement in &ast.statements {
+        kept.extend(statement.comments.iter().map(String::as_str));
+        let expr = match &statement.kind {
+            StatementKind::Var { value, .. } => value,
+            StatementKind::Expr(expr) => expr,
+            _ => continue,
+        };
+        let mut links = Vec::new();
+        let mut head = expr;
+        while let ExprKind::Chain {
+            target, comments, ..
+        } = &head.kind
+        {
+            links.push(comments);
+            head = target;
+        }
+        for comments in links.into_iter().rev() {
+            kept.extend(comments.iter().map(String::as_str));
+        }
+    }
+    kept.extend(ast.trailing_comments.iter().map(String::as_str));
+    let (tokens, _) = crate::lexer::lex(source);
+    let mut kept = kept.into_iter().peekable();
+    for token in tokens {
+        let TokenKind::Comment(text) = &token.kind else {
+            continue;
+        };
+        if kept.peek() == Some(&text.as_str()) {
+            kept.next();
+            continue;
+        }
+        let diagnostic = Diagnostic::error(
+            codes::UNFORMATTABLE_COMMENT,
+            "this comment is inside an expression, where the formatter cannot keep it",
+            token.span,
+        )
+        .with_note("move it above the statement or above a `|node` or `.property` line");
+        return Some(diagnostic);
+    }
+    None
 }
 
 fn is_simple(statement: &Statement) -> bool {
@@ -246,6 +297,14 @@ mod tests {
             formatted,
             "var w = stream\n    // the source\n    |from()\n\nw\n    .quiet()\n\n// end\n"
         );
+    }
+
+    #[test]
+    fn refuses_to_drop_comments_inside_expressions() {
+        let source = "stream\n    |eval(\n        // inside\n        lambda: 1\n    )\n";
+        let errors = format(source).unwrap_err();
+        assert_eq!(errors[0].code, codes::UNFORMATTABLE_COMMENT);
+        assert_eq!(errors[0].span().line_col(source), (3, 9));
     }
 
     #[test]

@@ -187,3 +187,34 @@ fn compat_alert_every_event() {
         }]
     );
 }
+
+#[test]
+fn compat_scripts_format_and_round_trip() {
+    for name in [
+        "01-where-tags",
+        "05-window-tumbling",
+        "23-join-inner",
+        "28-alert-every-event",
+    ] {
+        let source = case(name);
+        let formatted =
+            weir_dsl::format(&source).unwrap_or_else(|errors| panic!("{name}: {errors:?}"));
+        let (before, _) = weir_dsl::parser::parse(&source);
+        let (after, errors) = weir_dsl::parser::parse(&formatted);
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        assert_eq!(before.dump(false), after.dump(false), "{name}");
+        // Same graph: node names, parents and specs (spans differ after formatting).
+        let summary = |program: Program| -> Vec<(String, Vec<usize>, String)> {
+            program
+                .nodes
+                .into_iter()
+                .map(|node| (node.name, node.parents, format!("{:?}", node.spec)))
+                .collect()
+        };
+        assert_eq!(
+            summary(compile_ok(&formatted)),
+            summary(compile_ok(&source)),
+            "{name}"
+        );
+    }
+}
