@@ -448,13 +448,47 @@ impl SinkManager {
             let mut current = lock(&shared.buffer);
             let mut queue = shared.queue();
             if *current != buffer {
-                let old_stats = queue.stats();
-                // Close the old queue before opening the same directory again.
-                *queue = Queue::Memory(MemoryQueue::new(0));
-                *queue = self.open_queue(config)?;
+                let previous = std::mem::replace(&mut *queue, Queue::Memory(MemoryQueue::new(0)));
                 shared
                     .dropped
-                    .fetch_add(old_stats.dropped, Ordering::Relaxed);
+                    .fetch_add(previous.stats().dropped, Ordering::Relaxed);
+                // A disk queue is closed before its directory is opened again; its data stays
+                // there. A memory queue's records move to the new queue.
+                let carried = match previous {
+                    Queue::Memory(memory) => Some(memory),
+                    Queue::Disk(disk) => {
+                        drop(disk);
+                        None
+                    }
+                };
+                let mut next = match self.open_queue(config) {
+                    Ok(next) => next,
+                    Err(error) => {
+                        let mut old_config = config.clone();
+                        (old_config.buffer, old_config.buffer_max_size) = *current;
+                        *queue = match carried {
+                            Some(memory) => Queue::Memory(memory),
+                            None => self.open_queue(&old_config)?,
+                        };
+                        return Err(error);
+                    }
+                };
+                if let Some(mut memory) = carried {
+                    memory.rewind();
+                    while let Some(batch) = memory.next_batch(u64::from(u32::MAX)) {
+                        let points = batch.points;
+                        let record = Record {
+                            key: batch.key,
+                            points: u32::try_from(points).unwrap_or(u32::MAX),
+                            enqueued_ms: now_ms(),
+                            body: batch.body,
+                        };
+                        if next.push(record).is_err() {
+                            shared.dropped.fetch_add(points, Ordering::Relaxed);
+                        }
+                    }
+                }
+                *queue = next;
                 *current = buffer;
             }
             queue.rewind();

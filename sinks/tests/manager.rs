@@ -281,3 +281,21 @@ async fn invalid_configs_are_refused_and_reload_keeps_the_old_sinks() {
     manager.send(write(None, 0, 1)).unwrap();
     wait_for("delivery", || server.lines().len() == 1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_a_memory_buffer_to_disk_keeps_its_points() {
+    let server = FakeInflux::start().await;
+    server.status.store(503, Ordering::Relaxed);
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = config("switch", &server.url);
+    sink.buffer = weir_sinks::BufferKind::Memory;
+    let manager = SinkManager::new(dir.path(), vec![sink.clone()]).unwrap();
+    manager.send(write(None, 0, 20)).unwrap();
+    sink.buffer = weir_sinks::BufferKind::Disk;
+    manager.apply(vec![sink]);
+    let stats = stats_of(&manager, "switch");
+    assert_eq!((stats.buffer, stats.queued_points), ("disk", 20));
+    assert!(dir.path().join("sinks/influxdb/switch/ack").exists());
+    server.status.store(204, Ordering::Relaxed);
+    wait_for("delivery", || stats_of(&manager, "switch").written == 20).await;
+}
