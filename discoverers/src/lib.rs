@@ -50,5 +50,13 @@ mod refresh;
 pub mod static_discovery;
 
 pub use config::{ConfigError, DiscoveryConfig, SourceKind};
+pub use consul::ConsulConfig;
+pub use dns::{DnsConfig, DnsRecordType};
+#[cfg(feature = "ec2")]
+pub use ec2::{Ec2Config, Ec2Filter};
+pub use file::FileConfig;
+#[cfg(feature = "kubernetes")]
+pub use kubernetes::{KubernetesConfig, KubernetesRole};
 pub use manager::{DiscoveryManager, SourceStatus};
 pub use refresh::{HealthPolicy, HealthState};
+pub use static_discovery::StaticConfig;
