@@ -99,6 +99,19 @@ pub struct SinkManager {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for SinkManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = lock(&self.inner.sinks)
+            .iter()
+            .map(|running| running.config.name.clone())
+            .collect();
+        f.debug_struct("SinkManager")
+            .field("data_dir", &self.inner.data_dir)
+            .field("sinks", &names)
+            .finish()
+    }
+}
+
 struct Inner {
     data_dir: PathBuf,
     runtime: tokio::runtime::Handle,
@@ -250,6 +263,7 @@ impl SinkManager {
         let precision = write
             .precision
             .as_deref()
+            .filter(|text| !text.is_empty())
             .and_then(Precision::from_query)
             .unwrap_or_else(|| config.precision());
         let precision = Client::wire_precision(config.api, precision);
@@ -804,6 +818,25 @@ mod tests {
     fn new_outside_a_runtime_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         assert!(SinkManager::new(dir.path(), Vec::new()).is_err());
+    }
+
+    #[test]
+    fn debug_lists_sink_names() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = runtime.enter();
+        let dir = tempfile::tempdir().unwrap();
+        let config = InfluxDbConfig {
+            name: "one".into(),
+            ..InfluxDbConfig::default()
+        };
+        let manager = SinkManager::new(dir.path(), vec![config]).unwrap();
+        assert!(
+            format!("{manager:?}").contains("sinks: [\"one\"]"),
+            "{manager:?}"
+        );
     }
 
     #[test]
