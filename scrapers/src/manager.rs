@@ -2,7 +2,7 @@
 //! against the running targets; one task per target scrapes on its own phase of the
 //! interval, keeps its health, and sends one [`PointBatch`] per scrape.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -83,7 +83,7 @@ pub(crate) struct TargetState {
     pub(crate) failures_total: u64,
     pub(crate) skipped_total: u64,
     pub(crate) parse_errors_total: u64,
-    previous_series: HashSet<u64>,
+    previous_series: crate::scrape::SeriesSet,
 }
 
 /// Lock a mutex, recovering the data if a panicking thread poisoned it: every value
@@ -428,7 +428,7 @@ fn sync_targets(
                 failures_total: 0,
                 skipped_total: 0,
                 parse_errors_total: 0,
-                previous_series: HashSet::new(),
+                previous_series: crate::scrape::SeriesSet::default(),
             }),
             spec,
             scrape_lock: tokio::sync::Mutex::new(()),

@@ -2,7 +2,7 @@
 //! body into points (relabelling, tags, limits, synthetic series).
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::time::Duration;
 
 use weir_engine::{Labels, Point, Tags};
@@ -182,6 +182,15 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// Series hashes of one scrape. foldhash instead of SipHash: the keys are our own hashes,
+/// not attacker-chosen, and SipHash was a tenth of the conversion cost.
+pub type SeriesSet = HashSet<u64, foldhash::fast::FixedState>;
+
+/// The hasher of series identities (name and tags). Fixed seed: hashes only need to agree
+/// between scrapes of one process.
+const SERIES_HASHER: foldhash::fast::FixedState =
+    foldhash::fast::FixedState::with_seed(0x7765_6972);
+
 /// The points of one successful scrape, before the synthetic series are added.
 #[derive(Debug, Default)]
 pub struct Converted {
@@ -196,7 +205,7 @@ pub struct Converted {
     /// The first malformed line, for the target view.
     pub first_parse_error: Option<String>,
     /// Hashes of every series, to count new series at the next scrape.
-    pub series: HashSet<u64>,
+    pub series: SeriesSet,
 }
 
 /// Turn a body into points for a target. `scrape_time_ns` is used for samples without
@@ -208,7 +217,18 @@ pub fn convert(
     format: Format,
     scrape_time_ns: i64,
 ) -> Result<Converted, ScrapeError> {
-    let mut converted = Converted::default();
+    // One line per sample at most: reserving up front saves the Vec doubling (and copying)
+    // of ~80-byte points and the rehashing of the series set. Counting newlines runs at
+    // memory speed.
+    let mut capacity = memchr::memchr_iter(b'\n', body).count() + 1;
+    if config.sample_limit > 0 {
+        capacity = capacity.min(config.sample_limit);
+    }
+    let mut converted = Converted {
+        points: Vec::with_capacity(capacity),
+        series: SeriesSet::with_capacity_and_hasher(capacity, SERIES_HASHER),
+        ..Converted::default()
+    };
     let mut failure: Option<ScrapeError> = None;
     let url = || target.url.to_string();
     let on_sample = |sample: &Sample<'_>| {
@@ -264,10 +284,9 @@ pub fn convert(
             (true, Some(ms)) => ms.saturating_mul(1_000_000),
             _ => scrape_time_ns,
         };
-        let mut hasher = DefaultHasher::new();
-        name.hash(&mut hasher);
-        tags.hash(&mut hasher);
-        converted.series.insert(hasher.finish());
+        converted
+            .series
+            .insert(SERIES_HASHER.hash_one((&name, &tags)));
         converted
             .points
             .push(Point::gauge(name, tags, sample.value, time));

@@ -222,3 +222,42 @@ fn header_values() {
     assert!(ACCEPT_HEADER.starts_with("application/openmetrics-text;version=1.0.0,application"));
     assert!(ACCEPT_HEADER.ends_with("text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
 }
+
+#[test]
+fn series_hashes_are_stable_across_scrapes_and_tell_label_sets_apart() {
+    let config = ScraperConfig::new("j", "d", "r");
+    let target = target(&config);
+    let first = b"a{x=\"1\"} 1\na{x=\"2\"} 2\nb 3\n";
+    let second = b"a{x=\"1\"} 5\na{x=\"3\"} 6\nb 7\n";
+    let first = convert(&config, &target, first, Format::PrometheusText, SCRAPE_TIME).unwrap();
+    let second = convert(
+        &config,
+        &target,
+        second,
+        Format::PrometheusText,
+        SCRAPE_TIME,
+    )
+    .unwrap();
+    assert_eq!(first.series.len(), 3);
+    // Values change nothing; only `a{x="3"}` is new.
+    assert_eq!(second.series.difference(&first.series).count(), 1);
+    // Capacity is reserved from the line count, not more than the body can hold.
+    assert!(first.points.capacity() >= 3 && first.points.capacity() <= 4);
+}
+
+#[test]
+fn reserved_capacity_respects_the_sample_limit() {
+    let mut config = ScraperConfig::new("j", "d", "r");
+    config.sample_limit = 2;
+    let target = target(&config);
+    let converted = convert(
+        &config,
+        &target,
+        b"a 1\nb 2\n",
+        Format::PrometheusText,
+        SCRAPE_TIME,
+    )
+    .unwrap();
+    assert_eq!(converted.points.len(), 2);
+    assert_eq!(converted.points.capacity(), 2);
+}
