@@ -10,7 +10,9 @@
 #   bash bench/scrape.sh [TARGETS] [SERIES] [SECONDS]      (default 100 10000 120)
 #
 # Env: WARMUP (seconds before measuring, default 25), TOOLS (default "weir vmagent
-# prometheus"). Installs only nginx (apt-get) when it is missing. Traffic stays on 127.0.0.1.
+# prometheus"), WEIR_PRELOAD (a malloc to LD_PRELOAD into weir only, e.g.
+# /usr/lib/x86_64-linux-gnu/libjemalloc.so.2, to see what another allocator would save).
+# Installs only nginx (apt-get) when it is missing. Traffic stays on 127.0.0.1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGETS="${1:-100}"
@@ -46,6 +48,12 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# Sleep in the background so INT/TERM run the cleanup at once, not after the sleep.
+pause() { # SECONDS
+    sleep "$1" &
+    wait $!
+}
 
 stop() { # PID
     kill "$1" 2>/dev/null || true
@@ -220,7 +228,11 @@ run() { # TOOL
     mkdir -p "$WORK/data-$tool"
     case "$tool" in
     weir)
-        "$WEIR" serve --config "$WORK/weir.toml" >"$WORK/$tool.log" 2>&1 &
+        if [ -n "${WEIR_PRELOAD:-}" ]; then
+            LD_PRELOAD="$WEIR_PRELOAD" "$WEIR" serve --config "$WORK/weir.toml" >"$WORK/$tool.log" 2>&1 &
+        else
+            "$WEIR" serve --config "$WORK/weir.toml" >"$WORK/$tool.log" 2>&1 &
+        fi
         ;;
     vmagent)
         vmagent -promscrape.config="$WORK/prometheus.yml" \
@@ -242,11 +254,11 @@ run() { # TOOL
         return 0
     fi
     echo "scrape.sh: $tool running (pid $pid); warm-up ${WARMUP}s, then ${DURATION}s measured" >&2
-    sleep "$WARMUP"
+    pause "$WARMUP"
     local cpu_before samples_before cpu_after samples_after rss_kb
     cpu_before="$(cpu_ticks "$pid")"
     samples_before="$(samples "$tool")"
-    sleep "$DURATION"
+    pause "$DURATION"
     cpu_after="$(cpu_ticks "$pid")"
     samples_after="$(samples "$tool")"
     rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")"
