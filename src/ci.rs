@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use weir_discoverers::{DiscoveryManager, HealthState};
 use weir_engine::TargetGroup;
-use weir_sinks::ci::{Change, ChangeQuery, CiDetail, CiQuery, CiState, CiStore, Observation, extract};
+use weir_sinks::ci::{
+    Change, ChangeQuery, CiDetail, CiQuery, CiState, CiStore, Observation, extract,
+};
 
 use crate::tasks::now_nanos;
 
@@ -37,13 +39,23 @@ fn default_retention() -> Duration {
 
 impl Default for CiConfig {
     fn default() -> CiConfig {
-        CiConfig { enabled: true, history_retention: default_retention(), webhooks: Vec::new() }
+        CiConfig {
+            enabled: true,
+            history_retention: default_retention(),
+            webhooks: Vec::new(),
+        }
     }
 }
 
 enum Command {
-    Collection { source: String, observations: Vec<Observation>, complete: bool },
-    Expire { before: i64 },
+    Collection {
+        source: String,
+        observations: Vec<Observation>,
+        complete: bool,
+    },
+    Expire {
+        before: i64,
+    },
 }
 
 /// The CI service: a writer thread plus read access for the API.
@@ -92,7 +104,11 @@ impl Cis {
                 }
             }
         })?;
-        Ok(Cis { store, commands, changes_recorded })
+        Ok(Cis {
+            store,
+            commands,
+            changes_recorded,
+        })
     }
 
     fn read<T>(&self, f: impl FnOnce(&CiStore) -> T) -> T {
@@ -104,19 +120,33 @@ impl Cis {
     pub fn collection(&self, service: &str, id: &str, groups: &[TargetGroup]) {
         let observations = extract::from_discovery(service, id, groups);
         let source = format!("{service}/{id}");
-        if self.commands.try_send(Command::Collection { source: source.clone(), observations, complete: true }).is_err() {
+        if self
+            .commands
+            .try_send(Command::Collection {
+                source: source.clone(),
+                observations,
+                complete: true,
+            })
+            .is_err()
+        {
             tracing::warn!(%source, "ci writer is behind; this collection is skipped (the next one catches up)");
         }
     }
 
     /// Record observations from a pipeline's `ciOut()` (never complete: no deletions).
+    #[allow(dead_code)] // wired to the engine's ciOut node next (issue 9)
     pub fn observations(&self, source: String, observations: Vec<Observation>) {
-        let _ = self.commands.try_send(Command::Collection { source, observations, complete: false });
+        let _ = self.commands.try_send(Command::Collection {
+            source,
+            observations,
+            complete: false,
+        });
     }
 
     /// Drop history older than `retention`.
     pub fn expire(&self, retention: Duration) {
-        let before = now_nanos().saturating_sub(i64::try_from(retention.as_nanos()).unwrap_or(i64::MAX));
+        let before =
+            now_nanos().saturating_sub(i64::try_from(retention.as_nanos()).unwrap_or(i64::MAX));
         let _ = self.commands.try_send(Command::Expire { before });
     }
 
@@ -136,10 +166,18 @@ impl Cis {
     }
 }
 
-fn forward(runtime: &tokio::runtime::Handle, client: &reqwest::Client, urls: &[String], changes: Vec<Change>) {
+fn forward(
+    runtime: &tokio::runtime::Handle,
+    client: &reqwest::Client,
+    urls: &[String],
+    changes: Vec<Change>,
+) {
     for url in urls {
         for change in &changes {
-            let request = client.post(url).json(change).timeout(Duration::from_secs(10));
+            let request = client
+                .post(url)
+                .json(change)
+                .timeout(Duration::from_secs(10));
             let url = url.clone();
             runtime.spawn(async move {
                 if let Err(error) = request.send().await.and_then(|r| r.error_for_status()) {
@@ -169,9 +207,13 @@ pub fn follow_source(cis: Arc<Cis>, discovery: DiscoveryManager, service: String
 }
 
 fn source_is_healthy(discovery: &DiscoveryManager, id: &str) -> bool {
-    discovery.sources().into_iter().find(|status| status.id == id).is_some_and(|status| {
-        status.enabled && matches!(status.state, HealthState::Healthy | HealthState::Degraded)
-    })
+    discovery
+        .sources()
+        .into_iter()
+        .find(|status| status.id == id)
+        .is_some_and(|status| {
+            status.enabled && matches!(status.state, HealthState::Healthy | HealthState::Degraded)
+        })
 }
 
 /// Parse an API or CLI time: a duration ago (`1h`, `30m`), nanoseconds since the epoch, or
@@ -187,10 +229,18 @@ pub fn parse_time(text: &str, now: i64) -> Option<i64> {
     let text = text.strip_suffix('Z')?;
     let (date, time) = text.split_once('T')?;
     let mut date_parts = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (year, month, day) = (date_parts.next()??, date_parts.next()??, date_parts.next()??);
+    let (year, month, day) = (
+        date_parts.next()??,
+        date_parts.next()??,
+        date_parts.next()??,
+    );
     let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
     let mut clock_parts = clock.split(':').map(|p| p.parse::<i64>().ok());
-    let (hour, minute, second) = (clock_parts.next()??, clock_parts.next()??, clock_parts.next()??);
+    let (hour, minute, second) = (
+        clock_parts.next()??,
+        clock_parts.next()??,
+        clock_parts.next()??,
+    );
     let nanos_fraction = if fraction.is_empty() {
         0
     } else {
@@ -219,7 +269,10 @@ mod tests {
         let now = 10_000_000_000_000;
         assert_eq!(parse_time("1s", now), Some(now - 1_000_000_000));
         assert_eq!(parse_time("42", now), Some(42));
-        assert_eq!(parse_time("2021-01-01T00:00:02.5Z", now), Some(1_609_459_202_500_000_000));
+        assert_eq!(
+            parse_time("2021-01-01T00:00:02.5Z", now),
+            Some(1_609_459_202_500_000_000)
+        );
         assert_eq!(parse_time("yesterday", now), None);
     }
 }

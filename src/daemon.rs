@@ -90,10 +90,10 @@ impl Daemon {
         let config = loaded.config.clone();
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
-        let store = Arc::new(
-            Store::open(&config.data_dir)
-                .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?,
-        );
+        let store =
+            Arc::new(Store::open(&config.data_dir).with_context(|| {
+                format!("cannot open the store in {}", config.data_dir.display())
+            })?);
         let sinks = SinkManager::new(&config.data_dir, sink_configs(&config))
             .context("cannot start the sinks")?;
         let files = FileWriter::start(
@@ -101,8 +101,17 @@ impl Daemon {
             config.files.max_file_bytes,
             config.files.keep,
         )
-        .with_context(|| format!("cannot write line-protocol files under {}", config.data_dir.display()))?;
-        let outputs = Arc::new(DaemonOutputs::new(tokio::runtime::Handle::current(), sinks.clone(), files));
+        .with_context(|| {
+            format!(
+                "cannot write line-protocol files under {}",
+                config.data_dir.display()
+            )
+        })?;
+        let outputs = Arc::new(DaemonOutputs::new(
+            tokio::runtime::Handle::current(),
+            sinks.clone(),
+            files,
+        ));
         let output_stats = outputs.stats.clone();
         let engine = Engine::new(outputs.clone());
         let tasks = Tasks::new(store, engine.clone());
@@ -110,7 +119,10 @@ impl Daemon {
         let (points_tx, points_rx) = mpsc::channel::<PointBatch>(1024);
         let scrapers = ScrapeManager::new(points_tx);
         let cis = if config.ci.enabled {
-            Some(Arc::new(Cis::start(&config.data_dir, config.ci.webhooks.clone()).context("cannot open the CI store")?))
+            Some(Arc::new(
+                Cis::start(&config.data_dir, config.ci.webhooks.clone())
+                    .context("cannot open the CI store")?,
+            ))
         } else {
             None
         };
@@ -168,13 +180,16 @@ impl Daemon {
     /// Apply the parts of `config` that can change at run time.
     fn apply_components(&self, config: &Config) {
         self.sinks.apply(sink_configs(config));
-        self.outputs.set_file_mode(config.influxdb.iter().all(|sink| !sink.enabled));
+        self.outputs
+            .set_file_mode(config.influxdb.iter().all(|sink| !sink.enabled));
         self.discovery.apply(&config.discovery());
         let scrapers = config
             .scraper
             .iter()
             .map(|scraper| {
-                let targets = self.discovery.subscribe(&scraper.discoverer_service, &scraper.discoverer_id);
+                let targets = self
+                    .discovery
+                    .subscribe(&scraper.discoverer_service, &scraper.discoverer_id);
                 (scraper.clone(), targets)
             })
             .collect();
@@ -193,11 +208,17 @@ impl Daemon {
     /// Define the tasks of `[[task]]` entries and the `[load]` directory.
     fn load_tasks(&self, config: &Config) {
         for entry in &config.task {
-            let dbrps = entry.dbrps.iter().filter_map(|d| config::parse_dbrp(d)).collect();
+            let dbrps = entry
+                .dbrps
+                .iter()
+                .filter_map(|d| config::parse_dbrp(d))
+                .collect();
             let result = std::fs::read_to_string(&entry.path)
                 .map_err(|e| format!("cannot read {}: {e}", entry.path.display()))
                 .and_then(|script| {
-                    self.tasks.load(&entry.id, script, dbrps, entry.enabled).map_err(|e| e.to_string())
+                    self.tasks
+                        .load(&entry.id, script, dbrps, entry.enabled)
+                        .map_err(|e| e.to_string())
                 });
             if let Err(error) = result {
                 tracing::error!(task = %entry.id, %error, "task from [[task]] not loaded");
@@ -207,7 +228,11 @@ impl Daemon {
             for (id, path) in tick_files(&config.load.dir) {
                 let result = std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                    .and_then(|script| self.tasks.load(&id, script, Vec::new(), true).map_err(|e| e.to_string()));
+                    .and_then(|script| {
+                        self.tasks
+                            .load(&id, script, Vec::new(), true)
+                            .map_err(|e| e.to_string())
+                    });
                 if let Err(error) = result {
                     tracing::error!(task = %id, file = %path.display(), %error, "task from [load] not loaded");
                 }
@@ -221,12 +246,20 @@ impl Daemon {
         let _guard = self.reload_lock.lock().await;
         let current = self.config.load_full();
         let Some(path) = current.path.clone() else {
-            return self.record_rejection("weir runs the embedded default config; there is no file to reload".to_owned(), "embedded default".to_owned());
+            return self.record_rejection(
+                "weir runs the embedded default config; there is no file to reload".to_owned(),
+                "embedded default".to_owned(),
+            );
         };
         let loaded = match tokio::task::spawn_blocking(move || config::load(&path)).await {
             Ok(Ok(loaded)) => loaded,
-            Ok(Err(errors)) => return self.record_rejection(errors.to_string(), source_name(current.path.as_deref())),
-            Err(e) => return self.record_rejection(e.to_string(), source_name(current.path.as_deref())),
+            Ok(Err(errors)) => {
+                return self
+                    .record_rejection(errors.to_string(), source_name(current.path.as_deref()));
+            }
+            Err(e) => {
+                return self.record_rejection(e.to_string(), source_name(current.path.as_deref()));
+            }
         };
         if loaded.config.http != current.config.http {
             tracing::warn!("[http] changes take effect at the next restart");
@@ -255,7 +288,9 @@ impl Daemon {
     }
 
     fn record_rejection(&self, reason: String, source: String) -> ConfigStatus {
-        self.metrics.reloads_rejected.fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .reloads_rejected
+            .fetch_add(1, Ordering::Relaxed);
         tracing::error!(%reason, "config rejected; the last valid config keeps running");
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         status.state = "rejected";
@@ -277,13 +312,19 @@ impl Daemon {
 
 async fn forward_points(daemon: Arc<Daemon>, mut points: mpsc::Receiver<PointBatch>) {
     while let Some(batch) = points.recv().await {
-        daemon.metrics.scraped_points.fetch_add(batch.points.len() as u64, Ordering::Relaxed);
+        daemon
+            .metrics
+            .scraped_points
+            .fetch_add(batch.points.len() as u64, Ordering::Relaxed);
         daemon.engine.write(batch).await;
     }
 }
 
 fn source_name(path: Option<&Path>) -> String {
-    path.map_or_else(|| "embedded default".to_owned(), |p| p.display().to_string())
+    path.map_or_else(
+        || "embedded default".to_owned(),
+        |p| p.display().to_string(),
+    )
 }
 
 /// The configured `[[influxdb]]` sinks (with none, outputs go to line-protocol files).
@@ -295,7 +336,9 @@ fn sink_configs(config: &Config) -> Vec<weir_sinks::InfluxDbConfig> {
 pub fn tick_files(dir: &Path) -> Vec<(String, PathBuf)> {
     let mut files = Vec::new();
     for directory in [dir.to_owned(), dir.join("tasks")] {
-        let Ok(entries) = std::fs::read_dir(&directory) else { continue };
+        let Ok(entries) = std::fs::read_dir(&directory) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "tick") {
@@ -313,13 +356,14 @@ pub fn tick_files(dir: &Path) -> Vec<(String, PathBuf)> {
 pub async fn terminated() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
@@ -335,7 +379,8 @@ pub async fn terminated() {
 pub fn reload_on_sighup(daemon: Arc<Daemon>) {
     #[cfg(unix)]
     tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
             return;
         };
         while hup.recv().await.is_some() {
@@ -351,13 +396,22 @@ pub fn reload_on_file_change(daemon: Arc<Daemon>, path: PathBuf) {
     use notify_debouncer_full::{new_debouncer, notify::RecursiveMode};
     let (tx, mut rx) = mpsc::channel::<()>(4);
     let watched = path.clone();
-    let debouncer = new_debouncer(Duration::from_millis(300), None, move |result: notify_debouncer_full::DebounceEventResult| {
-        if let Ok(events) = result {
-            if events.iter().any(|event| event.paths.iter().any(|p| p.file_name() == watched.file_name())) {
-                let _ = tx.try_send(());
+    let debouncer = new_debouncer(
+        Duration::from_millis(300),
+        None,
+        move |result: notify_debouncer_full::DebounceEventResult| {
+            if let Ok(events) = result {
+                if events.iter().any(|event| {
+                    event
+                        .paths
+                        .iter()
+                        .any(|p| p.file_name() == watched.file_name())
+                }) {
+                    let _ = tx.try_send(());
+                }
             }
-        }
-    });
+        },
+    );
     let mut debouncer = match debouncer {
         Ok(debouncer) => debouncer,
         Err(e) => {
@@ -365,7 +419,11 @@ pub fn reload_on_file_change(daemon: Arc<Daemon>, path: PathBuf) {
             return;
         }
     };
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_owned();
     if let Err(e) = debouncer.watch(&parent, RecursiveMode::NonRecursive) {
         tracing::warn!(error = %e, dir = %parent.display(), "cannot watch the config directory");
         return;

@@ -52,9 +52,17 @@ pub fn render(task_id: &str, program: &Program, stats: &serde_json::Value, label
         for child in program.children(id) {
             let child_name = &program.nodes[child].name;
             if labels {
-                let _ = writeln!(out, "{} -> {child_name} [label=\"processed={emitted}\"];", node.name);
+                let _ = writeln!(
+                    out,
+                    "{} -> {child_name} [label=\"processed={emitted}\"];",
+                    node.name
+                );
             } else {
-                let _ = writeln!(out, "{} -> {child_name} [processed=\"{emitted}\"];", node.name);
+                let _ = writeln!(
+                    out,
+                    "{} -> {child_name} [processed=\"{emitted}\"];",
+                    node.name
+                );
             }
         }
     }

@@ -13,9 +13,13 @@ pub struct Guard;
 pub fn init(config: &LoggingConfig) -> anyhow::Result<Guard> {
     let level = config.level.to_ascii_lowercase();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!("{level},hyper=warn,reqwest=warn,kube=warn,aws=warn,h2=warn"))
+        EnvFilter::new(format!(
+            "{level},hyper=warn,reqwest=warn,kube=warn,aws=warn,h2=warn"
+        ))
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let json = config.format == "json";
     let result = match config.file.as_str() {
         "STDERR" | "stderr" | "" => {

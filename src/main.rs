@@ -14,6 +14,7 @@ mod outputs;
 mod serve;
 mod store;
 mod tasks;
+mod tls;
 
 use std::process::ExitCode;
 

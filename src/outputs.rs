@@ -36,7 +36,11 @@ pub struct FileWriter {
 
 impl FileWriter {
     /// Start writing into `dir`, one file per database, rotated at `max_file_bytes`.
-    pub fn start(dir: &std::path::Path, max_file_bytes: u64, keep: usize) -> std::io::Result<FileWriter> {
+    pub fn start(
+        dir: &std::path::Path,
+        max_file_bytes: u64,
+        keep: usize,
+    ) -> std::io::Result<FileWriter> {
         let mut sink = FileSink::new(dir, max_file_bytes, keep)?;
         let (sender, receiver) = crossbeam_channel::bounded::<(String, Vec<Point>)>(4096);
         std::thread::Builder::new().name("weir-files".to_owned()).spawn(move || {
@@ -81,7 +85,11 @@ pub struct DaemonOutputs {
 impl DaemonOutputs {
     /// Outputs that spawn on `runtime` and write points to `sinks`, or to `files` while no
     /// sink is configured.
-    pub fn new(runtime: tokio::runtime::Handle, sinks: SinkManager, files: FileWriter) -> DaemonOutputs {
+    pub fn new(
+        runtime: tokio::runtime::Handle,
+        sinks: SinkManager,
+        files: FileWriter,
+    ) -> DaemonOutputs {
         let client = reqwest::Client::builder()
             .user_agent(concat!("weir/", env!("CARGO_PKG_VERSION")))
             .timeout(Duration::from_secs(30))
@@ -102,11 +110,21 @@ impl DaemonOutputs {
         self.use_files.store(files, Ordering::Relaxed);
     }
 
-    fn post(&self, url: String, headers: Vec<(String, String)>, body: Vec<u8>, timeout: Option<Duration>, is_alert: bool) {
+    fn post(
+        &self,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        timeout: Option<Duration>,
+        is_alert: bool,
+    ) {
         let client = self.client.clone();
         let stats = self.stats.clone();
         self.runtime.spawn(async move {
-            let mut request = client.post(&url).header("Content-Type", "application/json").body(body);
+            let mut request = client
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .body(body);
             for (name, value) in headers {
                 request = request.header(name, value);
             }
@@ -119,7 +137,11 @@ impl DaemonOutputs {
                 Err(e) => Some(format!("{url}: {e}")),
             };
             if let Some(reason) = failed {
-                let counter = if is_alert { &stats.alert_errors } else { &stats.http_post_errors };
+                let counter = if is_alert {
+                    &stats.alert_errors
+                } else {
+                    &stats.http_post_errors
+                };
                 counter.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%reason, "http post failed");
             }
@@ -130,14 +152,27 @@ impl DaemonOutputs {
 impl Outputs for DaemonOutputs {
     fn http_post(&self, request: HttpRequest) {
         self.stats.http_posts.fetch_add(1, Ordering::Relaxed);
-        self.post(request.url, request.headers, request.body, request.timeout, false);
+        self.post(
+            request.url,
+            request.headers,
+            request.body,
+            request.timeout,
+            false,
+        );
     }
 
     fn influxdb_out(&self, write: InfluxDbWrite) {
         let n_points = write.points.len() as u64;
         if self.use_files.load(Ordering::Relaxed) {
-            if self.files.sender.try_send((write.database, write.points)).is_err() {
-                self.stats.sink_refused_points.fetch_add(n_points, Ordering::Relaxed);
+            if self
+                .files
+                .sender
+                .try_send((write.database, write.points))
+                .is_err()
+            {
+                self.stats
+                    .sink_refused_points
+                    .fetch_add(n_points, Ordering::Relaxed);
             }
             return;
         }
@@ -150,7 +185,9 @@ impl Outputs for DaemonOutputs {
             points: write.points,
         };
         if let Err(refused) = self.sinks.send(sink_write) {
-            self.stats.sink_refused_points.fetch_add(n_points, Ordering::Relaxed);
+            self.stats
+                .sink_refused_points
+                .fetch_add(n_points, Ordering::Relaxed);
             tracing::warn!(database = %refused.database, points = n_points, "sink refused points");
         }
     }
@@ -158,8 +195,13 @@ impl Outputs for DaemonOutputs {
     fn alert(&self, handler: &AlertHandler, event_json: Vec<u8>) {
         self.stats.alert_events.fetch_add(1, Ordering::Relaxed);
         match handler {
-            AlertHandler::Post { url, headers, timeout } => {
-                let timeout = timeout.map(|t| Duration::from_nanos(u64::try_from(t.nanos()).unwrap_or(0)));
+            AlertHandler::Post {
+                url,
+                headers,
+                timeout,
+            } => {
+                let timeout =
+                    timeout.map(|t| Duration::from_nanos(u64::try_from(t.nanos()).unwrap_or(0)));
                 self.post(url.clone(), headers.clone(), event_json, timeout, true);
             }
             AlertHandler::Log { path } => {
@@ -206,7 +248,9 @@ impl Outputs for DaemonOutputs {
                 let command = command.clone();
                 let stats = self.stats.clone();
                 self.runtime.spawn(async move {
-                    let Some((program, args)) = command.split_first() else { return };
+                    let Some((program, args)) = command.split_first() else {
+                        return;
+                    };
                     let result = async {
                         let mut child = tokio::process::Command::new(program)
                             .args(args)
@@ -221,7 +265,11 @@ impl Outputs for DaemonOutputs {
                         let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
                             .await
                             .map_err(|_| std::io::Error::other("timed out"))??;
-                        if status.success() { Ok(()) } else { Err(std::io::Error::other(format!("exited with {status}"))) }
+                        if status.success() {
+                            Ok(())
+                        } else {
+                            Err(std::io::Error::other(format!("exited with {status}")))
+                        }
                     }
                     .await;
                     if let Err(e) = result {

@@ -3,14 +3,18 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 use crate::config::{self, Loaded};
 use crate::daemon::{self, Daemon};
 
 /// Resolve Kapacitor's `:9092` (every interface) and `host:port` forms.
 pub fn bind_address(text: &str) -> anyhow::Result<SocketAddr> {
-    let full = if text.starts_with(':') { format!("0.0.0.0{text}") } else { text.to_owned() };
+    let full = if text.starts_with(':') {
+        format!("0.0.0.0{text}")
+    } else {
+        text.to_owned()
+    };
     if let Ok(address) = full.parse() {
         return Ok(address);
     }
@@ -25,8 +29,12 @@ pub fn bind_address(text: &str) -> anyhow::Result<SocketAddr> {
 pub fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Loaded> {
     match path {
         Some(path) => config::load(path).map_err(|errors| anyhow::anyhow!("{errors}")),
-        None => config::parse(config::EMBEDDED_DEFAULT, "embedded default", &Default::default())
-            .map_err(|errors| anyhow::anyhow!("{errors}")),
+        None => config::parse(
+            config::EMBEDDED_DEFAULT,
+            "embedded default",
+            &Default::default(),
+        )
+        .map_err(|errors| anyhow::anyhow!("{errors}")),
     }
 }
 
@@ -54,45 +62,79 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         let local = listener.local_addr().unwrap_or(address);
         let data_dir = loaded.config.data_dir.clone();
         let config_file = loaded.path.clone();
-        let sinks: Vec<String> = loaded.config.influxdb.iter().flat_map(|s| s.urls.clone()).collect();
-        let tls = loaded.config.http.https_enabled;
+        let sinks: Vec<String> = loaded
+            .config
+            .influxdb
+            .iter()
+            .flat_map(|s| s.urls.clone())
+            .collect();
+        let http = &loaded.config.http;
+        let tls = if http.https_enabled {
+            let key = (!http.https_private_key.is_empty())
+                .then(|| PathBuf::from(&http.https_private_key));
+            Some(crate::tls::acceptor(
+                std::path::Path::new(&http.https_certificate),
+                key.as_deref(),
+            )?)
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let daemon = Daemon::start(loaded).await?;
-        print_banner(&daemon, local, &data_dir, &sinks, config_file.as_ref());
+        print_banner(
+            &daemon,
+            scheme,
+            local,
+            &data_dir,
+            &sinks,
+            config_file.as_ref(),
+        );
         daemon::reload_on_sighup(daemon.clone());
         if let Some(path) = config_file {
             daemon::reload_on_file_change(daemon.clone(), path);
         }
-        if tls {
-            bail!("[http] https-enabled: TLS serving is not available in this build; terminate TLS in front of weir");
-        }
         let app = crate::api::router(daemon.clone());
         let shutdown_daemon = daemon.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                daemon::terminated().await;
-                tracing::info!("shutting down: draining pipelines and flushing sinks");
-                let deadline = daemon::shutdown_deadline(&shutdown_daemon);
-                if tokio::time::timeout(deadline, shutdown_daemon.shutdown()).await.is_err() {
-                    tracing::warn!("shutdown timed out; buffered data stays on disk");
-                }
-            })
-            .await
-            .context("HTTP server failed")?;
+        let shutdown = async move {
+            daemon::terminated().await;
+            tracing::info!("shutting down: draining pipelines and flushing sinks");
+            let deadline = daemon::shutdown_deadline(&shutdown_daemon);
+            if tokio::time::timeout(deadline, shutdown_daemon.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!("shutdown timed out; buffered data stays on disk");
+            }
+        };
+        match tls {
+            Some(acceptor) => crate::tls::serve(listener, acceptor, app, shutdown).await?,
+            None => axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("HTTP server failed")?,
+        }
         Ok(())
     })
 }
 
 fn print_banner(
     daemon: &Daemon,
+    scheme: &str,
     address: SocketAddr,
     data_dir: &std::path::Path,
     sinks: &[String],
     config_file: Option<&PathBuf>,
 ) {
     let config = daemon.config.load();
-    let source = config_file.map_or_else(|| "embedded default".to_owned(), |p| p.display().to_string());
+    let source = config_file.map_or_else(
+        || "embedded default".to_owned(),
+        |p| p.display().to_string(),
+    );
     let tasks = daemon.tasks.ids().unwrap_or_default();
-    println!("weir {} listening on http://{address} (config: {source})", env!("CARGO_PKG_VERSION"));
+    println!(
+        "weir {} listening on {scheme}://{address} (config: {source})",
+        env!("CARGO_PKG_VERSION")
+    );
     println!("  data_dir:  {}", data_dir.display());
     if sinks.is_empty() {
         println!(
@@ -102,7 +144,25 @@ fn print_banner(
     } else {
         println!("  output:    {}", sinks.join(", "));
     }
-    println!("  scrapers:  {}", config.config.scraper.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "));
-    println!("  tasks:     {}", if tasks.is_empty() { "none".to_owned() } else { tasks.join(", ") });
-    println!("  metrics:   http://{address}/metrics   targets: http://{address}/weir/v1/targets");
+    println!(
+        "  scrapers:  {}",
+        config
+            .config
+            .scraper
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  tasks:     {}",
+        if tasks.is_empty() {
+            "none".to_owned()
+        } else {
+            tasks.join(", ")
+        }
+    );
+    println!(
+        "  metrics:   {scheme}://{address}/metrics   targets: {scheme}://{address}/weir/v1/targets"
+    );
 }

@@ -97,7 +97,9 @@ impl Store {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.execute_batch(SCHEMA)?;
-        Ok(Store { connection: Mutex::new(connection) })
+        Ok(Store {
+            connection: Mutex::new(connection),
+        })
     }
 
     /// An in-memory store, for tests.
@@ -105,12 +107,16 @@ impl Store {
     pub fn in_memory() -> Store {
         let connection = Connection::open_in_memory().expect("sqlite in memory");
         connection.execute_batch(SCHEMA).expect("schema");
-        Store { connection: Mutex::new(connection) }
+        Store {
+            connection: Mutex::new(connection),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent; keep going.
-        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Insert or replace a task.
@@ -154,13 +160,18 @@ impl Store {
         let mut statement = connection.prepare(
             "SELECT id, template_id, task_type, dbrps, script, status, vars, created, modified, last_enabled FROM tasks ORDER BY id",
         )?;
-        let rows = statement.query_map([], raw_task)?.collect::<Result<Vec<_>, _>>()?;
+        let rows = statement
+            .query_map([], raw_task)?
+            .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(decode_task).collect()
     }
 
     /// Delete a task; whether it existed.
     pub fn delete_task(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().execute("DELETE FROM tasks WHERE id = ?1", params![id])? > 0)
+        Ok(self
+            .lock()
+            .execute("DELETE FROM tasks WHERE id = ?1", params![id])?
+            > 0)
     }
 
     /// Insert or replace a template.
@@ -187,19 +198,36 @@ impl Store {
     /// Every template, ordered by id.
     pub fn templates(&self) -> Result<Vec<TemplateRecord>, StoreError> {
         let connection = self.lock();
-        let mut statement = connection
-            .prepare("SELECT id, task_type, script, created, modified FROM templates ORDER BY id")?;
-        let rows = statement.query_map([], template_row)?.collect::<Result<Vec<_>, _>>()?;
+        let mut statement = connection.prepare(
+            "SELECT id, task_type, script, created, modified FROM templates ORDER BY id",
+        )?;
+        let rows = statement
+            .query_map([], template_row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     /// Delete a template; whether it existed.
     pub fn delete_template(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().execute("DELETE FROM templates WHERE id = ?1", params![id])? > 0)
+        Ok(self
+            .lock()
+            .execute("DELETE FROM templates WHERE id = ?1", params![id])?
+            > 0)
     }
 }
 
-type RawTask = (String, String, String, String, String, String, String, String, String, String);
+type RawTask = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
 
 fn raw_task(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawTask> {
     Ok((
@@ -219,7 +247,10 @@ fn raw_task(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawTask> {
 fn decode_task(raw: RawTask) -> Result<TaskRecord, StoreError> {
     let (id, template_id, task_type, dbrps, script, status, vars, created, modified, last_enabled) =
         raw;
-    let corrupt = |reason: String| StoreError::Corrupt { id: id.clone(), reason };
+    let corrupt = |reason: String| StoreError::Corrupt {
+        id: id.clone(),
+        reason,
+    };
     let dbrps = serde_json::from_str(&dbrps).map_err(|e| corrupt(format!("dbrps: {e}")))?;
     let vars = serde_json::from_str(&vars).map_err(|e| corrupt(format!("vars: {e}")))?;
     Ok(TaskRecord {
@@ -284,7 +315,10 @@ mod tests {
     #[test]
     fn survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        Store::open(dir.path()).unwrap().put_task(&task("x")).unwrap();
+        Store::open(dir.path())
+            .unwrap()
+            .put_task(&task("x"))
+            .unwrap();
         let reopened = Store::open(dir.path()).unwrap();
         assert_eq!(reopened.tasks().unwrap(), vec![task("x")]);
     }

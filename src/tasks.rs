@@ -144,15 +144,21 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 impl Tasks {
     /// A registry over the store and engine.
     pub fn new(store: Arc<Store>, engine: Engine) -> Tasks {
-        Tasks { store, engine, runtime: Mutex::new(BTreeMap::new()) }
+        Tasks {
+            store,
+            engine,
+            runtime: Mutex::new(BTreeMap::new()),
+        }
     }
 
     fn runtime(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, TaskRuntime>> {
-        self.runtime.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.runtime
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Start every stored enabled task (at daemon start). Returns (started, failed) ids.
-    pub fn restore(&self) -> Result<(Vec<String>, Vec<(String, String)>), TaskError> {
+    /// Start every stored enabled task (at daemon start).
+    pub fn restore(&self) -> Result<Restored, TaskError> {
         let mut started = Vec::new();
         let mut failed = Vec::new();
         for record in self.store.tasks()? {
@@ -176,7 +182,11 @@ impl Tasks {
                 self.engine.stop_task(&record.id);
                 self.runtime().insert(
                     record.id.clone(),
-                    TaskRuntime { program: None, error: error.to_string(), executing: false },
+                    TaskRuntime {
+                        program: None,
+                        error: error.to_string(),
+                        executing: false,
+                    },
                 );
                 return Err(error);
             }
@@ -185,17 +195,29 @@ impl Tasks {
             self.engine.stop_task(&record.id);
             self.runtime().insert(
                 record.id.clone(),
-                TaskRuntime { program: Some(program), error: String::new(), executing: false },
+                TaskRuntime {
+                    program: Some(program),
+                    error: String::new(),
+                    executing: false,
+                },
             );
             return Ok(());
         }
-        let result = self.engine.start_task_with_dbrps(&record.id, program.clone(), record.dbrps.clone());
+        let result =
+            self.engine
+                .start_task_with_dbrps(&record.id, program.clone(), record.dbrps.clone());
         let (error, executing) = match &result {
             Ok(()) => (String::new(), true),
             Err(error) => (error.to_string(), false),
         };
-        self.runtime()
-            .insert(record.id.clone(), TaskRuntime { program: Some(program), error: error.clone(), executing });
+        self.runtime().insert(
+            record.id.clone(),
+            TaskRuntime {
+                program: Some(program),
+                error: error.clone(),
+                executing,
+            },
+        );
         result.map_err(|_| TaskError::Start(error))
     }
 
@@ -206,7 +228,10 @@ impl Tasks {
         };
         let vars = weir_dsl::decode_vars(&record.vars)
             .map_err(|error| TaskError::Invalid(format!("invalid vars: {error}")))?;
-        let options = CompileOptions { task_type: Some(task_type), vars };
+        let options = CompileOptions {
+            task_type: Some(task_type),
+            vars,
+        };
         let (program, diagnostics) = weir_dsl::compile(&record.script, &options);
         let errors: Vec<String> = diagnostics
             .iter()
@@ -215,7 +240,10 @@ impl Tasks {
             .collect();
         match program {
             Some(program) if errors.is_empty() => Ok(program),
-            _ => Err(TaskError::Invalid(format!("invalid TICKscript: {}", errors.join("; ")))),
+            _ => Err(TaskError::Invalid(format!(
+                "invalid TICKscript: {}",
+                errors.join("; ")
+            ))),
         }
     }
 
@@ -266,7 +294,12 @@ impl Tasks {
         self.save_and_activate(record)
     }
 
-    fn merge(&self, record: &mut TaskRecord, request: TaskRequest, creating: bool) -> Result<(), TaskError> {
+    fn merge(
+        &self,
+        record: &mut TaskRecord,
+        request: TaskRequest,
+        creating: bool,
+    ) -> Result<(), TaskError> {
         if let Some(template_id) = request.template_id.filter(|t| !t.is_empty()) {
             let template = self
                 .store
@@ -278,13 +311,17 @@ impl Tasks {
         }
         if let Some(script) = request.script {
             if !record.template_id.is_empty() && !creating {
-                return Err(TaskError::Invalid("cannot update the script of a task created from a template".to_owned()));
+                return Err(TaskError::Invalid(
+                    "cannot update the script of a task created from a template".to_owned(),
+                ));
             }
             record.script = script;
         }
         if let Some(task_type) = request.task_type.filter(|t| !t.is_empty()) {
             if task_type != "stream" && task_type != "batch" {
-                return Err(TaskError::Invalid(format!("unknown task type {task_type:?}: use stream or batch")));
+                return Err(TaskError::Invalid(format!(
+                    "unknown task type {task_type:?}: use stream or batch"
+                )));
             }
             record.task_type = task_type;
         } else if creating && record.template_id.is_empty() {
@@ -305,7 +342,9 @@ impl Tasks {
                 }
                 "disabled" => {}
                 other => {
-                    return Err(TaskError::Invalid(format!("invalid status {other:?}: use enabled or disabled")));
+                    return Err(TaskError::Invalid(format!(
+                        "invalid status {other:?}: use enabled or disabled"
+                    )));
                 }
             }
             record.status = status;
@@ -315,7 +354,9 @@ impl Tasks {
         }
         let program = self.compile(record)?;
         if !program.dbrps.is_empty() && !record.dbrps.is_empty() && creating {
-            return Err(TaskError::Invalid("cannot specify dbrp in both implicitly and explicitly".to_owned()));
+            return Err(TaskError::Invalid(
+                "cannot specify dbrp in both implicitly and explicitly".to_owned(),
+            ));
         }
         if program.dbrps.is_empty() && record.dbrps.is_empty() {
             return Err(TaskError::Invalid("must specify dbrp".to_owned()));
@@ -352,17 +393,28 @@ impl Tasks {
     }
 
     /// `GET /tasks` with Kapacitor's `pattern`, `fields`, `offset`, `limit`.
-    pub fn list_json(&self, query: &ListQuery, view: &TaskView) -> Result<serde_json::Value, TaskError> {
+    pub fn list_json(
+        &self,
+        query: &ListQuery,
+        view: &TaskView,
+    ) -> Result<serde_json::Value, TaskError> {
         let records = self.store.tasks()?;
         let limit = query.limit.unwrap_or(100);
         let offset = query.offset.unwrap_or(0);
-        let fields: Option<Vec<String>> = query
-            .fields
-            .as_ref()
-            .map(|f| f.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+        let fields: Option<Vec<String>> = query.fields.as_ref().map(|f| {
+            f.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
         let tasks: Vec<serde_json::Value> = records
             .iter()
-            .filter(|record| query.pattern.as_deref().is_none_or(|p| glob_match(p, &record.id)))
+            .filter(|record| {
+                query
+                    .pattern
+                    .as_deref()
+                    .is_none_or(|p| glob_match(p, &record.id))
+            })
             .skip(offset)
             .take(limit)
             .map(|record| self.render(record, view, fields.as_deref()))
@@ -370,7 +422,12 @@ impl Tasks {
         Ok(json!({ "tasks": tasks }))
     }
 
-    fn render(&self, record: &TaskRecord, view: &TaskView, fields: Option<&[String]>) -> serde_json::Value {
+    fn render(
+        &self,
+        record: &TaskRecord,
+        view: &TaskView,
+        fields: Option<&[String]>,
+    ) -> serde_json::Value {
         let runtime = self.runtime().get(&record.id).cloned().unwrap_or_default();
         let stats = self.engine.task_stats(&record.id);
         let stats_json = stats
@@ -383,8 +440,16 @@ impl Tasks {
             .map(|program| crate::dot::render(&record.id, program, &stats_json, view.dot_labels))
             .unwrap_or_default();
         let dbrps: Vec<serde_json::Value> = match (&runtime.program, record.dbrps.is_empty()) {
-            (Some(program), true) => program.dbrps.iter().map(|(db, rp)| json!({"db": db, "rp": rp})).collect(),
-            _ => record.dbrps.iter().map(|(db, rp)| json!({"db": db, "rp": rp})).collect(),
+            (Some(program), true) => program
+                .dbrps
+                .iter()
+                .map(|(db, rp)| json!({"db": db, "rp": rp}))
+                .collect(),
+            _ => record
+                .dbrps
+                .iter()
+                .map(|(db, rp)| json!({"db": db, "rp": rp}))
+                .collect(),
         };
         let script = if view.formatted_script {
             weir_dsl::format(&record.script).unwrap_or_else(|_| record.script.clone())
@@ -415,23 +480,43 @@ impl Tasks {
     }
 
     /// `POST /templates`.
-    pub fn define_template(&self, request: TemplateRequest) -> Result<serde_json::Value, TaskError> {
-        let id = request.id.clone().filter(|id| !id.is_empty()).ok_or_else(|| TaskError::Invalid("must provide a template ID".to_owned()))?;
+    pub fn define_template(
+        &self,
+        request: TemplateRequest,
+    ) -> Result<serde_json::Value, TaskError> {
+        let id = request
+            .id
+            .clone()
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| TaskError::Invalid("must provide a template ID".to_owned()))?;
         validate_id(&id)?;
         if self.store.template(&id)?.is_some() {
             return Err(TaskError::Invalid(format!("template {id} already exists")));
         }
         let now = now_rfc3339();
         let script = request.script.unwrap_or_default();
-        let task_type = request.task_type.filter(|t| !t.is_empty()).unwrap_or_else(|| infer_type(&script).to_owned());
-        let template = TemplateRecord { id, task_type, script, created: now.clone(), modified: now };
+        let task_type = request
+            .task_type
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| infer_type(&script).to_owned());
+        let template = TemplateRecord {
+            id,
+            task_type,
+            script,
+            created: now.clone(),
+            modified: now,
+        };
         check_template(&template)?;
         self.store.put_template(&template)?;
         Ok(template_json(&template))
     }
 
     /// `PATCH /templates/:id`: re-defines every task made from it.
-    pub fn update_template(&self, id: &str, request: TemplateRequest) -> Result<serde_json::Value, TaskError> {
+    pub fn update_template(
+        &self,
+        id: &str,
+        request: TemplateRequest,
+    ) -> Result<serde_json::Value, TaskError> {
         let mut template = self.store.template(id)?.ok_or_else(|| no_template(id))?;
         if let Some(script) = request.script {
             template.script = script;
@@ -442,14 +527,21 @@ impl Tasks {
         template.modified = now_rfc3339();
         check_template(&template)?;
         // Every dependent task must still compile with its vars before anything changes.
-        let dependents: Vec<TaskRecord> =
-            self.store.tasks()?.into_iter().filter(|t| t.template_id == id).collect();
+        let dependents: Vec<TaskRecord> = self
+            .store
+            .tasks()?
+            .into_iter()
+            .filter(|t| t.template_id == id)
+            .collect();
         for task in &dependents {
             let mut candidate = task.clone();
             candidate.script = template.script.clone();
             candidate.task_type = template.task_type.clone();
             self.compile(&candidate).map_err(|error| {
-                TaskError::Invalid(format!("error reloading associated task {}: {error}", task.id))
+                TaskError::Invalid(format!(
+                    "error reloading associated task {}: {error}",
+                    task.id
+                ))
             })?;
         }
         self.store.put_template(&template)?;
@@ -470,7 +562,10 @@ impl Tasks {
     }
 
     /// `GET /templates`.
-    pub fn list_templates_json(&self, pattern: Option<&str>) -> Result<serde_json::Value, TaskError> {
+    pub fn list_templates_json(
+        &self,
+        pattern: Option<&str>,
+    ) -> Result<serde_json::Value, TaskError> {
         let templates: Vec<serde_json::Value> = self
             .store
             .templates()?
@@ -488,7 +583,13 @@ impl Tasks {
 
     /// Define or replace a task from the config file or the `[load]` directory: the file
     /// is the source of truth, so an existing definition is overwritten.
-    pub fn load(&self, id: &str, script: String, dbrps: Vec<(String, String)>, enabled: bool) -> Result<(), TaskError> {
+    pub fn load(
+        &self,
+        id: &str,
+        script: String,
+        dbrps: Vec<(String, String)>,
+        enabled: bool,
+    ) -> Result<(), TaskError> {
         let now = now_rfc3339();
         let existing = self.store.task(id)?;
         let record = TaskRecord {
@@ -498,12 +599,16 @@ impl Tasks {
             dbrps,
             status: if enabled { "enabled" } else { "disabled" }.to_owned(),
             vars: json!({}),
-            created: existing.as_ref().map_or_else(|| now.clone(), |e| e.created.clone()),
+            created: existing
+                .as_ref()
+                .map_or_else(|| now.clone(), |e| e.created.clone()),
             modified: now.clone(),
             last_enabled: if enabled { now } else { String::new() },
             script,
         };
-        if existing.as_ref().is_some_and(|e| e.script == record.script && e.dbrps == record.dbrps && e.status == record.status) {
+        if existing.as_ref().is_some_and(|e| {
+            e.script == record.script && e.dbrps == record.dbrps && e.status == record.status
+        }) {
             return Ok(());
         }
         self.compile(&record)?;
@@ -566,7 +671,10 @@ fn check_template(template: &TemplateRecord) -> Result<(), TaskError> {
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(TaskError::Invalid(format!("invalid TICKscript: {}", errors.join("; "))))
+        Err(TaskError::Invalid(format!(
+            "invalid TICKscript: {}",
+            errors.join("; ")
+        )))
     }
 }
 
@@ -590,7 +698,10 @@ fn value_json(value: &weir_dsl::Value) -> serde_json::Value {
         Value::Time(t) => json!(format_rfc3339(*t)),
         Value::Regex(r) => json!(r.as_str()),
         Value::List(items) => serde_json::Value::Array(
-            items.iter().map(|item| json!({"type": item.type_name(), "value": value_json(item)})).collect(),
+            items
+                .iter()
+                .map(|item| json!({"type": item.type_name(), "value": value_json(item)}))
+                .collect(),
         ),
         Value::Star => json!("*"),
         _ => serde_json::Value::Null,
@@ -598,10 +709,11 @@ fn value_json(value: &weir_dsl::Value) -> serde_json::Value {
 }
 
 fn template_json(template: &TemplateRecord) -> serde_json::Value {
-    let vars: serde_json::Map<String, serde_json::Value> = weir_dsl::template_vars(&template.script)
-        .into_iter()
-        .map(|var| (var.name.clone(), var_json(&var)))
-        .collect();
+    let vars: serde_json::Map<String, serde_json::Value> =
+        weir_dsl::template_vars(&template.script)
+            .into_iter()
+            .map(|var| (var.name.clone(), var_json(&var)))
+            .collect();
     json!({
         "link": {"rel": "self", "href": format!("/kapacitor/v1/templates/{}", template.id)},
         "id": template.id,
@@ -624,7 +736,10 @@ fn no_template(id: &str) -> TaskError {
 }
 
 fn validate_id(id: &str) -> Result<(), TaskError> {
-    if id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+    if id
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
         Ok(())
     } else {
         Err(TaskError::Invalid(format!(
@@ -635,8 +750,11 @@ fn validate_id(id: &str) -> Result<(), TaskError> {
 
 /// `stream` unless the script's first chain starts at `batch`.
 fn infer_type(script: &str) -> &'static str {
-    let uncommented: String =
-        script.lines().map(|line| line.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    let uncommented: String = script
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
     let stream = uncommented.find("stream");
     let batch = uncommented.find("batch");
     match (stream, batch) {
@@ -651,7 +769,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     fn matches(pattern: &[char], text: &[char]) -> bool {
         match (pattern.first(), text.first()) {
             (None, None) => true,
-            (Some('*'), _) => matches(&pattern[1..], text) || (!text.is_empty() && matches(pattern, &text[1..])),
+            (Some('*'), _) => {
+                matches(&pattern[1..], text) || (!text.is_empty() && matches(pattern, &text[1..]))
+            }
             (Some('?'), Some(_)) => matches(&pattern[1..], &text[1..]),
             (Some(p), Some(t)) if p == t => matches(&pattern[1..], &text[1..]),
             _ => false,
@@ -661,6 +781,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     let text: Vec<char> = text.chars().collect();
     matches(&pattern, &text)
 }
+
+/// What [`Tasks::restore`] did: the ids of the tasks started, and the ids that failed with why.
+pub type Restored = (Vec<String>, Vec<(String, String)>);
 
 #[cfg(test)]
 mod tests {
@@ -677,8 +800,14 @@ mod tests {
     #[test]
     fn rfc3339() {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_rfc3339(1_609_459_202_500_000_000), "2021-01-01T00:00:02.5Z");
-        assert_eq!(format_rfc3339(951_782_400_000_000_000), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            format_rfc3339(1_609_459_202_500_000_000),
+            "2021-01-01T00:00:02.5Z"
+        );
+        assert_eq!(
+            format_rfc3339(951_782_400_000_000_000),
+            "2000-02-29T00:00:00Z"
+        );
     }
 
     #[test]

@@ -34,14 +34,19 @@ fn start_kube(port: u16) -> Option<Fake> {
     let child = match child {
         Ok(child) => child,
         Err(error) => {
-            assert!(std::env::var("WEIR_REQUIRE_PEERS").as_deref() != Ok("1"), "python3: {error}");
+            assert!(
+                std::env::var("WEIR_REQUIRE_PEERS").as_deref() != Ok("1"),
+                "python3: {error}"
+            );
             eprintln!("skipped: cannot run python3: {error}");
             return None;
         }
     };
     let fake = Fake(child);
-    eventually(Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port)).ok())
-        .expect("fake apiserver started");
+    eventually(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .expect("fake apiserver started");
     Some(fake)
 }
 
@@ -70,12 +75,19 @@ fn get(weir: &Weir, path: &str) -> Value {
 }
 
 fn changes(weir: &Weir, query: &str) -> Vec<Value> {
-    get(weir, &format!("/weir/v1/changes?{query}"))["changes"].as_array().cloned().unwrap_or_default()
+    get(weir, &format!("/weir/v1/changes?{query}"))["changes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn write_file_sd(path: &Path, targets: &[&str]) {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, json!([{"targets": targets, "labels": {"env": "ci"}}]).to_string()).unwrap();
+    std::fs::write(
+        &tmp,
+        json!([{"targets": targets, "labels": {"env": "ci"}}]).to_string(),
+    )
+    .unwrap();
     std::fs::rename(tmp, path).unwrap();
 }
 
@@ -86,7 +98,11 @@ fn kubernetes_and_file_changes_are_recorded_with_diffs_and_relationships() {
     let api = format!("http://127.0.0.1:{port}");
     send("POST", &format!("{api}/api/v1/nodes"), &node("node-1"));
     send("POST", &format!("{api}/api/v1/nodes"), &node("node-22"));
-    send("POST", &format!("{api}/api/v1/namespaces/default/pods"), &pod("node-1"));
+    send(
+        "POST",
+        &format!("{api}/api/v1/namespaces/default/pods"),
+        &pod("node-1"),
+    );
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let file_sd = dir.join("targets.json");
     write_file_sd(&file_sd, &["10.3.0.1:9100", "10.3.0.2:9100"]);
@@ -122,31 +138,56 @@ files = ["{}"]
     assert_eq!(created[0]["change"], "created");
     assert_eq!(created[0]["key"], "default/web-0");
 
-    send("PUT", &format!("{api}/api/v1/namespaces/default/pods/web-0"), &pod("node-22"));
+    send(
+        "PUT",
+        &format!("{api}/api/v1/namespaces/default/pods/web-0"),
+        &pod("node-22"),
+    );
     let updated = eventually(Duration::from_secs(20), || {
-        changes(&weir, "kind=kubernetes.pod").into_iter().find(|c| c["change"] == "updated")
+        changes(&weir, "kind=kubernetes.pod")
+            .into_iter()
+            .find(|c| c["change"] == "updated")
     })
     .unwrap_or_else(|| panic!("no updated change; log:\n{}", weir.log()));
     let diffs = updated["diffs"].as_array().cloned().unwrap_or_default();
     assert!(
-        diffs.iter().any(|d| d["attribute"] == "pod_node_name" && d["old"] == "node-1" && d["new"] == "node-22"),
+        diffs.iter().any(|d| d["attribute"] == "pod_node_name"
+            && d["old"] == "node-1"
+            && d["new"] == "node-22"),
         "{updated}"
     );
-    assert!(diffs.iter().any(|d| d["attribute"] == "relation:runs-on"), "{updated}");
-    let updates = changes(&weir, "kind=kubernetes.pod").iter().filter(|c| c["change"] == "updated").count();
+    assert!(
+        diffs.iter().any(|d| d["attribute"] == "relation:runs-on"),
+        "{updated}"
+    );
+    let updates = changes(&weir, "kind=kubernetes.pod")
+        .iter()
+        .filter(|c| c["change"] == "updated")
+        .count();
     assert_eq!(updates, 1, "exactly one update for one move");
 
     // What runs on node-22?
-    let node_ci = get(&weir, "/weir/v1/cis/kubernetes.node:node-22@kubernetes%2Fnodes");
+    let node_ci = get(
+        &weir,
+        "/weir/v1/cis/kubernetes.node:node-22@kubernetes%2Fnodes",
+    );
     assert!(
-        node_ci["incoming"].as_array().is_some_and(|i| i.iter().any(|r| r["from"] == "kubernetes.pod:default/web-0@kubernetes/pods")),
+        node_ci["incoming"].as_array().is_some_and(|i| i
+            .iter()
+            .any(|r| r["from"] == "kubernetes.pod:default/web-0@kubernetes/pods")),
         "{node_ci}"
     );
 
-    send("DELETE", &format!("{api}/api/v1/namespaces/default/pods/web-0"), &json!({}));
+    send(
+        "DELETE",
+        &format!("{api}/api/v1/namespaces/default/pods/web-0"),
+        &json!({}),
+    );
     assert!(
         eventually(Duration::from_secs(20), || {
-            changes(&weir, "kind=kubernetes.pod").into_iter().find(|c| c["change"] == "deleted")
+            changes(&weir, "kind=kubernetes.pod")
+                .into_iter()
+                .find(|c| c["change"] == "deleted")
         })
         .is_some(),
         "no deleted change; log:\n{}",
@@ -155,7 +196,9 @@ files = ["{}"]
 
     write_file_sd(&file_sd, &["10.3.0.1:9100"]);
     let removed = eventually(Duration::from_secs(20), || {
-        changes(&weir, "kind=file.target").into_iter().find(|c| c["change"] == "deleted")
+        changes(&weir, "kind=file.target")
+            .into_iter()
+            .find(|c| c["change"] == "deleted")
     })
     .unwrap_or_else(|| panic!("no file.target deletion; log:\n{}", weir.log()));
     assert_eq!(removed["key"], "10.3.0.2:9100");
@@ -163,7 +206,10 @@ files = ["{}"]
     // A source that goes down deletes nothing.
     drop(fake);
     std::thread::sleep(Duration::from_secs(6));
-    let node_deletions = changes(&weir, "kind=kubernetes.node").into_iter().filter(|c| c["change"] == "deleted").count();
+    let node_deletions = changes(&weir, "kind=kubernetes.node")
+        .into_iter()
+        .filter(|c| c["change"] == "deleted")
+        .count();
     assert_eq!(node_deletions, 0, "a failing source deleted its items");
     let nodes = get(&weir, "/weir/v1/cis?kind=kubernetes.node");
     assert_eq!(nodes["cis"].as_array().map_or(0, Vec::len), 2, "{nodes}");

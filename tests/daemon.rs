@@ -25,11 +25,21 @@ fn tasks_survive_a_restart_without_duplicates() {
     let weir = Weir::start_in(&dir, BASE, port);
     let define = r#"{"id":"cpu","type":"stream","dbrps":[{"db":"telegraf","rp":"autogen"}],
         "script":"stream|from().measurement('cpu')|window().period(10s).every(10s)|mean('usage')|httpOut('mean')","status":"enabled"}"#;
-    let (status, body) = http("POST", &format!("{}/kapacitor/v1/tasks", weir.url), Some(define)).unwrap();
+    let (status, body) = http(
+        "POST",
+        &format!("{}/kapacitor/v1/tasks", weir.url),
+        Some(define),
+    )
+    .unwrap();
     assert_eq!(status, 200, "{body}");
     let disabled = r#"{"id":"idle","type":"stream","dbrps":[{"db":"telegraf","rp":"autogen"}],
         "script":"stream|from().measurement('idle')|log()","status":"disabled"}"#;
-    let (status, body) = http("POST", &format!("{}/kapacitor/v1/tasks", weir.url), Some(disabled)).unwrap();
+    let (status, body) = http(
+        "POST",
+        &format!("{}/kapacitor/v1/tasks", weir.url),
+        Some(disabled),
+    )
+    .unwrap();
     assert_eq!(status, 200, "{body}");
     weir.stop();
 
@@ -53,19 +63,43 @@ fn write_accepts_good_lines_and_names_the_bad_one() {
     let weir = Weir::start(BASE);
     let define = r#"{"id":"t","type":"stream","dbrps":[{"db":"db","rp":"autogen"}],
         "script":"stream|from().measurement('m')|httpOut('last')","status":"enabled"}"#;
-    let (status, body) = http("POST", &format!("{}/kapacitor/v1/tasks", weir.url), Some(define)).unwrap();
+    let (status, body) = http(
+        "POST",
+        &format!("{}/kapacitor/v1/tasks", weir.url),
+        Some(define),
+    )
+    .unwrap();
     assert_eq!(status, 200, "{body}");
     let lines = "m,host=a value=1 1700000000000000000\nm,host=a value= 1700000001000000000\nm,host=a value=3 1700000002000000000\n";
-    let (status, body) = http("POST", &format!("{}/write?db=db&rp=autogen", weir.url), Some(lines)).unwrap();
+    let (status, body) = http(
+        "POST",
+        &format!("{}/write?db=db&rp=autogen", weir.url),
+        Some(lines),
+    )
+    .unwrap();
     assert_eq!(status, 400, "{body}");
-    assert!(json(&body)["error"].as_str().is_some_and(|e| e.contains("line 2")), "{body}");
+    assert!(
+        json(&body)["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("line 2")),
+        "{body}"
+    );
     let last = eventually(Duration::from_secs(10), || {
-        let (_, body) = http("GET", &format!("{}/kapacitor/v1/tasks/t/last", weir.url), None).ok()?;
+        let (_, body) = http(
+            "GET",
+            &format!("{}/kapacitor/v1/tasks/t/last", weir.url),
+            None,
+        )
+        .ok()?;
         let value = json(&body);
         let row = value["series"][0]["values"][0].clone();
         (row[1].as_f64() == Some(3.0)).then_some(row)
     });
-    assert!(last.is_some(), "the good line after the bad one was not accepted; log:\n{}", weir.log());
+    assert!(
+        last.is_some(),
+        "the good line after the bad one was not accepted; log:\n{}",
+        weir.log()
+    );
     let (status, _) = http("POST", &format!("{}/write", weir.url), Some("m value=1")).unwrap();
     assert_eq!(status, 400, "a write without db is refused");
     weir.stop();
@@ -73,8 +107,13 @@ fn write_accepts_good_lines_and_names_the_bad_one() {
 
 #[test]
 fn broken_config_is_rejected_while_scraping_continues() {
-    let Some(node) = peer("NODE_EXPORTER_URL") else { return };
-    let address = node.trim_start_matches("http://").trim_end_matches("/metrics").to_owned();
+    let Some(node) = peer("NODE_EXPORTER_URL") else {
+        return;
+    };
+    let address = node
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_owned();
     let good = format!(
         r#"{BASE}
 [[static-discovery]]
@@ -99,35 +138,71 @@ discoverer-service = "static-discovery"
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0)
     };
-    assert!(eventually(Duration::from_secs(15), || (scraped() > 0).then_some(())).is_some(), "{}", weir.log());
+    assert!(
+        eventually(Duration::from_secs(15), || (scraped() > 0).then_some(())).is_some(),
+        "{}",
+        weir.log()
+    );
 
-    let broken = good.replace(&format!("@PORT@"), "@PORT@").replace("scrape-interval = \"1s\"", "scrape-interval = ");
-    std::fs::write(&weir.config, broken.replace("@DIR@", &weir.dir.display().to_string()).replace("@PORT@", weir.url.rsplit(':').next().unwrap_or("0"))).unwrap();
-    let (status, body) = http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
+    let broken = good.replace("scrape-interval = \"1s\"", "scrape-interval = ");
+    std::fs::write(
+        &weir.config,
+        broken
+            .replace("@DIR@", &weir.dir.display().to_string())
+            .replace("@PORT@", weir.url.rsplit(':').next().unwrap_or("0")),
+    )
+    .unwrap();
+    let (status, body) =
+        http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
     assert_eq!(status, 400, "{body}");
     let (_, body) = http("GET", &format!("{}/weir/v1/config/status", weir.url), None).unwrap();
     let config_status = json(&body);
     assert_eq!(config_status["state"], "rejected", "{body}");
-    assert!(config_status["reason"].as_str().is_some_and(|r| r.contains("weir.toml:")), "{body}");
+    assert!(
+        config_status["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("weir.toml:")),
+        "{body}"
+    );
     let before = scraped();
     assert!(
-        eventually(Duration::from_secs(10), || (scraped() > before).then_some(())).is_some(),
+        eventually(Duration::from_secs(10), || (scraped() > before)
+            .then_some(()))
+        .is_some(),
         "scraping stopped after a rejected config; log:\n{}",
         weir.log()
     );
 
     let fixed = good.replace("name = \"node\"", "name = \"node2\"");
-    std::fs::write(&weir.config, fixed.replace("@DIR@", &weir.dir.display().to_string()).replace("@PORT@", weir.url.rsplit(':').next().unwrap_or("0"))).unwrap();
-    let (status, body) = http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
+    std::fs::write(
+        &weir.config,
+        fixed
+            .replace("@DIR@", &weir.dir.display().to_string())
+            .replace("@PORT@", weir.url.rsplit(':').next().unwrap_or("0")),
+    )
+    .unwrap();
+    let (status, body) =
+        http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
     assert_eq!(status, 200, "{body}");
     let (_, body) = http("GET", &format!("{}/weir/v1/config/status", weir.url), None).unwrap();
     let config_status = json(&body);
     assert_eq!(config_status["state"], "applied", "{body}");
-    assert!(config_status["running_revision"].as_u64().is_some_and(|r| r >= 2), "{body}");
+    assert!(
+        config_status["running_revision"]
+            .as_u64()
+            .is_some_and(|r| r >= 2),
+        "{body}"
+    );
     let (_, body) = http("GET", &format!("{}/weir/v1/scrapers", weir.url), None).unwrap();
     assert!(body.contains("node2"), "{body}");
     let before = scraped();
-    assert!(eventually(Duration::from_secs(10), || (scraped() > before).then_some(())).is_some(), "{}", weir.log());
+    assert!(
+        eventually(Duration::from_secs(10), || (scraped() > before)
+            .then_some(()))
+        .is_some(),
+        "{}",
+        weir.log()
+    );
     weir.stop();
 }
 
@@ -150,5 +225,78 @@ fn auth_protects_everything_but_ping() {
     assert_eq!(status, 401);
     let (status, _) = http("POST", &format!("{}/write?db=x", weir.url), Some("m v=1")).unwrap();
     assert_eq!(status, 401);
+    let (status, _) = common::http_with(
+        "GET",
+        &format!("{}/kapacitor/v1/tasks", weir.url),
+        None,
+        Some("Bearer wrong"),
+    )
+    .unwrap();
+    assert_eq!(status, 401);
+    let (status, body) = common::http_with(
+        "GET",
+        &format!("{}/kapacitor/v1/tasks", weir.url),
+        None,
+        Some("Bearer s3cret"),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = common::http_with(
+        "POST",
+        &format!("{}/write?db=x", weir.url),
+        Some("m v=1"),
+        Some("Bearer s3cret"),
+    )
+    .unwrap();
+    assert_eq!(status, 204);
+    weir.stop();
+}
+
+#[test]
+fn https_serves_the_api_with_the_configured_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var("WEIR_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "openssl is needed to make a test certificate"
+        );
+        eprintln!("skipped: openssl not available");
+        return;
+    }
+    let config = format!(
+        "{BASE}https-enabled = true\nhttps-certificate = \"{}\"\nhttps-private-key = \"{}\"\n",
+        cert.display(),
+        key.display()
+    );
+    let weir = Weir::start_in(&dir, &config, free_port());
+    assert!(weir.url.starts_with("https://"));
+    let (status, body) = http("GET", &format!("{}/kapacitor/v1/tasks", weir.url), None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let plain = weir.url.replace("https://", "http://");
+    assert!(
+        http("GET", &format!("{plain}/kapacitor/v1/ping"), None)
+            .map_or(true, |(status, _)| status != 204)
+    );
     weir.stop();
 }

@@ -5,8 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn weir(args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_weir")).args(args).output().expect("run weir");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .output()
+        .expect("run weir");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     (output.status.success(), text)
 }
 
@@ -31,7 +38,10 @@ fn every_script_checks_clean_and_is_formatted() {
         let (ok, text) = weir(&["fmt", "--check", path]);
         assert!(ok, "weir fmt --check {path}:\n{text}");
         let (ok, text) = weir(&["graph", path]);
-        assert!(ok && text.starts_with("digraph"), "weir graph {path}:\n{text}");
+        assert!(
+            ok && text.starts_with("digraph"),
+            "weir graph {path}:\n{text}"
+        );
     }
 }
 
@@ -40,7 +50,13 @@ fn every_script_produces_its_recorded_output() {
     for script in scripts() {
         let data = script.with_extension("lp");
         let expected = script.with_extension("expected.jsonl");
-        assert!(data.exists() && expected.exists(), "{} needs {} and {}", script.display(), data.display(), expected.display());
+        assert!(
+            data.exists() && expected.exists(),
+            "{} needs {} and {}",
+            script.display(),
+            data.display(),
+            expected.display()
+        );
         let (ok, text) = weir(&[
             "test",
             script.to_str().expect("utf-8"),
@@ -60,7 +76,14 @@ fn weir_test_reports_a_difference() {
     let data = script.with_extension("lp");
     let wrong = dir.path().join("wrong.jsonl");
     std::fs::write(&wrong, "{\"influxDBOut\":{}}\n").expect("write");
-    let (ok, text) = weir(&["test", script.to_str().unwrap(), "--data", data.to_str().unwrap(), "--expect", wrong.to_str().unwrap()]);
+    let (ok, text) = weir(&[
+        "test",
+        script.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--expect",
+        wrong.to_str().unwrap(),
+    ]);
     assert!(!ok);
     assert!(text.contains("FAIL") && text.contains("line 1"), "{text}");
 }

@@ -13,7 +13,10 @@ pub struct ParseDurationError {
 
 /// Parse a Go-style duration string; a bare `0` is zero.
 pub fn parse(input: &str) -> Result<Duration, ParseDurationError> {
-    let error = |reason| ParseDurationError { input: input.to_owned(), reason };
+    let error = |reason| ParseDurationError {
+        input: input.to_owned(),
+        reason,
+    };
     let text = input.trim();
     if text.is_empty() {
         return Err(error("empty"));
@@ -28,14 +31,19 @@ pub fn parse(input: &str) -> Result<Duration, ParseDurationError> {
     let mut rest = text;
     let mut total_nanos: f64 = 0.0;
     while !rest.is_empty() {
-        let number_len =
-            rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if number_len == 0 {
             return Err(error("expected a number"));
         }
-        let number: f64 = rest[..number_len].parse().map_err(|_| error("bad number"))?;
+        let number: f64 = rest[..number_len]
+            .parse()
+            .map_err(|_| error("bad number"))?;
         rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let scale = match unit {

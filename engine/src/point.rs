@@ -72,7 +72,12 @@ impl Point {
     pub fn gauge(name: impl Into<String>, tags: Tags, value: f64, time: i64) -> Point {
         let mut fields = Fields::new();
         fields.insert("value".to_owned(), FieldValue::Float(value));
-        Point { name: name.into(), tags, fields, time }
+        Point {
+            name: name.into(),
+            tags,
+            fields,
+            time,
+        }
     }
 }
 

@@ -27,12 +27,19 @@ pub async fn require(State(daemon): State<Arc<Daemon>>, request: Request, next: 
     if !config.config.http.auth_enabled || path.ends_with("/ping") {
         return next.run(request).await;
     }
-    let header = request.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let header = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let query_credentials = request.uri().query().and_then(query_credentials);
     if authorized(&config.config.http.users, header, query_credentials) {
         next.run(request).await
     } else {
-        let mut response = error(StatusCode::UNAUTHORIZED, "authorization failed: missing or wrong credentials");
+        let mut response = error(
+            StatusCode::UNAUTHORIZED,
+            "authorization failed: missing or wrong credentials",
+        );
         response.headers_mut().insert(
             "WWW-Authenticate",
             axum::http::HeaderValue::from_static("Basic realm=\"weir\""),
@@ -58,18 +65,26 @@ fn query_credentials(query: &str) -> Option<(String, String)> {
 fn authorized(users: &[UserConfig], header: &str, query: Option<(String, String)>) -> bool {
     let matches_user = |user: &str, password: &str| {
         let hash = sha256_hex(password);
-        users.iter().any(|u| !u.username.is_empty() && u.username == user && u.password_sha256 == hash)
+        users
+            .iter()
+            .any(|u| !u.username.is_empty() && u.username == user && u.password_sha256 == hash)
     };
     if let Some(token) = header.strip_prefix("Bearer ") {
         let hash = sha256_hex(token.trim());
-        return users.iter().any(|u| !u.token_sha256.is_empty() && u.token_sha256 == hash);
+        return users
+            .iter()
+            .any(|u| !u.token_sha256.is_empty() && u.token_sha256 == hash);
     }
     if let Some(encoded) = header.strip_prefix("Basic ") {
         let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
             return false;
         };
-        let Ok(text) = String::from_utf8(decoded) else { return false };
-        return text.split_once(':').is_some_and(|(user, password)| matches_user(user, password));
+        let Ok(text) = String::from_utf8(decoded) else {
+            return false;
+        };
+        return text
+            .split_once(':')
+            .is_some_and(|(user, password)| matches_user(user, password));
     }
     query.is_some_and(|(user, password)| matches_user(&user, &password))
 }
@@ -80,22 +95,40 @@ mod tests {
 
     fn users() -> Vec<UserConfig> {
         vec![
-            UserConfig { username: "ops".into(), password_sha256: sha256_hex("secret"), token_sha256: String::new() },
-            UserConfig { username: String::new(), password_sha256: String::new(), token_sha256: sha256_hex("tok") },
+            UserConfig {
+                username: "ops".into(),
+                password_sha256: sha256_hex("secret"),
+                token_sha256: String::new(),
+            },
+            UserConfig {
+                username: String::new(),
+                password_sha256: String::new(),
+                token_sha256: sha256_hex("tok"),
+            },
         ]
     }
 
     #[test]
     fn accepts_basic_bearer_and_query_credentials() {
-        let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ops:secret"));
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("ops:secret")
+        );
         assert!(authorized(&users(), &basic, None));
         assert!(authorized(&users(), "Bearer tok", None));
-        assert!(authorized(&users(), "", Some(("ops".into(), "secret".into()))));
+        assert!(authorized(
+            &users(),
+            "",
+            Some(("ops".into(), "secret".into()))
+        ));
     }
 
     #[test]
     fn rejects_wrong_or_missing_credentials() {
-        let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ops:nope"));
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("ops:nope")
+        );
         assert!(!authorized(&users(), &basic, None));
         assert!(!authorized(&users(), "Bearer nope", None));
         assert!(!authorized(&users(), "", None));

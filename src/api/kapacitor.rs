@@ -15,18 +15,26 @@ use crate::tasks::{ListQuery, TaskError, TaskRequest, TaskView, TemplateRequest}
 /// `GET|HEAD /kapacitor/v1/ping`.
 pub async fn ping() -> Response {
     let mut headers = HeaderMap::new();
-    headers.insert("X-Kapacitor-Version", HeaderValue::from_static(KAPACITOR_VERSION));
+    headers.insert(
+        "X-Kapacitor-Version",
+        HeaderValue::from_static(KAPACITOR_VERSION),
+    );
     (StatusCode::NO_CONTENT, headers).into_response()
 }
 
 fn task_error(task_error: TaskError) -> Response {
-    let status = StatusCode::from_u16(task_error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(task_error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     error(status, task_error.to_string())
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid JSON request body: {e}"),
+        )
+    })
 }
 
 fn view(query: &ListQuery) -> TaskView {
@@ -37,7 +45,10 @@ fn view(query: &ListQuery) -> TaskView {
 }
 
 /// `GET /kapacitor/v1/tasks`.
-pub async fn list_tasks(State(daemon): State<Arc<Daemon>>, Query(query): Query<ListQuery>) -> Response {
+pub async fn list_tasks(
+    State(daemon): State<Arc<Daemon>>,
+    Query(query): Query<ListQuery>,
+) -> Response {
     match daemon.tasks.list_json(&query, &view(&query)) {
         Ok(body) => Json(body).into_response(),
         Err(e) => task_error(e),
@@ -69,7 +80,11 @@ pub async fn get_task(
 }
 
 /// `PATCH /kapacitor/v1/tasks/:id`.
-pub async fn update_task(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn update_task(
+    State(daemon): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let request: TaskRequest = match parse_json(&body) {
         Ok(request) => request,
         Err(response) => return response,
@@ -91,15 +106,24 @@ pub async fn delete_task(State(daemon): State<Arc<Daemon>>, Path(id): Path<Strin
 }
 
 /// `GET /kapacitor/v1/tasks/:id/:endpoint`: the latest `httpOut` results.
-pub async fn http_out(State(daemon): State<Arc<Daemon>>, Path((id, endpoint)): Path<(String, String)>) -> Response {
+pub async fn http_out(
+    State(daemon): State<Arc<Daemon>>,
+    Path((id, endpoint)): Path<(String, String)>,
+) -> Response {
     match daemon.engine.http_out(&id, &endpoint) {
         Some(body) => Json(body).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no endpoint {endpoint} on task {id}")),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no endpoint {endpoint} on task {id}"),
+        ),
     }
 }
 
 /// `GET /kapacitor/v1/templates`.
-pub async fn list_templates(State(daemon): State<Arc<Daemon>>, Query(query): Query<ListQuery>) -> Response {
+pub async fn list_templates(
+    State(daemon): State<Arc<Daemon>>,
+    Query(query): Query<ListQuery>,
+) -> Response {
     match daemon.tasks.list_templates_json(query.pattern.as_deref()) {
         Ok(body) => Json(body).into_response(),
         Err(e) => task_error(e),
@@ -127,7 +151,11 @@ pub async fn get_template(State(daemon): State<Arc<Daemon>>, Path(id): Path<Stri
 }
 
 /// `PATCH /kapacitor/v1/templates/:id`.
-pub async fn update_template(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn update_template(
+    State(daemon): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let request: TemplateRequest = match parse_json(&body) {
         Ok(request) => request,
         Err(response) => return response,
@@ -139,7 +167,10 @@ pub async fn update_template(State(daemon): State<Arc<Daemon>>, Path(id): Path<S
 }
 
 /// `DELETE /kapacitor/v1/templates/:id`.
-pub async fn delete_template(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+pub async fn delete_template(
+    State(daemon): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+) -> Response {
     match daemon.tasks.delete_template(&id) {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => task_error(e),

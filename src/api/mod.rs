@@ -3,6 +3,9 @@
 //!
 //! Errors are `{"error": "..."}` with Kapacitor's status codes.
 
+// Handlers return a ready `Response` as their error: it is built once, on the error path only.
+#![allow(clippy::result_large_err)]
+
 mod auth;
 mod kapacitor;
 mod weir;
@@ -31,16 +34,30 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
 /// Every route.
 pub fn router(daemon: Arc<Daemon>) -> Router {
     let api = Router::new()
-        .route("/kapacitor/v1/ping", get(kapacitor::ping).head(kapacitor::ping))
-        .route("/kapacitor/v1preview/ping", get(kapacitor::ping).head(kapacitor::ping))
+        .route(
+            "/kapacitor/v1/ping",
+            get(kapacitor::ping).head(kapacitor::ping),
+        )
+        .route(
+            "/kapacitor/v1preview/ping",
+            get(kapacitor::ping).head(kapacitor::ping),
+        )
         .route("/write", post(write::write))
         .route("/kapacitor/v1/write", post(write::write))
-        .route("/kapacitor/v1/tasks", get(kapacitor::list_tasks).post(kapacitor::define_task))
+        .route(
+            "/kapacitor/v1/tasks",
+            get(kapacitor::list_tasks).post(kapacitor::define_task),
+        )
         .route(
             "/kapacitor/v1/tasks/{id}",
-            get(kapacitor::get_task).patch(kapacitor::update_task).delete(kapacitor::delete_task),
+            get(kapacitor::get_task)
+                .patch(kapacitor::update_task)
+                .delete(kapacitor::delete_task),
         )
-        .route("/kapacitor/v1/tasks/{id}/{endpoint}", get(kapacitor::http_out))
+        .route(
+            "/kapacitor/v1/tasks/{id}/{endpoint}",
+            get(kapacitor::http_out),
+        )
         .route(
             "/kapacitor/v1/templates",
             get(kapacitor::list_templates).post(kapacitor::define_template),
@@ -55,20 +72,32 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/weir/v1/config/reload", post(weir::reload))
         .route("/weir/v1/config/status", get(weir::config_status))
         .route("/weir/v1/scrapers", get(weir::scrapers))
-        .route("/weir/v1/scrapers/{name}", axum::routing::patch(weir::patch_scraper))
+        .route(
+            "/weir/v1/scrapers/{name}",
+            axum::routing::patch(weir::patch_scraper),
+        )
         .route("/weir/v1/scrapers/{name}/collect", post(weir::collect))
         .route("/weir/v1/targets", get(weir::targets))
         .route("/weir/v1/discoverers", get(weir::discoverers))
-        .route("/weir/v1/discoverers/{id}", axum::routing::patch(weir::patch_discoverer))
-        .route("/weir/v1/discoverers/{id}/refresh", post(weir::refresh_discoverer))
+        .route(
+            "/weir/v1/discoverers/{id}",
+            axum::routing::patch(weir::patch_discoverer),
+        )
+        .route(
+            "/weir/v1/discoverers/{id}/refresh",
+            post(weir::refresh_discoverer),
+        )
         .route("/weir/v1/sinks", get(weir::sinks))
         .route("/weir/v1/cis", get(weir::cis))
         .route("/weir/v1/cis/{id}", get(weir::ci))
         .route("/weir/v1/changes", get(weir::changes))
         .route("/metrics", get(weir::metrics))
         .fallback(not_found);
-    api.layer(axum::middleware::from_fn_with_state(daemon.clone(), auth::require))
-        .with_state(daemon)
+    api.layer(axum::middleware::from_fn_with_state(
+        daemon.clone(),
+        auth::require,
+    ))
+    .with_state(daemon)
 }
 
 async fn not_found() -> Response {

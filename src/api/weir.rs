@@ -25,8 +25,16 @@ pub async fn config(State(daemon): State<Arc<Daemon>>) -> Response {
 
 /// Replace every secret-looking value with `"***"` (Kapacitor marks them redacted too).
 fn redact(value: &mut serde_json::Value) {
-    const SECRET_KEYS: &[&str] =
-        &["password", "token", "secret-key", "access-key", "bearer-token", "password-sha256", "token-sha256", "api-key"];
+    const SECRET_KEYS: &[&str] = &[
+        "password",
+        "token",
+        "secret-key",
+        "access-key",
+        "bearer-token",
+        "password-sha256",
+        "token-sha256",
+        "api-key",
+    ];
     match value {
         serde_json::Value::Object(map) => {
             for (key, inner) in map.iter_mut() {
@@ -51,13 +59,21 @@ fn redact(value: &mut serde_json::Value) {
 /// `POST /weir/v1/config/reload`.
 pub async fn reload(State(daemon): State<Arc<Daemon>>) -> Response {
     let status = daemon.reload().await;
-    let code = if status.state == "applied" { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let code = if status.state == "applied" {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     (code, Json(status)).into_response()
 }
 
 /// `GET /weir/v1/config/status`.
 pub async fn config_status(State(daemon): State<Arc<Daemon>>) -> Response {
-    let status = daemon.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let status = daemon
+        .status
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     Json(status).into_response()
 }
 
@@ -74,11 +90,20 @@ struct EnabledPatch {
 fn enabled_patch(body: &Bytes) -> Result<bool, Response> {
     serde_json::from_slice::<EnabledPatch>(body)
         .map(|patch| patch.enabled)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("expected {{\"enabled\": true|false}}: {e}")))
+        .map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"enabled\": true|false}}: {e}"),
+            )
+        })
 }
 
 /// `PATCH /weir/v1/scrapers/:name` with `{"enabled": bool}`.
-pub async fn patch_scraper(State(daemon): State<Arc<Daemon>>, Path(name): Path<String>, body: Bytes) -> Response {
+pub async fn patch_scraper(
+    State(daemon): State<Arc<Daemon>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
     let enabled = match enabled_patch(&body) {
         Ok(enabled) => enabled,
         Err(response) => return response,
@@ -106,17 +131,27 @@ pub struct TargetsQuery {
 }
 
 /// `GET /weir/v1/targets[?unhealthy=true][&scraper=NAME]`.
-pub async fn targets(State(daemon): State<Arc<Daemon>>, Query(query): Query<TargetsQuery>) -> Response {
+pub async fn targets(
+    State(daemon): State<Arc<Daemon>>,
+    Query(query): Query<TargetsQuery>,
+) -> Response {
     let targets: Vec<serde_json::Value> = daemon
         .scrapers
         .targets()
         .into_iter()
         .filter_map(|target| serde_json::to_value(target).ok())
         .filter(|target| {
-            query.scraper.as_deref().is_none_or(|name| target.get("scraper").and_then(|s| s.as_str()) == Some(name))
+            query
+                .scraper
+                .as_deref()
+                .is_none_or(|name| target.get("scraper").and_then(|s| s.as_str()) == Some(name))
         })
         .filter(|target| {
-            !query.unhealthy || target.get("state").and_then(|s| s.as_str()).is_some_and(|s| s != "healthy" && s != "Healthy")
+            !query.unhealthy
+                || target
+                    .get("state")
+                    .and_then(|s| s.as_str())
+                    .is_some_and(|s| s != "healthy" && s != "Healthy")
         })
         .collect();
     Json(json!({ "targets": targets })).into_response()
@@ -128,7 +163,11 @@ pub async fn discoverers(State(daemon): State<Arc<Daemon>>) -> Response {
 }
 
 /// `PATCH /weir/v1/discoverers/:id` with `{"enabled": bool}`.
-pub async fn patch_discoverer(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn patch_discoverer(
+    State(daemon): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let enabled = match enabled_patch(&body) {
         Ok(enabled) => enabled,
         Err(response) => return response,
@@ -141,7 +180,10 @@ pub async fn patch_discoverer(State(daemon): State<Arc<Daemon>>, Path(id): Path<
 }
 
 /// `POST /weir/v1/discoverers/:id/refresh`.
-pub async fn refresh_discoverer(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+pub async fn refresh_discoverer(
+    State(daemon): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+) -> Response {
     if daemon.discovery.refresh(&id).await {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -155,11 +197,19 @@ pub async fn sinks(State(daemon): State<Arc<Daemon>>) -> Response {
 }
 
 fn cis_or_404(daemon: &Daemon) -> Result<&crate::ci::Cis, Response> {
-    daemon.cis.as_deref().ok_or_else(|| error(StatusCode::NOT_FOUND, "the CI store is disabled ([ci] enabled = false)"))
+    daemon.cis.as_deref().ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "the CI store is disabled ([ci] enabled = false)",
+        )
+    })
 }
 
 /// `GET /weir/v1/cis?kind=&source=&q=`: current configuration items.
-pub async fn cis(State(daemon): State<Arc<Daemon>>, Query(query): Query<weir_sinks::ci::CiQuery>) -> Response {
+pub async fn cis(
+    State(daemon): State<Arc<Daemon>>,
+    Query(query): Query<weir_sinks::ci::CiQuery>,
+) -> Response {
     let cis = match cis_or_404(&daemon) {
         Ok(cis) => cis,
         Err(response) => return response,
@@ -206,19 +256,30 @@ pub struct ChangesQuery {
 }
 
 /// `GET /weir/v1/changes?since=&until=&kind=&source=&ci=`: history, newest first, paged.
-pub async fn changes(State(daemon): State<Arc<Daemon>>, Query(query): Query<ChangesQuery>) -> Response {
+pub async fn changes(
+    State(daemon): State<Arc<Daemon>>,
+    Query(query): Query<ChangesQuery>,
+) -> Response {
     let cis = match cis_or_404(&daemon) {
         Ok(cis) => cis,
         Err(response) => return response,
     };
     let now = crate::tasks::now_nanos();
     let mut times = [None, None];
-    for (slot, (name, text)) in times.iter_mut().zip([("since", &query.since), ("until", &query.until)]) {
+    for (slot, (name, text)) in times
+        .iter_mut()
+        .zip([("since", &query.since), ("until", &query.until)])
+    {
         if let Some(text) = text {
             match crate::ci::parse_time(text, now) {
                 Some(time) => *slot = Some(time),
                 None => {
-                    return error(StatusCode::BAD_REQUEST, format!("{name}={text:?}: use a duration ago (1h), nanoseconds or RFC 3339"));
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "{name}={text:?}: use a duration ago (1h), nanoseconds or RFC 3339"
+                        ),
+                    );
                 }
             }
         }
@@ -258,47 +319,145 @@ pub async fn changes(State(daemon): State<Arc<Daemon>>, Query(query): Query<Chan
 pub async fn metrics(State(daemon): State<Arc<Daemon>>) -> Response {
     let mut out = String::with_capacity(8192);
     let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
     };
     let metrics = &daemon.metrics;
-    counter(&mut out, "weir_write_requests_total", "Write requests received.", metrics.write_requests.load(Ordering::Relaxed));
-    counter(&mut out, "weir_write_points_total", "Points accepted by /write.", metrics.points_received.load(Ordering::Relaxed));
-    counter(&mut out, "weir_write_bad_lines_total", "Malformed lines in /write bodies.", metrics.write_errors.load(Ordering::Relaxed));
-    counter(&mut out, "weir_scraped_points_total", "Points produced by scrapes and routed to tasks.", metrics.scraped_points.load(Ordering::Relaxed));
-    counter(&mut out, "weir_config_reloads_applied_total", "Config reloads applied.", metrics.reloads_applied.load(Ordering::Relaxed));
-    counter(&mut out, "weir_config_reloads_rejected_total", "Config reloads rejected.", metrics.reloads_rejected.load(Ordering::Relaxed));
+    counter(
+        &mut out,
+        "weir_write_requests_total",
+        "Write requests received.",
+        metrics.write_requests.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_write_points_total",
+        "Points accepted by /write.",
+        metrics.points_received.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_write_bad_lines_total",
+        "Malformed lines in /write bodies.",
+        metrics.write_errors.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_scraped_points_total",
+        "Points produced by scrapes and routed to tasks.",
+        metrics.scraped_points.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_config_reloads_applied_total",
+        "Config reloads applied.",
+        metrics.reloads_applied.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_config_reloads_rejected_total",
+        "Config reloads rejected.",
+        metrics.reloads_rejected.load(Ordering::Relaxed),
+    );
     let outputs = &daemon.output_stats;
-    counter(&mut out, "weir_http_post_total", "httpPost requests sent.", outputs.http_posts.load(Ordering::Relaxed));
-    counter(&mut out, "weir_http_post_errors_total", "httpPost requests that failed.", outputs.http_post_errors.load(Ordering::Relaxed));
-    counter(&mut out, "weir_alert_events_total", "Alert events handed to handlers.", outputs.alert_events.load(Ordering::Relaxed));
-    counter(&mut out, "weir_alert_handler_errors_total", "Alert handler failures.", outputs.alert_errors.load(Ordering::Relaxed));
-    counter(&mut out, "weir_sink_refused_points_total", "Points refused by a full sink queue.", outputs.sink_refused_points.load(Ordering::Relaxed));
+    counter(
+        &mut out,
+        "weir_http_post_total",
+        "httpPost requests sent.",
+        outputs.http_posts.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_http_post_errors_total",
+        "httpPost requests that failed.",
+        outputs.http_post_errors.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_alert_events_total",
+        "Alert events handed to handlers.",
+        outputs.alert_events.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_alert_handler_errors_total",
+        "Alert handler failures.",
+        outputs.alert_errors.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_sink_refused_points_total",
+        "Points refused by a full sink queue.",
+        outputs.sink_refused_points.load(Ordering::Relaxed),
+    );
     if let Some(cis) = &daemon.cis {
-        counter(&mut out, "weir_ci_changes_total", "Configuration-item changes recorded.", cis.changes_recorded.load(Ordering::Relaxed));
+        counter(
+            &mut out,
+            "weir_ci_changes_total",
+            "Configuration-item changes recorded.",
+            cis.changes_recorded.load(Ordering::Relaxed),
+        );
     }
     write_task_metrics(&daemon, &mut out);
     daemon.scrapers.write_metrics(&mut out);
     daemon.discovery.write_metrics(&mut out);
     daemon.sinks.write_metrics(&mut out);
-    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
+    (
+        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+        out,
+    )
+        .into_response()
 }
 
 fn write_task_metrics(daemon: &Daemon, out: &mut String) {
     let tasks = daemon.engine.running_tasks();
-    let _ = writeln!(out, "# HELP weir_tasks_running Tasks running in the engine.\n# TYPE weir_tasks_running gauge\nweir_tasks_running {}", tasks.len());
+    let _ = writeln!(
+        out,
+        "# HELP weir_tasks_running Tasks running in the engine.\n# TYPE weir_tasks_running gauge\nweir_tasks_running {}",
+        tasks.len()
+    );
     let mut lines: [(String, &str, &str); 3] = [
-        (String::new(), "weir_task_node_collected_total", "Points or batches a task node received."),
-        (String::new(), "weir_task_node_emitted_total", "Points or batches a task node emitted."),
-        (String::new(), "weir_task_node_errors_total", "Errors in a task node."),
+        (
+            String::new(),
+            "weir_task_node_collected_total",
+            "Points or batches a task node received.",
+        ),
+        (
+            String::new(),
+            "weir_task_node_emitted_total",
+            "Points or batches a task node emitted.",
+        ),
+        (
+            String::new(),
+            "weir_task_node_errors_total",
+            "Errors in a task node.",
+        ),
     ];
     for task in &tasks {
-        let Some(stats) = daemon.engine.task_stats(task).and_then(|s| serde_json::to_value(s).ok()) else { continue };
-        let Some(nodes) = stats.get("node-stats").and_then(|n| n.as_object()) else { continue };
+        let Some(stats) = daemon
+            .engine
+            .task_stats(task)
+            .and_then(|s| serde_json::to_value(s).ok())
+        else {
+            continue;
+        };
+        let Some(nodes) = stats.get("node-stats").and_then(|n| n.as_object()) else {
+            continue;
+        };
         for (node, values) in nodes {
             for (line, name, _) in lines.iter_mut() {
-                let key = name.trim_start_matches("weir_task_node_").trim_end_matches("_total");
+                let key = name
+                    .trim_start_matches("weir_task_node_")
+                    .trim_end_matches("_total");
                 if let Some(value) = values.get(key).and_then(|v| v.as_u64()) {
-                    let _ = writeln!(line, "{name}{{task=\"{}\",node=\"{}\"}} {value}", escape(task), escape(node));
+                    let _ = writeln!(
+                        line,
+                        "{name}{{task=\"{}\",node=\"{}\"}} {value}",
+                        escape(task),
+                        escape(node)
+                    );
                 }
             }
         }
@@ -310,7 +469,10 @@ fn write_task_metrics(daemon: &Daemon, out: &mut String) {
 
 /// Escape a Prometheus label value.
 pub fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -34,17 +34,28 @@ pub async fn write(
 ) -> Response {
     let max = daemon.max_body_size();
     if body.len() as u64 > max {
-        return error(StatusCode::PAYLOAD_TOO_LARGE, format!("request body exceeds {max} bytes"));
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body exceeds {max} bytes"),
+        );
     }
     let Some(database) = query.db.filter(|db| !db.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "database is required");
     };
-    let retention_policy = query.rp.filter(|rp| !rp.is_empty()).unwrap_or_else(|| "autogen".to_owned());
+    let retention_policy = query
+        .rp
+        .filter(|rp| !rp.is_empty())
+        .unwrap_or_else(|| "autogen".to_owned());
     let precision = match query.precision.as_deref().filter(|p| !p.is_empty()) {
         None => Precision::Nanoseconds,
         Some(text) => match Precision::from_query(text) {
             Some(precision) => precision,
-            None => return error(StatusCode::BAD_REQUEST, format!("invalid precision {text:?}: use n, u, ms, s, m or h")),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid precision {text:?}: use n, u, ms, s, m or h"),
+                );
+            }
         },
     };
     let gzip = headers
@@ -55,9 +66,15 @@ pub async fn write(
     let bytes: &[u8] = if gzip {
         let mut out = Vec::new();
         let limit = max.saturating_add(1);
-        match flate2::read::GzDecoder::new(&body[..]).take(limit).read_to_end(&mut out) {
+        match flate2::read::GzDecoder::new(&body[..])
+            .take(limit)
+            .read_to_end(&mut out)
+        {
             Ok(_) if out.len() as u64 > max => {
-                return error(StatusCode::PAYLOAD_TOO_LARGE, format!("decompressed body exceeds {max} bytes"));
+                return error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("decompressed body exceeds {max} bytes"),
+                );
             }
             Ok(_) => {}
             Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid gzip body: {e}")),
@@ -73,11 +90,27 @@ pub async fn write(
     };
     let now = crate::tasks::now_nanos();
     let (points, errors) = line_protocol::parse(text, precision, now);
-    daemon.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
-    daemon.metrics.points_received.fetch_add(points.len() as u64, Ordering::Relaxed);
-    daemon.metrics.write_errors.fetch_add(errors.len() as u64, Ordering::Relaxed);
+    daemon
+        .metrics
+        .write_requests
+        .fetch_add(1, Ordering::Relaxed);
+    daemon
+        .metrics
+        .points_received
+        .fetch_add(points.len() as u64, Ordering::Relaxed);
+    daemon
+        .metrics
+        .write_errors
+        .fetch_add(errors.len() as u64, Ordering::Relaxed);
     if !points.is_empty() {
-        daemon.engine.write(PointBatch { database, retention_policy, points }).await;
+        daemon
+            .engine
+            .write(PointBatch {
+                database,
+                retention_policy,
+                points,
+            })
+            .await;
     }
     match errors.first() {
         None => StatusCode::NO_CONTENT.into_response(),
@@ -88,7 +121,11 @@ pub async fn write(
                 first.text,
                 first.message,
                 first.line,
-                if errors.len() > 1 { format!("; {} more bad lines", errors.len() - 1) } else { String::new() }
+                if errors.len() > 1 {
+                    format!("; {} more bad lines", errors.len() - 1)
+                } else {
+                    String::new()
+                }
             ),
         ),
     }

@@ -22,18 +22,35 @@ struct Http {
 
 impl Http {
     fn new() -> anyhow::Result<Http> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()?;
         Ok(Http { runtime, client })
     }
 
-    fn send(&self, method: reqwest::Method, url: &str, body: Option<Vec<u8>>, content_type: &str) -> anyhow::Result<(u16, String)> {
+    fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> anyhow::Result<(u16, String)> {
         self.runtime.block_on(async {
-            let mut request = self.client.request(method, url).header("Content-Type", content_type);
+            let mut request = self
+                .client
+                .request(method, url)
+                .header("Content-Type", content_type);
             if let Some(body) = body {
                 request = request.body(body);
             }
-            let response = request.send().await.with_context(|| format!("cannot reach weir at {url} (is `weir serve` running? set --url or WEIR_URL)"))?;
+            let response = request.send().await.with_context(|| {
+                format!(
+                    "cannot reach weir at {url} (is `weir serve` running? set --url or WEIR_URL)"
+                )
+            })?;
             let status = response.status().as_u16();
             let text = response.text().await?;
             Ok((status, text))
@@ -50,12 +67,30 @@ impl Client {
         })
     }
 
-    fn request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)> {
         let url = format!("{}{path}", self.base);
-        let (status, text) = self.http.send(method.clone(), &url, body.map(|b| b.to_string().into_bytes()), "application/json")?;
-        let value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let (status, text) = self.http.send(
+            method.clone(),
+            &url,
+            body.map(|b| b.to_string().into_bytes()),
+            "application/json",
+        )?;
+        let value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         if status >= 400 {
-            let message = value.get("error").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| value.to_string());
+            let message = value
+                .get("error")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| value.to_string());
             bail!("{method} {url}: {status}: {message}");
         }
         Ok((status, value))
@@ -67,7 +102,10 @@ impl Client {
 
     fn print(&self, value: &Value, human: impl FnOnce(&Value)) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            );
         } else {
             human(value);
         }
@@ -76,12 +114,21 @@ impl Client {
 
 pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Define { id, tick, task_type, dbrp, template, vars, remote } => {
+        Command::Define {
+            id,
+            tick,
+            task_type,
+            dbrp,
+            template,
+            vars,
+            remote,
+        } => {
             let client = Client::new(&remote)?;
             let mut body = serde_json::Map::new();
             body.insert("id".into(), json!(id));
             if let Some(path) = tick {
-                let script = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let script = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
                 body.insert("script".into(), json!(script));
             }
             if let Some(task_type) = task_type {
@@ -90,7 +137,11 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             if !dbrp.is_empty() {
                 let pairs: Result<Vec<Value>, _> = dbrp
                     .iter()
-                    .map(|d| crate::config::parse_dbrp(d).map(|(db, rp)| json!({"db": db, "rp": rp})).with_context(|| format!("--dbrp {d:?} is not db.rp")))
+                    .map(|d| {
+                        crate::config::parse_dbrp(d)
+                            .map(|(db, rp)| json!({"db": db, "rp": rp}))
+                            .with_context(|| format!("--dbrp {d:?} is not db.rp"))
+                    })
                     .collect();
                 body.insert("dbrps".into(), Value::Array(pairs?));
             }
@@ -98,17 +149,33 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                 body.insert("template-id".into(), json!(template));
             }
             if let Some(path) = vars {
-                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-                let vars: Value = serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?;
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let vars: Value = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: invalid JSON", path.display()))?;
                 body.insert("vars".into(), vars);
             }
-            let exists = client.request(reqwest::Method::GET, &format!("/kapacitor/v1/tasks/{id}"), None).is_ok();
+            let exists = client
+                .request(
+                    reqwest::Method::GET,
+                    &format!("/kapacitor/v1/tasks/{id}"),
+                    None,
+                )
+                .is_ok();
             if exists {
                 body.remove("id");
-                client.request(reqwest::Method::PATCH, &format!("/kapacitor/v1/tasks/{id}"), Some(Value::Object(body)))?;
+                client.request(
+                    reqwest::Method::PATCH,
+                    &format!("/kapacitor/v1/tasks/{id}"),
+                    Some(Value::Object(body)),
+                )?;
             } else {
                 body.entry("status").or_insert(json!("disabled"));
-                client.request(reqwest::Method::POST, "/kapacitor/v1/tasks", Some(Value::Object(body)))?;
+                client.request(
+                    reqwest::Method::POST,
+                    "/kapacitor/v1/tasks",
+                    Some(Value::Object(body)),
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -117,7 +184,10 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Reload { remote } => {
             let client = Client::new(&remote)?;
             let url = format!("{}/weir/v1/config/reload", client.base);
-            let (status, text) = client.http.send(reqwest::Method::POST, &url, None, "application/json")?;
+            let (status, text) =
+                client
+                    .http
+                    .send(reqwest::Method::POST, &url, None, "application/json")?;
             let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
             client.print(&value, |v| {
                 println!(
@@ -127,19 +197,39 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                     v["reason"].as_str().unwrap_or("")
                 )
             });
-            Ok(if status < 300 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if status < 300 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
-        Command::List { what, pattern, remote } => {
+        Command::List {
+            what,
+            pattern,
+            remote,
+        } => {
             let client = Client::new(&remote)?;
             let pattern = pattern.map(|p| format!("?pattern={p}")).unwrap_or_default();
             match what {
                 ListKind::Tasks => {
                     let value = client.get(&format!("/kapacitor/v1/tasks{pattern}"))?;
                     client.print(&value, |v| {
-                        println!("{:<30} {:<7} {:<9} {:<10} Databases and Retention Policies", "ID", "Type", "Status", "Executing");
+                        println!(
+                            "{:<30} {:<7} {:<9} {:<10} Databases and Retention Policies",
+                            "ID", "Type", "Status", "Executing"
+                        );
                         for task in v["tasks"].as_array().into_iter().flatten() {
-                            let dbrps: Vec<String> = task["dbrps"].as_array().into_iter().flatten()
-                                .map(|d| format!("\"{}\".\"{}\"", d["db"].as_str().unwrap_or(""), d["rp"].as_str().unwrap_or("")))
+                            let dbrps: Vec<String> = task["dbrps"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(|d| {
+                                    format!(
+                                        "\"{}\".\"{}\"",
+                                        d["db"].as_str().unwrap_or(""),
+                                        d["rp"].as_str().unwrap_or("")
+                                    )
+                                })
                                 .collect();
                             println!(
                                 "{:<30} {:<7} {:<9} {:<10} [{}]",
@@ -157,8 +247,19 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                     client.print(&value, |v| {
                         println!("{:<30} {:<7} Vars", "ID", "Type");
                         for template in v["templates"].as_array().into_iter().flatten() {
-                            let vars: Vec<&String> = template["vars"].as_object().map(|o| o.keys().collect()).unwrap_or_default();
-                            println!("{:<30} {:<7} {}", template["id"].as_str().unwrap_or(""), template["type"].as_str().unwrap_or(""), vars.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","));
+                            let vars: Vec<&String> = template["vars"]
+                                .as_object()
+                                .map(|o| o.keys().collect())
+                                .unwrap_or_default();
+                            println!(
+                                "{:<30} {:<7} {}",
+                                template["id"].as_str().unwrap_or(""),
+                                template["type"].as_str().unwrap_or(""),
+                                vars.iter()
+                                    .map(|s| s.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(",")
+                            );
                         }
                     });
                 }
@@ -178,8 +279,17 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                 println!("Created: {}", t["created"].as_str().unwrap_or(""));
                 println!("Modified: {}", t["modified"].as_str().unwrap_or(""));
                 println!("LastEnabled: {}", t["last-enabled"].as_str().unwrap_or(""));
-                let dbrps: Vec<String> = t["dbrps"].as_array().into_iter().flatten()
-                    .map(|d| format!("\"{}\".\"{}\"", d["db"].as_str().unwrap_or(""), d["rp"].as_str().unwrap_or("")))
+                let dbrps: Vec<String> = t["dbrps"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        format!(
+                            "\"{}\".\"{}\"",
+                            d["db"].as_str().unwrap_or(""),
+                            d["rp"].as_str().unwrap_or("")
+                        )
+                    })
                     .collect();
                 println!("Databases Retention Policies: [{}]", dbrps.join(", "));
                 println!("TICKscript:\n{}\n", t["script"].as_str().unwrap_or(""));
@@ -194,24 +304,46 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ListKind::Templates => "templates",
             };
             for id in ids {
-                client.request(reqwest::Method::DELETE, &format!("/kapacitor/v1/{base}/{id}"), None)?;
+                client.request(
+                    reqwest::Method::DELETE,
+                    &format!("/kapacitor/v1/{base}/{id}"),
+                    None,
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Write { db, rp, precision, file, remote } => {
+        Command::Write {
+            db,
+            rp,
+            precision,
+            file,
+            remote,
+        } => {
             let client = Client::new(&remote)?;
             let mut body = Vec::new();
             match file {
-                Some(path) => body = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
+                Some(path) => {
+                    body = std::fs::read(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?
+                }
                 None => {
                     std::io::stdin().read_to_end(&mut body)?;
                 }
             }
-            let url = format!("{}/kapacitor/v1/write?db={db}&rp={rp}&precision={precision}", client.base);
-            let (status, text) = client.http.send(reqwest::Method::POST, &url, Some(body), "text/plain")?;
+            let url = format!(
+                "{}/kapacitor/v1/write?db={db}&rp={rp}&precision={precision}",
+                client.base
+            );
+            let (status, text) =
+                client
+                    .http
+                    .send(reqwest::Method::POST, &url, Some(body), "text/plain")?;
             if status >= 400 {
                 let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-                bail!("write failed ({status}): {}", value.get("error").and_then(Value::as_str).unwrap_or(""));
+                bail!(
+                    "write failed ({status}): {}",
+                    value.get("error").and_then(Value::as_str).unwrap_or("")
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -222,12 +354,30 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             let status = client.get("/weir/v1/config/status")?;
             let value = json!({"tasks": tasks["tasks"], "sinks": sinks["sinks"], "config": status});
             client.print(&value, |v| {
-                println!("config revision {} ({})", v["config"]["running_revision"], v["config"]["state"].as_str().unwrap_or(""));
-                println!("{:<30} {:<9} {:>12} {:>12} {:>8}", "TASK", "STATUS", "COLLECTED", "EMITTED", "ERRORS");
+                println!(
+                    "config revision {} ({})",
+                    v["config"]["running_revision"],
+                    v["config"]["state"].as_str().unwrap_or("")
+                );
+                println!(
+                    "{:<30} {:<9} {:>12} {:>12} {:>8}",
+                    "TASK", "STATUS", "COLLECTED", "EMITTED", "ERRORS"
+                );
                 for task in v["tasks"].as_array().into_iter().flatten() {
                     let nodes = task["stats"]["node-stats"].as_object();
-                    let sum = |key: &str| nodes.map_or(0, |n| n.values().filter_map(|s| s[key].as_u64()).sum::<u64>());
-                    println!("{:<30} {:<9} {:>12} {:>12} {:>8}", task["id"].as_str().unwrap_or(""), task["status"].as_str().unwrap_or(""), sum("collected"), sum("emitted"), sum("errors"));
+                    let sum = |key: &str| {
+                        nodes.map_or(0, |n| {
+                            n.values().filter_map(|s| s[key].as_u64()).sum::<u64>()
+                        })
+                    };
+                    println!(
+                        "{:<30} {:<9} {:>12} {:>12} {:>8}",
+                        task["id"].as_str().unwrap_or(""),
+                        task["status"].as_str().unwrap_or(""),
+                        sum("collected"),
+                        sum("emitted"),
+                        sum("errors")
+                    );
                 }
                 for sink in v["sinks"].as_array().into_iter().flatten() {
                     println!("sink {}", sink);
@@ -247,7 +397,11 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Targets { unhealthy, remote } => {
             let client = Client::new(&remote)?;
-            let value = client.get(if unhealthy { "/weir/v1/targets?unhealthy=true" } else { "/weir/v1/targets" })?;
+            let value = client.get(if unhealthy {
+                "/weir/v1/targets?unhealthy=true"
+            } else {
+                "/weir/v1/targets"
+            })?;
             client.print(&value, |v| {
                 for target in v["targets"].as_array().into_iter().flatten() {
                     println!("{}", human_line(target));
@@ -257,8 +411,14 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Collect { name, remote } => {
             let client = Client::new(&remote)?;
-            let (_, value) = client.request(reqwest::Method::POST, &format!("/weir/v1/scrapers/{name}/collect"), None)?;
-            client.print(&value, |v| println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()));
+            let (_, value) = client.request(
+                reqwest::Method::POST,
+                &format!("/weir/v1/scrapers/{name}/collect"),
+                None,
+            )?;
+            client.print(&value, |v| {
+                println!("{}", serde_json::to_string_pretty(v).unwrap_or_default())
+            });
             Ok(ExitCode::SUCCESS)
         }
         Command::Discoverers { action, id, remote } => {
@@ -274,16 +434,29 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                 }
                 (Some(_), None) => bail!("name the discoverer id"),
                 (Some(DiscovererAction::Refresh), Some(id)) => {
-                    client.request(reqwest::Method::POST, &format!("/weir/v1/discoverers/{id}/refresh"), None)?;
+                    client.request(
+                        reqwest::Method::POST,
+                        &format!("/weir/v1/discoverers/{id}/refresh"),
+                        None,
+                    )?;
                 }
                 (Some(action), Some(id)) => {
                     let enabled = action == DiscovererAction::Enable;
-                    client.request(reqwest::Method::PATCH, &format!("/weir/v1/discoverers/{id}"), Some(json!({"enabled": enabled})))?;
+                    client.request(
+                        reqwest::Method::PATCH,
+                        &format!("/weir/v1/discoverers/{id}"),
+                        Some(json!({"enabled": enabled})),
+                    )?;
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Cis { kind, source, query, remote } => {
+        Command::Cis {
+            kind,
+            source,
+            query,
+            remote,
+        } => {
             let client = Client::new(&remote)?;
             let mut params = Vec::new();
             for (name, value) in [("kind", kind), ("source", source), ("q", query)] {
@@ -296,7 +469,11 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                 println!("{:<60} {:<24} ATTRIBUTES", "ID", "KIND");
                 for ci in v["cis"].as_array().into_iter().flatten() {
                     let attributes = ci["config"].as_object().map_or(0, |o| o.len());
-                    println!("{:<60} {:<24} {attributes}", ci["id"].as_str().unwrap_or(""), ci["key"]["kind"].as_str().unwrap_or(""));
+                    println!(
+                        "{:<60} {:<24} {attributes}",
+                        ci["id"].as_str().unwrap_or(""),
+                        ci["key"]["kind"].as_str().unwrap_or("")
+                    );
                 }
             });
             Ok(ExitCode::SUCCESS)
@@ -313,17 +490,36 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                     println!("  {name} = {metric} (metric)");
                 }
                 for relation in v["outgoing"].as_array().into_iter().flatten() {
-                    println!("  → {} {}:{}", relation["kind"].as_str().unwrap_or(""), relation["target_kind"].as_str().unwrap_or(""), relation["target_key"].as_str().unwrap_or(""));
+                    println!(
+                        "  → {} {}:{}",
+                        relation["kind"].as_str().unwrap_or(""),
+                        relation["target_kind"].as_str().unwrap_or(""),
+                        relation["target_key"].as_str().unwrap_or("")
+                    );
                 }
                 for relation in v["incoming"].as_array().into_iter().flatten() {
-                    println!("  ← {} {}", relation["kind"].as_str().unwrap_or(""), relation["from"].as_str().unwrap_or(""));
+                    println!(
+                        "  ← {} {}",
+                        relation["kind"].as_str().unwrap_or(""),
+                        relation["from"].as_str().unwrap_or("")
+                    );
                 }
             });
             Ok(ExitCode::SUCCESS)
         }
-        Command::Changes { since, kind, source, ci, limit, remote } => {
+        Command::Changes {
+            since,
+            kind,
+            source,
+            ci,
+            limit,
+            remote,
+        } => {
             let client = Client::new(&remote)?;
-            let mut params = vec![format!("since={}", encode(&since)), format!("limit={limit}")];
+            let mut params = vec![
+                format!("since={}", encode(&since)),
+                format!("limit={limit}"),
+            ];
             for (name, value) in [("kind", kind), ("source", source), ("ci", ci)] {
                 if let Some(value) = value {
                     params.push(format!("{name}={}", encode(&value)));
@@ -332,10 +528,22 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             let value = client.get(&format!("/weir/v1/changes?{}", params.join("&")))?;
             client.print(&value, |v| {
                 for change in v["changes"].as_array().into_iter().flatten() {
-                    println!("{} {:<8} {}", change["time"].as_str().unwrap_or(""), change["change"].as_str().unwrap_or(""), change["ci"].as_str().unwrap_or(""));
+                    println!(
+                        "{} {:<8} {}",
+                        change["time"].as_str().unwrap_or(""),
+                        change["change"].as_str().unwrap_or(""),
+                        change["ci"].as_str().unwrap_or("")
+                    );
                     for diff in change["diffs"].as_array().into_iter().flatten() {
-                        let show = |value: &Value| value.as_str().map_or_else(|| "∅".to_owned(), str::to_owned);
-                        println!("    {}: {} → {}", diff["attribute"].as_str().unwrap_or(""), show(&diff["old"]), show(&diff["new"]));
+                        let show = |value: &Value| {
+                            value.as_str().map_or_else(|| "∅".to_owned(), str::to_owned)
+                        };
+                        println!(
+                            "    {}: {} → {}",
+                            diff["attribute"].as_str().unwrap_or(""),
+                            show(&diff["old"]),
+                            show(&diff["new"])
+                        );
                     }
                 }
             });
@@ -348,7 +556,11 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
 fn set_status(ids: &[String], remote: &Remote, status: &str) -> anyhow::Result<ExitCode> {
     let client = Client::new(remote)?;
     for id in ids {
-        client.request(reqwest::Method::PATCH, &format!("/kapacitor/v1/tasks/{id}"), Some(json!({"status": status})))?;
+        client.request(
+            reqwest::Method::PATCH,
+            &format!("/kapacitor/v1/tasks/{id}"),
+            Some(json!({"status": status})),
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -356,7 +568,13 @@ fn set_status(ids: &[String], remote: &Remote, status: &str) -> anyhow::Result<E
 /// Percent-encode a query or path component.
 fn encode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -366,7 +584,12 @@ fn human_line(value: &Value) -> String {
         Some(object) => object
             .iter()
             .filter(|(_, v)| !v.is_object() && !v.is_array())
-            .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" "),
         None => value.to_string(),

@@ -30,7 +30,12 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct Remote {
     /// The daemon's URL.
-    #[arg(long, env = "WEIR_URL", default_value = "http://127.0.0.1:9092", global = true)]
+    #[arg(
+        long,
+        env = "WEIR_URL",
+        default_value = "http://127.0.0.1:9092",
+        global = true
+    )]
     url: String,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
@@ -288,9 +293,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Check { files, format } => script::check(&files, format),
         Command::Graph { file } => script::graph(&file),
         Command::Fmt { files, check } => script::fmt(&files, check),
-        Command::Test { script, data, expect, vars, bless } => {
-            script::test(&script, &data, expect.as_deref(), vars.as_deref(), bless)
-        }
+        Command::Test {
+            script,
+            data,
+            expect,
+            vars,
+            bless,
+        } => script::test(&script, &data, expect.as_deref(), vars.as_deref(), bless),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Args::command(), "weir", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -298,7 +307,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::HashPassword => {
             let mut secret = String::new();
             std::io::stdin().read_line(&mut secret)?;
-            println!("{}", crate::api::sha256_hex(secret.trim_end_matches(['\n', '\r'])));
+            println!(
+                "{}",
+                crate::api::sha256_hex(secret.trim_end_matches(['\n', '\r']))
+            );
             Ok(ExitCode::SUCCESS)
         }
         remote => client::run(remote),

@@ -45,7 +45,11 @@ pub fn check(files: &[std::path::PathBuf], format: Format) -> anyhow::Result<Exi
                 }
             }
             Format::Json => {
-                all_json.extend(diagnostics.iter().map(|d| diagnostic_json(d, &source, &name)));
+                all_json.extend(
+                    diagnostics
+                        .iter()
+                        .map(|d| diagnostic_json(d, &source, &name)),
+                );
             }
         }
     }
@@ -54,7 +58,11 @@ pub fn check(files: &[std::path::PathBuf], format: Format) -> anyhow::Result<Exi
     } else if !any_error {
         eprintln!("{} file(s) checked: no errors", files.len());
     }
-    Ok(if any_error { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if any_error {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `weir graph FILE`: the compiled graph as DOT.
@@ -63,11 +71,22 @@ pub fn graph(path: &Path) -> anyhow::Result<ExitCode> {
     let name = path.display().to_string();
     let (program, diagnostics) = weir_dsl::compile(&source, &CompileOptions::default());
     let Some(program) = program.filter(|_| !diagnostics.iter().any(Diagnostic::is_error)) else {
-        eprint!("{}", weir_dsl::render(&diagnostics, &source, &name, std::io::stderr().is_terminal()));
+        eprint!(
+            "{}",
+            weir_dsl::render(
+                &diagnostics,
+                &source,
+                &name,
+                std::io::stderr().is_terminal()
+            )
+        );
         return Ok(ExitCode::from(1));
     };
     let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or("task");
-    println!("{}", crate::dot::render(id, &program, &serde_json::Value::Null, false));
+    println!(
+        "{}",
+        crate::dot::render(id, &program, &serde_json::Value::Null, false)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -79,7 +98,15 @@ pub fn fmt(files: &[std::path::PathBuf], check: bool) -> anyhow::Result<ExitCode
         let formatted = match weir_dsl::format(&source) {
             Ok(formatted) => formatted,
             Err(diagnostics) => {
-                eprint!("{}", weir_dsl::render(&diagnostics, &source, &path.display().to_string(), std::io::stderr().is_terminal()));
+                eprint!(
+                    "{}",
+                    weir_dsl::render(
+                        &diagnostics,
+                        &source,
+                        &path.display().to_string(),
+                        std::io::stderr().is_terminal()
+                    )
+                );
                 return Ok(ExitCode::from(1));
             }
         };
@@ -88,11 +115,16 @@ pub fn fmt(files: &[std::path::PathBuf], check: bool) -> anyhow::Result<ExitCode
             if check {
                 println!("{} is not formatted", path.display());
             } else {
-                std::fs::write(path, formatted).with_context(|| format!("cannot write {}", path.display()))?;
+                std::fs::write(path, formatted)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
     }
-    Ok(if check && unformatted > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if check && unformatted > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Points of a `weir test` data file, each with its database and retention policy.
@@ -110,14 +142,21 @@ pub fn read_test_data(
     if path.extension().is_some_and(|e| e == "srpl") {
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         if lines.len() % 3 != 0 {
-            bail!("{}: a .srpl file has database, retention policy and point lines in threes", path.display());
+            bail!(
+                "{}: a .srpl file has database, retention policy and point lines in threes",
+                path.display()
+            );
         }
         for (index, chunk) in lines.chunks(3).enumerate() {
             let (points, errors) = line_protocol::parse(chunk[2], Precision::Seconds, 0);
             if let Some(error) = errors.first() {
                 bail!("{}:{}: {}", path.display(), index * 3 + 3, error.message);
             }
-            out.extend(points.into_iter().map(|p| (chunk[0].to_owned(), chunk[1].to_owned(), p)));
+            out.extend(
+                points
+                    .into_iter()
+                    .map(|p| (chunk[0].to_owned(), chunk[1].to_owned(), p)),
+            );
         }
         return Ok(out);
     }
@@ -131,8 +170,13 @@ pub fn read_test_data(
                     Some(("db", value)) => database = value.to_owned(),
                     Some(("rp", value)) => retention_policy = value.to_owned(),
                     Some(("precision", value)) => {
-                        precision = Precision::from_query(value)
-                            .with_context(|| format!("{}:{}: unknown precision {value:?}", path.display(), index + 1))?;
+                        precision = Precision::from_query(value).with_context(|| {
+                            format!(
+                                "{}:{}: unknown precision {value:?}",
+                                path.display(),
+                                index + 1
+                            )
+                        })?;
                     }
                     _ => {}
                 }
@@ -146,7 +190,11 @@ pub fn read_test_data(
         if let Some(error) = errors.first() {
             bail!("{}:{}: {}", path.display(), index + 1, error.message);
         }
-        out.extend(points.into_iter().map(|p| (database.clone(), retention_policy.clone(), p)));
+        out.extend(
+            points
+                .into_iter()
+                .map(|p| (database.clone(), retention_policy.clone(), p)),
+        );
     }
     Ok(out)
 }
@@ -168,23 +216,45 @@ pub fn test(
         }
         None => Default::default(),
     };
-    let (program, diagnostics) = weir_dsl::compile(&source, &CompileOptions { task_type: None, vars });
+    let (program, diagnostics) = weir_dsl::compile(
+        &source,
+        &CompileOptions {
+            task_type: None,
+            vars,
+        },
+    );
     let Some(program) = program.filter(|_| !diagnostics.iter().any(Diagnostic::is_error)) else {
-        eprint!("{}", weir_dsl::render(&diagnostics, &source, &script.display().to_string(), std::io::stderr().is_terminal()));
+        eprint!(
+            "{}",
+            weir_dsl::render(
+                &diagnostics,
+                &source,
+                &script.display().to_string(),
+                std::io::stderr().is_terminal()
+            )
+        );
         return Ok(ExitCode::from(1));
     };
-    let default_dbrp = program.dbrps.first().cloned().unwrap_or_else(|| ("weir".to_owned(), "autogen".to_owned()));
+    let default_dbrp = program
+        .dbrps
+        .first()
+        .cloned()
+        .unwrap_or_else(|| ("weir".to_owned(), "autogen".to_owned()));
     let points = read_test_data(data, default_dbrp)?;
     let output = weir_engine::run_test(&program, points);
     let actual: Vec<String> = output_lines(&output);
     match expect {
         Some(path) if bless => {
-            std::fs::write(path, actual.join("\n") + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(path, actual.join("\n") + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(path) => {
             let expected_text = read(path)?;
-            let expected: Vec<&str> = expected_text.lines().filter(|l| !l.trim().is_empty()).collect();
+            let expected: Vec<&str> = expected_text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect();
             let same = expected.len() == actual.len()
                 && expected.iter().zip(&actual).all(|(e, a)| json_equal(e, a));
             if same {
@@ -234,7 +304,10 @@ pub fn output_lines(output: &weir_engine::TestOutput) -> Vec<String> {
         for point in write["points"].as_array().into_iter().flatten() {
             let mut item = serde_json::Map::new();
             item.insert("database".to_owned(), write["database"].clone());
-            item.insert("retentionPolicy".to_owned(), write["retention_policy"].clone());
+            item.insert(
+                "retentionPolicy".to_owned(),
+                write["retention_policy"].clone(),
+            );
             if !write["cluster"].is_null() {
                 item.insert("cluster".to_owned(), write["cluster"].clone());
             }
@@ -244,17 +317,28 @@ pub fn output_lines(output: &weir_engine::TestOutput) -> Vec<String> {
     }
     if let Some(endpoints) = value["http_out"].as_object() {
         for (endpoint, result) in endpoints {
-            push(&mut lines, "httpOut", serde_json::json!({ "endpoint": endpoint, "result": result }));
+            push(
+                &mut lines,
+                "httpOut",
+                serde_json::json!({ "endpoint": endpoint, "result": result }),
+            );
         }
     }
     if let Some(error) = value["error"].as_str() {
-        push(&mut lines, "error", serde_json::Value::String(error.to_owned()));
+        push(
+            &mut lines,
+            "error",
+            serde_json::Value::String(error.to_owned()),
+        );
     }
     lines
 }
 
 fn json_equal(expected: &str, actual: &str) -> bool {
-    match (serde_json::from_str::<serde_json::Value>(expected), serde_json::from_str::<serde_json::Value>(actual)) {
+    match (
+        serde_json::from_str::<serde_json::Value>(expected),
+        serde_json::from_str::<serde_json::Value>(actual),
+    ) {
         (Ok(e), Ok(a)) => e == a,
         _ => expected.trim() == actual.trim(),
     }

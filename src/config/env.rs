@@ -12,7 +12,14 @@ pub(super) fn from_process() -> BTreeMap<String, String> {
     std::env::vars()
         .filter(|(name, _)| {
             (name.starts_with("WEIR_") || name.starts_with("KAPACITOR_"))
-                && !matches!(name.as_str(), "WEIR_URL" | "KAPACITOR_URL" | "WEIR_REQUIRE_PEERS" | "WEIR_CONFIG" | "WEIR_BIN")
+                && !matches!(
+                    name.as_str(),
+                    "WEIR_URL"
+                        | "KAPACITOR_URL"
+                        | "WEIR_REQUIRE_PEERS"
+                        | "WEIR_CONFIG"
+                        | "WEIR_BIN"
+                )
                 && !name.starts_with("WEIR_TEST_")
         })
         .collect()
@@ -51,7 +58,11 @@ pub(super) fn apply(
             errors.push(format!("environment variable {name}: {error}"));
         }
     }
-    if errors.is_empty() { Ok(table) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(table)
+    } else {
+        Err(errors)
+    }
 }
 
 fn apply_one(table: &mut toml::Table, rest: &str, value: toml::Value) -> Result<(), String> {
@@ -72,7 +83,12 @@ fn apply_one(table: &mut toml::Table, rest: &str, value: toml::Value) -> Result<
                 let (index, key) = after
                     .split_once('_')
                     .and_then(|(index, key)| Some((index.parse::<usize>().ok()?, key)))
-                    .ok_or_else(|| format!("[[{section}]] needs an element index, as in {}_0_KEY", prefix.to_ascii_uppercase()))?;
+                    .ok_or_else(|| {
+                        format!(
+                            "[[{section}]] needs an element index, as in {}_0_KEY",
+                            prefix.to_ascii_uppercase()
+                        )
+                    })?;
                 let count = elements.len();
                 let element = elements.get_mut(index).ok_or_else(|| {
                     format!("[[{section}]] has no element {index} (it has {count})")
@@ -86,7 +102,11 @@ fn apply_one(table: &mut toml::Table, rest: &str, value: toml::Value) -> Result<
             _ => return Err(format!("{section} is not a section")),
         }
     }
-    let key = if rest == "data_dir" { rest.to_owned() } else { key_name(rest) };
+    let key = if rest == "data_dir" {
+        rest.to_owned()
+    } else {
+        key_name(rest)
+    };
     table.insert(key, value);
     Ok(())
 }
@@ -99,7 +119,9 @@ fn key_name(env_key: &str) -> String {
 fn parse_value(raw: &str) -> toml::Value {
     let document = format!("v = {raw}");
     match toml::from_str::<toml::Table>(&document) {
-        Ok(mut table) => table.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_owned())),
+        Ok(mut table) => table
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_owned())),
         Err(_) => toml::Value::String(raw.to_owned()),
     }
 }
@@ -115,9 +137,15 @@ mod tests {
     #[test]
     fn overrides_sections_arrays_and_top_level() {
         let mut overrides = BTreeMap::new();
-        overrides.insert("WEIR_HTTP_BIND_ADDRESS".to_owned(), "127.0.0.1:1".to_owned());
+        overrides.insert(
+            "WEIR_HTTP_BIND_ADDRESS".to_owned(),
+            "127.0.0.1:1".to_owned(),
+        );
         overrides.insert("KAPACITOR_DATA_DIR".to_owned(), "/tmp/x".to_owned());
-        overrides.insert("WEIR_INFLUXDB_0_URLS".to_owned(), "[\"http://a\"]".to_owned());
+        overrides.insert(
+            "WEIR_INFLUXDB_0_URLS".to_owned(),
+            "[\"http://a\"]".to_owned(),
+        );
         overrides.insert("WEIR_LOGGING_LEVEL".to_owned(), "DEBUG".to_owned());
         let out = apply(table("[[influxdb]]\nname = \"a\"\n"), &overrides).unwrap();
         assert_eq!(out["http"]["bind-address"].as_str(), Some("127.0.0.1:1"));

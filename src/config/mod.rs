@@ -37,7 +37,10 @@ pub struct Config {
     #[serde(rename = "reporting-enabled", default, skip_serializing)]
     pub reporting_enabled: Option<bool>,
     /// Shutdown grace period: drain pipelines and flush sinks within this.
-    #[serde(default = "default_shutdown_timeout", with = "weir_engine::duration::serde")]
+    #[serde(
+        default = "default_shutdown_timeout",
+        with = "weir_engine::duration::serde"
+    )]
     pub shutdown_timeout: Duration,
     /// The HTTP API.
     #[serde(default)]
@@ -172,7 +175,9 @@ pub struct UserConfig {
 
 impl fmt::Debug for UserConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserConfig").field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("UserConfig")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 
@@ -341,10 +346,19 @@ pub fn parse(
     let (config, mut warnings) = unknown::deserialize_lenient(text, origin, env)?;
     let errors = validate(&config);
     if !errors.is_empty() {
-        return Err(ConfigErrors { errors: errors.into_iter().map(|e| format!("{origin}: {e}")).collect() });
+        return Err(ConfigErrors {
+            errors: errors
+                .into_iter()
+                .map(|e| format!("{origin}: {e}"))
+                .collect(),
+        });
     }
     warnings.extend(lint(&config, origin));
-    Ok(Loaded { config, warnings, path: None })
+    Ok(Loaded {
+        config,
+        warnings,
+        path: None,
+    })
 }
 
 /// Every semantic problem at once.
@@ -352,7 +366,11 @@ fn validate(config: &Config) -> Vec<String> {
     let mut errors = Vec::new();
     let mut push_all = |section: &str, result: Result<(), Vec<String>>| {
         if let Err(problems) = result {
-            errors.extend(problems.into_iter().map(|problem| format!("[{section}] {problem}")));
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|problem| format!("[{section}] {problem}")),
+            );
         }
     };
     for sink in &config.influxdb {
@@ -367,7 +385,10 @@ fn validate(config: &Config) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
     for scraper in &config.scraper {
         if !seen.insert(scraper.name.clone()) {
-            errors.push(format!("[scraper] duplicate scraper name {:?}", scraper.name));
+            errors.push(format!(
+                "[scraper] duplicate scraper name {:?}",
+                scraper.name
+            ));
         }
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -376,7 +397,13 @@ fn validate(config: &Config) -> Vec<String> {
             errors.push(format!("[influxdb] duplicate name {:?}", sink.name));
         }
     }
-    if config.influxdb.iter().filter(|sink| sink.enabled && sink.default).count() > 1 {
+    if config
+        .influxdb
+        .iter()
+        .filter(|sink| sink.enabled && sink.default)
+        .count()
+        > 1
+    {
         errors.push("[influxdb] more than one sink has default = true".to_owned());
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -394,19 +421,26 @@ fn validate(config: &Config) -> Vec<String> {
         }
     }
     if config.http.auth_enabled && config.http.users.is_empty() {
-        errors.push("[http] auth-enabled = true needs at least one [[http.users]] entry".to_owned());
+        errors
+            .push("[http] auth-enabled = true needs at least one [[http.users]] entry".to_owned());
     }
     if config.http.https_enabled && config.http.https_certificate.is_empty() {
         errors.push("[http] https-enabled = true needs https-certificate".to_owned());
     }
-    if !matches!(config.logging.level.to_ascii_uppercase().as_str(), "DEBUG" | "INFO" | "WARN" | "ERROR") {
+    if !matches!(
+        config.logging.level.to_ascii_uppercase().as_str(),
+        "DEBUG" | "INFO" | "WARN" | "ERROR"
+    ) {
         errors.push(format!(
             "[logging] level {:?} is not one of DEBUG, INFO, WARN, ERROR",
             config.logging.level
         ));
     }
     if !matches!(config.logging.format.as_str(), "text" | "json") {
-        errors.push(format!("[logging] format {:?} is not one of text, json", config.logging.format));
+        errors.push(format!(
+            "[logging] format {:?} is not one of text, json",
+            config.logging.format
+        ));
     }
     errors
 }
@@ -457,12 +491,21 @@ impl Config {
         let mut add = |service: &str, ids: Vec<&String>| {
             sources.extend(ids.into_iter().map(|id| (service.to_owned(), id.clone())));
         };
-        add("static-discovery", self.static_discovery.iter().map(|d| &d.id).collect());
-        add("file-discovery", self.file_discovery.iter().map(|d| &d.id).collect());
+        add(
+            "static-discovery",
+            self.static_discovery.iter().map(|d| &d.id).collect(),
+        );
+        add(
+            "file-discovery",
+            self.file_discovery.iter().map(|d| &d.id).collect(),
+        );
         add("dns", self.dns.iter().map(|d| &d.id).collect());
         add("consul", self.consul.iter().map(|d| &d.id).collect());
         #[cfg(feature = "kubernetes")]
-        add("kubernetes", self.kubernetes.iter().map(|d| &d.id).collect());
+        add(
+            "kubernetes",
+            self.kubernetes.iter().map(|d| &d.id).collect(),
+        );
         #[cfg(feature = "ec2")]
         add("ec2", self.ec2.iter().map(|d| &d.id).collect());
         sources

@@ -75,18 +75,32 @@ fn unknown_keys_warn_with_position_and_suggestion() {
     let loaded = parse_ok("[http]\nbind-adress = \":1\"\n\n[slack]\nenabled = true\n");
     let messages: Vec<_> = loaded.warnings.iter().map(|w| w.message.clone()).collect();
     assert!(
-        messages.iter().any(|m| m.starts_with("weir.toml:2:1: unknown key `bind-adress`")
-            && m.contains("did you mean `bind-address`?")),
+        messages.iter().any(
+            |m| m.starts_with("weir.toml:2:1: unknown key `bind-adress`")
+                && m.contains("did you mean `bind-address`?")
+        ),
         "{messages:?}"
     );
-    assert!(messages.iter().any(|m| m.contains("unknown section `slack`")), "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("unknown section `slack`")),
+        "{messages:?}"
+    );
     assert_eq!(loaded.config.http.bind_address, DEFAULT_BIND_ADDRESS);
 }
 
 #[test]
 fn disabled_scrapers_are_pointed_out() {
     let loaded = parse_ok("[[scraper]]\nname = \"x\"\ndb = \"d\"\nrp = \"r\"\n");
-    assert!(loaded.warnings.iter().any(|w| w.message.contains("add `enabled = true`")), "{:?}", loaded.warnings);
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("add `enabled = true`")),
+        "{:?}",
+        loaded.warnings
+    );
 }
 
 #[test]
@@ -97,8 +111,12 @@ fn syntax_errors_name_line_and_column() {
 
 #[test]
 fn type_errors_name_line_and_column() {
-    let errors =
-        parse("[http]\nauth-enabled = \"yes\"\n", "weir.toml", &BTreeMap::new()).unwrap_err();
+    let errors = parse(
+        "[http]\nauth-enabled = \"yes\"\n",
+        "weir.toml",
+        &BTreeMap::new(),
+    )
+    .unwrap_err();
     assert!(errors.errors[0].starts_with("weir.toml:2:"), "{errors}");
 }
 
@@ -116,7 +134,10 @@ fn semantic_errors_are_all_reported() {
 #[test]
 fn environment_overrides_apply() {
     let mut env = BTreeMap::new();
-    env.insert("WEIR_HTTP_BIND_ADDRESS".to_owned(), "127.0.0.1:7".to_owned());
+    env.insert(
+        "WEIR_HTTP_BIND_ADDRESS".to_owned(),
+        "127.0.0.1:7".to_owned(),
+    );
     let loaded = parse("", "weir.toml", &env).unwrap();
     assert_eq!(loaded.config.http.bind_address, "127.0.0.1:7");
 }
@@ -127,15 +148,28 @@ fn unrelated_environment_variables_are_ignored() {
     env.insert("WEIR_ADDR".to_owned(), "127.0.0.1:1".to_owned());
     env.insert("WEIR_HTTP_AUTH_ENABLED".to_owned(), "maybe".to_owned());
     let errors = parse("", "weir.toml", &env).unwrap_err();
-    assert!(errors.errors[0].contains("WEIR_HTTP_AUTH_ENABLED"), "{errors}");
+    assert!(
+        errors.errors[0].contains("WEIR_HTTP_AUTH_ENABLED"),
+        "{errors}"
+    );
     env.remove("WEIR_HTTP_AUTH_ENABLED");
     let loaded = parse("", "weir.toml", &env).unwrap();
-    assert!(loaded.warnings[0].message.contains("WEIR_ADDR"), "{:?}", loaded.warnings);
+    assert!(
+        loaded.warnings[0].message.contains("WEIR_ADDR"),
+        "{:?}",
+        loaded.warnings
+    );
 }
 
 #[test]
 fn dbrps_split_at_the_first_dot() {
-    assert_eq!(parse_dbrp("db.rp"), Some(("db".to_owned(), "rp".to_owned())));
-    assert_eq!(parse_dbrp("\"db\".\"rp\""), Some(("db".to_owned(), "rp".to_owned())));
+    assert_eq!(
+        parse_dbrp("db.rp"),
+        Some(("db".to_owned(), "rp".to_owned()))
+    );
+    assert_eq!(
+        parse_dbrp("\"db\".\"rp\""),
+        Some(("db".to_owned(), "rp".to_owned()))
+    );
     assert_eq!(parse_dbrp("db"), None);
 }

@@ -35,7 +35,11 @@ pub(super) fn deserialize_lenient(
     let mut working = text.to_owned();
     let mut warnings = Vec::new();
     let syntax_error = |error: &toml::de::Error| ConfigErrors {
-        errors: vec![format!("{}: {}", position(text, origin, error.span()), first_line(error.message()))],
+        errors: vec![format!(
+            "{}: {}",
+            position(text, origin, error.span()),
+            first_line(error.message())
+        )],
     };
     loop {
         let table: toml::Table = toml::from_str(&working).map_err(|error| syntax_error(&error))?;
@@ -44,21 +48,32 @@ pub(super) fn deserialize_lenient(
                 let mut table = table;
                 for (name, value) in env {
                     let single = BTreeMap::from([(name.clone(), value.clone())]);
-                    let candidate = env::apply(table.clone(), &single).map_err(|errors| ConfigErrors { errors })?;
+                    let candidate = env::apply(table.clone(), &single)
+                        .map_err(|errors| ConfigErrors { errors })?;
                     match Config::deserialize_table(candidate.clone()) {
                         Ok(_) => table = candidate,
-                        Err(error) if unknown_field(error.message()).is_some() => warnings.push(Warning {
-                            message: format!("environment variable {name} names no config key (ignored)"),
-                        }),
+                        Err(error) if unknown_field(error.message()).is_some() => {
+                            warnings.push(Warning {
+                                message: format!(
+                                    "environment variable {name} names no config key (ignored)"
+                                ),
+                            })
+                        }
                         Err(error) => {
                             return Err(ConfigErrors {
-                                errors: vec![format!("environment variable {name}: {}", first_line(error.message()))],
+                                errors: vec![format!(
+                                    "environment variable {name}: {}",
+                                    first_line(error.message())
+                                )],
                             });
                         }
                     }
                 }
                 let config = Config::deserialize_table(table).map_err(|error| ConfigErrors {
-                    errors: vec![format!("environment overrides: {}", first_line(error.message()))],
+                    errors: vec![format!(
+                        "environment overrides: {}",
+                        first_line(error.message())
+                    )],
                 })?;
                 return Ok((config, warnings));
             }
@@ -69,9 +84,15 @@ pub(super) fn deserialize_lenient(
                 let Some(span) = error.span() else {
                     return Err(syntax_error(&error));
                 };
-                let what = if is_header(&working, span.start) { "section" } else { "key" };
-                let mut message =
-                    format!("{}: unknown {what} `{unknown}` (ignored)", position(text, origin, Some(span.clone())));
+                let what = if is_header(&working, span.start) {
+                    "section"
+                } else {
+                    "key"
+                };
+                let mut message = format!(
+                    "{}: unknown {what} `{unknown}` (ignored)",
+                    position(text, origin, Some(span.clone()))
+                );
                 if let Some(suggestion) = closest(&unknown, &expected) {
                     message.push_str(&format!("; did you mean `{suggestion}`?"));
                 }
@@ -123,7 +144,12 @@ fn first_line(message: &str) -> String {
 fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
     let rest = message.trim().strip_prefix("unknown field `")?;
     let (name, rest) = rest.split_once('`')?;
-    let expected = rest.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+    let expected = rest
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
     Some((name.to_owned(), expected))
 }
 
@@ -147,7 +173,9 @@ pub(crate) fn closest(unknown: &str, known: &[String]) -> Option<String> {
 
 /// Whether `offset` is inside a `[table]` or `[[array]]` header line.
 fn is_header(text: &str, offset: usize) -> bool {
-    let line_start = text[..floor_boundary(text, offset)].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = text[..floor_boundary(text, offset)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     text[line_start..].trim_start().starts_with('[')
 }
 
@@ -157,10 +185,14 @@ fn blank_entry(text: &mut String, offset: usize) {
     let offset = floor_boundary(text, offset);
     let range = if is_header(text, offset) {
         let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-        let mut end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i + 1);
+        let mut end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i + 1);
         while end < text.len() {
             let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
-            if text[end..line_end].trim_start().starts_with('[') && looks_like_header(&text[end..line_end]) {
+            if text[end..line_end].trim_start().starts_with('[')
+                && looks_like_header(&text[end..line_end])
+            {
                 break;
             }
             end = line_end;
@@ -169,8 +201,10 @@ fn blank_entry(text: &mut String, offset: usize) {
     } else {
         offset..value_end(text, offset)
     };
-    let blanked: String =
-        text[range.clone()].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
+    let blanked: String = text[range.clone()]
+        .chars()
+        .map(|c| if c == '\n' { '\n' } else { ' ' })
+        .collect();
     text.replace_range(range, &blanked);
 }
 
@@ -178,7 +212,10 @@ fn looks_like_header(line: &str) -> bool {
     let trimmed = line.trim();
     let inner = trimmed.trim_start_matches('[');
     trimmed.ends_with(']')
-        && inner.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '"' || c == '\'' || c == '_' || c == '-')
+        && inner
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '"' || c == '\'' || c == '_' || c == '-')
         && !trimmed.contains('=')
 }
 
@@ -262,14 +299,18 @@ mod tests {
         let mut text = "a = 1\nb = [\n  \"x\",\n  \"y\",\n]\nc = 2\n".to_owned();
         let offset = text.find("b =").unwrap();
         blank_entry(&mut text, offset);
-        assert_eq!(text.len(), "a = 1\nb = [\n  \"x\",\n  \"y\",\n]\nc = 2\n".len());
+        assert_eq!(
+            text.len(),
+            "a = 1\nb = [\n  \"x\",\n  \"y\",\n]\nc = 2\n".len()
+        );
         assert_eq!(text.lines().count(), 6);
         assert!(text.contains("a = 1") && text.contains("c = 2") && !text.contains('x'));
     }
 
     #[test]
     fn blanks_whole_sections() {
-        let mut text = "[slack]\nenabled = true\nurl = \"x\"\n\n[http]\nbind-address = \":1\"\n".to_owned();
+        let mut text =
+            "[slack]\nenabled = true\nurl = \"x\"\n\n[http]\nbind-address = \":1\"\n".to_owned();
         blank_entry(&mut text, 1);
         assert!(!text.contains("slack") && !text.contains("url"));
         assert!(text.contains("[http]") && text.contains("bind-address"));
@@ -278,8 +319,14 @@ mod tests {
     #[test]
     fn suggests_close_keys_only() {
         let known = vec!["scrape-interval".to_owned(), "scrape-timeout".to_owned()];
-        assert_eq!(closest("scrape-intervall", &known).as_deref(), Some("scrape-interval"));
-        assert_eq!(closest("scrape_interval", &known).as_deref(), Some("scrape-interval"));
+        assert_eq!(
+            closest("scrape-intervall", &known).as_deref(),
+            Some("scrape-interval")
+        );
+        assert_eq!(
+            closest("scrape_interval", &known).as_deref(),
+            Some("scrape-interval")
+        );
         assert_eq!(closest("colour", &known), None);
     }
 }

@@ -46,10 +46,16 @@ impl Weir {
 
     /// Start in a given directory and port (for restarts).
     pub fn start_in(dir: &Path, config: &str, port: u16) -> Weir {
-        let text = config.replace("@PORT@", &port.to_string()).replace("@DIR@", &dir.display().to_string());
+        let text = config
+            .replace("@PORT@", &port.to_string())
+            .replace("@DIR@", &dir.display().to_string());
         let config_path = dir.join("weir.toml");
-        std::fs::write(&config_path, text).expect("write config");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("weir.log")).expect("log");
+        std::fs::write(&config_path, &text).expect("write config");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("weir.log"))
+            .expect("log");
         let child = Command::new(env!("CARGO_BIN_EXE_weir"))
             .args(["serve", "--config"])
             .arg(&config_path)
@@ -59,7 +65,17 @@ impl Weir {
             .stderr(log)
             .spawn()
             .expect("spawn weir");
-        let weir = Weir { child, url: format!("http://127.0.0.1:{port}"), dir: dir.to_owned(), config: config_path };
+        let scheme = if text.contains("https-enabled = true") {
+            "https"
+        } else {
+            "http"
+        };
+        let weir = Weir {
+            child,
+            url: format!("{scheme}://127.0.0.1:{port}"),
+            dir: dir.to_owned(),
+            config: config_path,
+        };
         weir.wait_ready();
         weir
     }
@@ -84,7 +100,10 @@ impl Weir {
 
     /// Stop with SIGTERM and wait.
     pub fn stop(mut self) -> String {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -107,11 +126,31 @@ impl Drop for Weir {
 
 /// A blocking HTTP request; `(status, body)`.
 pub fn http(method: &str, url: &str, body: Option<&str>) -> Result<(u16, String), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    http_with(method, url, body, None)
+}
+
+/// A blocking HTTP request with an `Authorization` header.
+pub fn http_with(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    authorization: Option<&str>,
+) -> Result<(u16, String), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let client = reqwest::Client::new();
+        // Tests talk to weir's self-signed test certificates too.
+        let client = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .map_err(|e| e.to_string())?;
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
         let mut request = client.request(method, url).timeout(Duration::from_secs(30));
+        if let Some(authorization) = authorization {
+            request = request.header("Authorization", authorization);
+        }
         if let Some(body) = body {
             request = request.body(body.to_owned());
         }
@@ -144,7 +183,14 @@ pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) ->
 pub fn influx_query(influx: &str, db: &str, query: &str) -> serde_json::Value {
     let url = format!(
         "{influx}/query?db={db}&epoch=ns&q={}",
-        query.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>()
+        query
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            })
+            .collect::<String>()
     );
     let (_, body) = http("GET", &url, None).unwrap_or((0, String::new()));
     serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# /write ingestion cost: line protocol parsed and routed into one
+# `from().groupBy('host')|window().period(10s).every(10s)|mean('value')` task, 100 hosts,
+# batches of 5,000 lines over one keep-alive HTTP connection. Prints the daemon's own CPU
+# seconds (utime + stime from /proc/PID/stat) per million points.
+#
+#   bash bench/write.sh [POINTS]        (default 2,000,000)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+POINTS="${1:-2000000}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/weir-target}"
+cargo build --release -q --manifest-path "$ROOT/Cargo.toml" --bin weir
+WEIR="$CARGO_TARGET_DIR/release/weir"
+WORK="$(mktemp -d)"
+trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+python3 "$ROOT/bench/gen_lp.py" --points "$POINTS" --out "$WORK/lp" >/dev/null
+PORT=$((20000 + RANDOM % 10000))
+cat > "$WORK/mean.tick" <<'TICK'
+dbrp "bench"."autogen"
+
+stream
+    |from()
+        .measurement('cpu')
+        .groupBy('host')
+    |window()
+        .period(10s)
+        .every(10s)
+    |mean('value')
+    |httpOut('mean')
+TICK
+cat > "$WORK/weir.toml" <<TOML
+data_dir = "$WORK/data"
+[http]
+bind-address = "127.0.0.1:$PORT"
+[logging]
+level = "WARN"
+[[task]]
+id = "mean"
+path = "$WORK/mean.tick"
+TOML
+"$WEIR" serve --config "$WORK/weir.toml" >"$WORK/log" 2>&1 &
+PID=$!
+for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/kapacitor/v1/ping" 2>/dev/null && break; sleep 0.1; done
+cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+TICKS=$(getconf CLK_TCK)
+before=$(cpu)
+python3 "$ROOT/bench/post_lp.py" "http://127.0.0.1:$PORT/write?db=bench&rp=autogen&precision=s" "$WORK/lp" > "$WORK/post.json"
+sleep 1
+after=$(cpu)
+python3 - "$WORK/post.json" "$before" "$after" "$TICKS" <<'PY'
+import json, sys
+post = json.load(open(sys.argv[1]))
+cpu = (float(sys.argv[3]) - float(sys.argv[2])) / float(sys.argv[4])
+points = post["points"]
+print(json.dumps({"points": points, "errors": post["errors"], "wall_s": post["wall_s"],
+                  "weir_cpu_s": round(cpu, 3), "cpu_s_per_million": round(cpu / points * 1e6, 3),
+                  "points_per_s": round(points / post["wall_s"])}))
+PY
+curl -fsS "http://127.0.0.1:$PORT/kapacitor/v1/tasks/mean" | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]["node-stats"]; print("task collected:", s["stream0"]["collected"], "window emitted:", s["window2"]["emitted"])'
