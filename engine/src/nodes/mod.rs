@@ -5,6 +5,7 @@
 
 pub mod aggregate;
 pub mod alert;
+pub mod change_detect;
 pub mod default;
 pub mod delete;
 pub mod derivative;
@@ -16,7 +17,10 @@ pub mod http_post;
 pub mod influxdb_out;
 pub mod join;
 pub mod log;
+pub mod sample;
 pub mod shift;
+pub mod state_count;
+pub mod state_duration;
 pub mod union;
 pub mod where_;
 pub mod window;
@@ -187,6 +191,10 @@ pub fn build(spec: &NodeSpec, n_parents: usize) -> Result<(Box<dyn Node>, Publis
         }
         NodeSpec::HttpPost(spec) => Box::new(http_post::HttpPost::new(spec)),
         NodeSpec::InfluxDbOut(spec) => Box::new(influxdb_out::InfluxDbOut::new(spec)),
+        NodeSpec::Sample(spec) => Box::new(sample::Sample::new(spec)),
+        NodeSpec::ChangeDetect(spec) => Box::new(change_detect::ChangeDetect::new(spec)),
+        NodeSpec::StateCount(spec) => Box::new(state_count::StateCount::new(spec)),
+        NodeSpec::StateDuration(spec) => Box::new(state_duration::StateDuration::new(spec)),
         other => {
             return Err(BuildError(format!(
                 "node {} is not supported by the engine",

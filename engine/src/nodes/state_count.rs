@@ -1,0 +1,192 @@
+//! `stateCount(lambda)`: adds how many consecutive points of the group satisfied the
+//! predicate (1, 2, 3...), or -1 when it is false.
+//!
+//! As in Kapacitor: the count is an integer field (`.as`, default `state_count`), a point
+//! whose predicate fails to evaluate is dropped and counted as an error (the count keeps
+//! its value), and on batch edges the count restarts with every batch.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use weir_dsl::nodes::StateCountSpec;
+use weir_dsl::{Lambda, LambdaState};
+
+use crate::message::{Message, PointScope};
+use crate::nodes::{Context, Node};
+use crate::point::{FieldValue, Point};
+
+/// One group's state: the lambda's own state and the running count.
+#[derive(Default)]
+struct GroupState {
+    lambda: LambdaState,
+    count: i64,
+}
+
+/// Runtime state of `stateCount()`.
+pub struct StateCount {
+    predicate: Lambda,
+    as_: String,
+    groups: HashMap<String, GroupState>,
+}
+
+impl StateCount {
+    /// Build from the spec.
+    pub fn new(spec: &StateCountSpec) -> StateCount {
+        StateCount {
+            predicate: spec.predicate.clone(),
+            as_: spec.as_.clone(),
+            groups: HashMap::default(),
+        }
+    }
+
+    /// Evaluate the predicate on `point` and add the count; false when it failed.
+    fn track(&self, state: &mut GroupState, point: &mut Point, ctx: &mut Context<'_>) -> bool {
+        match self
+            .predicate
+            .eval_bool(&PointScope::new(point), &mut state.lambda)
+        {
+            Ok(in_state) => {
+                let value = if in_state {
+                    state.count = state.count.saturating_add(1);
+                    state.count
+                } else {
+                    state.count = 0;
+                    -1
+                };
+                point
+                    .fields
+                    .insert(self.as_.clone(), FieldValue::Int(value));
+                true
+            }
+            Err(error) => {
+                ctx.error(format!("stateCount: {error}"));
+                false
+            }
+        }
+    }
+}
+
+impl Node for StateCount {
+    fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
+        let group_id = message.group().id.clone();
+        let mut state = self.groups.remove(&group_id).unwrap_or_default();
+        match message {
+            Message::Point(mut task_point) => {
+                if self.track(&mut state, &mut task_point.point, ctx) {
+                    ctx.emit(Message::Point(task_point));
+                }
+            }
+            Message::Batch(mut batch) => {
+                state.count = 0;
+                batch
+                    .points
+                    .retain_mut(|point| self.track(&mut state, point, ctx));
+                ctx.emit(Message::Batch(batch));
+            }
+        }
+        self.groups.insert(group_id, state);
+    }
+
+    fn cardinality(&self) -> usize {
+        self.groups.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nodes::test_support::*;
+    use weir_dsl::NodeSpec;
+
+    fn spec(script: &str) -> StateCountSpec {
+        let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
+        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        program
+            .nodes
+            .into_iter()
+            .find_map(|node| match node.spec {
+                NodeSpec::StateCount(spec) => Some(spec),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    fn ints(out: &[Message], field: &str) -> Vec<i64> {
+        out.iter()
+            .map(|message| match message {
+                Message::Point(point) => match point.point.fields.get(field) {
+                    Some(FieldValue::Int(value)) => *value,
+                    other => panic!("{field} is {other:?}"),
+                },
+                Message::Batch(_) => panic!("expected a point"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_consecutive_true_points_per_group() {
+        // Kapacitor's TestStream_StateCount shape: 1, 2, -1, 1.
+        let mut node = StateCount::new(&spec("stream|from()|stateCount(lambda: \"value\" > 95.0)"));
+        let a = group(&[("host", "a")]);
+        let b = group(&[("host", "b")]);
+        let inputs = vec![
+            (0, value_point(0, 97.0, &a)),
+            (0, value_point(0, 10.0, &b)),
+            (0, value_point(1, 96.0, &a)),
+            (0, value_point(1, 99.0, &b)),
+            (0, value_point(2, 90.0, &a)),
+            (0, value_point(3, 98.0, &a)),
+        ];
+        let (out, errors) = run(&mut node, inputs, &Recorder::default(), false);
+        assert_eq!(ints(&out, "state_count"), vec![1, -1, 2, 1, -1, 1]);
+        assert_eq!(errors, 0);
+        assert_eq!(node.cardinality(), 2);
+    }
+
+    #[test]
+    fn failed_predicates_drop_the_point_and_keep_the_count() {
+        let g = group(&[]);
+        let mut node = StateCount::new(&spec(
+            "stream|from()|stateCount(lambda: \"value\" > 1.0).as('n')",
+        ));
+        let mut bad = value_point(1, 5.0, &g);
+        if let Message::Point(point) = &mut bad {
+            point.point.fields.clear();
+            point.point.fields.insert("x".into(), FieldValue::Int(1));
+        }
+        let inputs = vec![
+            (0, value_point(0, 5.0, &g)),
+            (0, bad),
+            (0, value_point(2, 5.0, &g)),
+        ];
+        let (out, errors) = run(&mut node, inputs, &Recorder::default(), false);
+        assert_eq!(errors, 1);
+        assert_eq!(ints(&out, "n"), vec![1, 2]);
+    }
+
+    #[test]
+    fn batches_restart_the_count() {
+        let mut node = StateCount::new(&spec("stream|from()|stateCount(lambda: \"value\" > 1.0)"));
+        let g = group(&[]);
+        let inputs = vec![
+            (0, batch(10, &[(1, 5.0), (2, 5.0), (3, 0.0), (4, 5.0)], &g)),
+            (0, batch(20, &[(11, 5.0)], &g)),
+        ];
+        let (out, _) = run(&mut node, inputs, &Recorder::default(), false);
+        let counts: Vec<Vec<FieldValue>> = out
+            .iter()
+            .map(|message| match message {
+                Message::Batch(batch) => batch
+                    .points
+                    .iter()
+                    .map(|p| p.fields["state_count"].clone())
+                    .collect(),
+                Message::Point(_) => panic!("expected a batch"),
+            })
+            .collect();
+        use FieldValue::Int;
+        assert_eq!(
+            counts,
+            vec![vec![Int(1), Int(2), Int(-1), Int(1)], vec![Int(1)]]
+        );
+    }
+}
