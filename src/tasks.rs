@@ -401,12 +401,7 @@ impl Tasks {
         let records = self.store.tasks()?;
         let limit = query.limit.unwrap_or(100);
         let offset = query.offset.unwrap_or(0);
-        let fields: Option<Vec<String>> = query.fields.as_ref().map(|f| {
-            f.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        });
+        let fields = (!query.fields.is_empty()).then_some(query.fields.as_slice());
         let tasks: Vec<serde_json::Value> = records
             .iter()
             .filter(|record| {
@@ -417,7 +412,7 @@ impl Tasks {
             })
             .skip(offset)
             .take(limit)
-            .map(|record| self.render(record, view, fields.as_deref()))
+            .map(|record| self.render(record, view, fields))
             .collect();
         Ok(json!({ "tasks": tasks }))
     }
@@ -627,13 +622,15 @@ pub struct TaskView {
 }
 
 /// `GET /tasks` query parameters.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+///
+/// Parsed by hand rather than with serde: Kapacitor's Go client repeats `fields` once per
+/// field (`fields=type&fields=status`) and always sends `pattern`, empty when it means all.
+#[derive(Debug, Clone, Default)]
 pub struct ListQuery {
-    /// Glob on ids.
+    /// Glob on ids (`None`: all).
     pub pattern: Option<String>,
-    /// Comma-separated fields to include.
-    pub fields: Option<String>,
+    /// Fields to include (empty: all); repeated or comma-separated.
+    pub fields: Vec<String>,
     /// Skip this many.
     pub offset: Option<usize>,
     /// At most this many (default 100).
@@ -642,6 +639,36 @@ pub struct ListQuery {
     pub dot_view: Option<String>,
     /// `formatted` or `raw`.
     pub script_format: Option<String>,
+}
+
+impl ListQuery {
+    /// Parse a raw query string; a bad number names the parameter.
+    pub fn parse(raw: Option<&str>) -> Result<ListQuery, String> {
+        let mut query = ListQuery::default();
+        let number = |key: &str, value: &str| {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("invalid {key} {value:?}: expected a non-negative integer"))
+        };
+        for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            match key.as_ref() {
+                "pattern" if !value.is_empty() => query.pattern = Some(value.into_owned()),
+                "fields" => query.fields.extend(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_owned),
+                ),
+                "offset" => query.offset = Some(number("offset", &value)?),
+                "limit" => query.limit = Some(number("limit", &value)?),
+                "dot-view" => query.dot_view = Some(value.into_owned()),
+                "script-format" => query.script_format = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        Ok(query)
+    }
 }
 
 /// A template define or update request.

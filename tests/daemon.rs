@@ -300,3 +300,106 @@ fn https_serves_the_api_with_the_configured_certificate() {
     );
     weir.stop();
 }
+
+/// Issue 5's reload bar: a reload that changes one scraper of fifty leaves the other
+/// forty-nine scraping without a gap. weir scrapes its own `/metrics` fifty times over; a
+/// restarted scraper starts its targets' counters from zero, so counters that only ever grow
+/// prove the forty-nine were never stopped, and the changed one proves the check can fail.
+#[test]
+fn reloading_one_scraper_of_fifty_leaves_the_others_running() {
+    let scrapers = |changed_interval: &str| {
+        let mut config = format!(
+            "{BASE}\n[[static-discovery]]\nid = \"self\"\ntargets = [\"127.0.0.1:@PORT@\"]\n"
+        );
+        for n in 0..50 {
+            let interval = if n == 0 { changed_interval } else { "500ms" };
+            config.push_str(&format!(
+                "[[scraper]]\nenabled = true\nname = \"s{n:02}\"\ndb = \"self\"\nrp = \"autogen\"\n\
+                 scrape-interval = \"{interval}\"\nscrape-timeout = \"400ms\"\n\
+                 discoverer-id = \"self\"\ndiscoverer-service = \"static-discovery\"\n"
+            ));
+        }
+        config
+    };
+    let weir = Weir::start(&scrapers("500ms"));
+    let counts = || -> std::collections::BTreeMap<String, u64> {
+        let (_, body) =
+            http("GET", &format!("{}/weir/v1/targets", weir.url), None).unwrap_or_default();
+        json(&body)["targets"]
+            .as_array()
+            .map(|targets| {
+                targets
+                    .iter()
+                    .filter_map(|t| {
+                        Some((
+                            t["scraper"].as_str()?.to_owned(),
+                            t["scrapes_total"].as_u64()?,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let warm = eventually(Duration::from_secs(20), || {
+        let counts = counts();
+        (counts.len() == 50 && counts.values().all(|&c| c >= 3)).then_some(counts)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "fifty scrapers never all ran: {:?}\n{}",
+            counts(),
+            weir.log()
+        )
+    });
+
+    let port = weir.url.rsplit(':').next().unwrap_or("0").to_owned();
+    std::fs::write(
+        &weir.config,
+        scrapers("1s")
+            .replace("@DIR@", &weir.dir.display().to_string())
+            .replace("@PORT@", &port),
+    )
+    .unwrap();
+    let (status, body) =
+        http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    // Sample the counters while the reload settles: the forty-nine never go back.
+    let mut last = warm.clone();
+    let mut restarted_changed = false;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(150));
+        let now = counts();
+        for (name, &count) in &now {
+            let before = last.get(name).copied().unwrap_or(0);
+            if name == "s00" {
+                restarted_changed |= count < before;
+            } else {
+                assert!(
+                    count >= before,
+                    "scraper {name} was restarted by a reload that did not change it ({before} -> {count})\n{}",
+                    weir.log()
+                );
+            }
+        }
+        last.extend(now);
+    }
+    let after = eventually(Duration::from_secs(10), || {
+        let now = counts();
+        warm.iter()
+            .filter(|(name, _)| name.as_str() != "s00")
+            .all(|(name, &before)| now.get(name).is_some_and(|&c| c >= before + 4))
+            .then_some(now)
+    });
+    assert!(
+        after.is_some(),
+        "the forty-nine stopped scraping after the reload: {:?}",
+        counts()
+    );
+    assert!(
+        restarted_changed,
+        "the changed scraper s00 should have been restarted: {:?}",
+        counts()
+    );
+    weir.stop();
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -45,10 +45,11 @@ fn view(query: &ListQuery) -> TaskView {
 }
 
 /// `GET /kapacitor/v1/tasks`.
-pub async fn list_tasks(
-    State(daemon): State<Arc<Daemon>>,
-    Query(query): Query<ListQuery>,
-) -> Response {
+pub async fn list_tasks(State(daemon): State<Arc<Daemon>>, RawQuery(raw): RawQuery) -> Response {
+    let query = match ListQuery::parse(raw.as_deref()) {
+        Ok(query) => query,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
     match daemon.tasks.list_json(&query, &view(&query)) {
         Ok(body) => Json(body).into_response(),
         Err(e) => task_error(e),
@@ -71,8 +72,12 @@ pub async fn define_task(State(daemon): State<Arc<Daemon>>, body: Bytes) -> Resp
 pub async fn get_task(
     State(daemon): State<Arc<Daemon>>,
     Path(id): Path<String>,
-    Query(query): Query<ListQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
+    let query = match ListQuery::parse(raw.as_deref()) {
+        Ok(query) => query,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
     match daemon.tasks.task_json(&id, &view(&query)) {
         Ok(task) => Json(task).into_response(),
         Err(e) => task_error(e),
@@ -122,8 +127,12 @@ pub async fn http_out(
 /// `GET /kapacitor/v1/templates`.
 pub async fn list_templates(
     State(daemon): State<Arc<Daemon>>,
-    Query(query): Query<ListQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
+    let query = match ListQuery::parse(raw.as_deref()) {
+        Ok(query) => query,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
     match daemon.tasks.list_templates_json(query.pattern.as_deref()) {
         Ok(body) => Json(body).into_response(),
         Err(e) => task_error(e),
