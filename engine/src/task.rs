@@ -94,6 +94,9 @@ pub struct Task {
     id: String,
     nodes: Vec<TaskNode>,
     from_ids: Vec<usize>,
+    /// `stats`/`deadman` nodes on the stream root: they see every point (nil group).
+    root_counters: Vec<usize>,
+    nil_group: crate::message::Group,
     inboxes: Vec<Vec<(usize, Message)>>,
     scratch: Vec<Message>,
     outputs: Arc<dyn Outputs>,
@@ -127,6 +130,7 @@ impl Task {
         }
         let mut nodes = Vec::with_capacity(program.nodes.len());
         let mut from_ids = Vec::new();
+        let mut root_counters = Vec::new();
         let mut http_outs = HashMap::new();
         let mut multi_parent = false;
         let mut needs_ticks = false;
@@ -145,11 +149,25 @@ impl Task {
             if let NodeSpec::Window(window) = &program_node.spec {
                 needs_ticks |= window.flush_idle.is_some() || window.group_ttl.is_some();
             }
+            // Wall-clock nodes.
+            let counts_root =
+                matches!(program_node.spec, NodeSpec::Stats(_) | NodeSpec::Deadman(_));
+            needs_ticks |= counts_root || matches!(program_node.spec, NodeSpec::Barrier(_));
             let is_root_child = program_node.parents.contains(&0);
             let kind = match &program_node.spec {
                 NodeSpec::From(spec) if program_node.parents == [0] => {
                     from_ids.push(id_in_program);
                     NodeKind::From(From::new(spec))
+                }
+                _ if is_root_child && counts_root => {
+                    // `stream|stats()` counts every point written to the task.
+                    root_counters.push(id_in_program);
+                    let (node, _) =
+                        nodes::build(&program_node.spec, &[program.nodes[0].name.as_str()])
+                            .map_err(|error| {
+                                invalid(format!("{}: {}", program_node.name, error.0))
+                            })?;
+                    NodeKind::Other(node)
                 }
                 _ if is_root_child && id_in_program != 0 => {
                     return Err(invalid(format!(
@@ -158,7 +176,12 @@ impl Task {
                     )));
                 }
                 spec => {
-                    let (node, published) = nodes::build(spec, program_node.parents.len())
+                    let parent_names: Vec<&str> = program_node
+                        .parents
+                        .iter()
+                        .map(|parent| program.nodes[*parent].name.as_str())
+                        .collect();
+                    let (node, published) = nodes::build(spec, &parent_names)
                         .map_err(|error| invalid(format!("{}: {}", program_node.name, error.0)))?;
                     if let Published::HttpOut(endpoint, state) = published {
                         http_outs.insert(endpoint, state);
@@ -167,7 +190,7 @@ impl Task {
                 }
             };
             let stats = match program_node.spec {
-                NodeSpec::Alert(_) => NodeStats::for_alert(),
+                NodeSpec::Alert(_) | NodeSpec::Deadman(_) => NodeStats::for_alert(),
                 _ => NodeStats::default(),
             };
             nodes.push(TaskNode {
@@ -197,6 +220,8 @@ impl Task {
             id: id.to_owned(),
             nodes,
             from_ids,
+            root_counters,
+            nil_group: crate::message::GroupInfo::nil(),
             inboxes: (0..n_nodes).map(|_| Vec::new()).collect(),
             scratch: Vec::new(),
             outputs,
@@ -320,6 +345,13 @@ impl Task {
     }
 
     fn inject(&mut self, database: &str, retention_policy: &str, point: Cow<'_, Point>) {
+        for &node_id in &self.root_counters {
+            let message = Message::Point(crate::message::TaskPoint {
+                point: point.as_ref().clone(),
+                group: self.nil_group.clone(),
+            });
+            self.inboxes[node_id].push((0, message));
+        }
         let n_froms = self.from_ids.len();
         let mut point = Some(point);
         for (idx, &node_id) in self.from_ids.iter().enumerate() {

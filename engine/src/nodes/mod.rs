@@ -21,6 +21,7 @@ pub mod sample;
 pub mod shift;
 pub mod state_count;
 pub mod state_duration;
+pub mod stats;
 pub mod union;
 pub mod where_;
 pub mod window;
@@ -161,8 +162,12 @@ pub enum Published {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildError(pub String);
 
-/// Build the runtime node for `spec`; `n_parents` is the number of inputs.
-pub fn build(spec: &NodeSpec, n_parents: usize) -> Result<(Box<dyn Node>, Published), BuildError> {
+/// Build the runtime node for `spec`; `parent_names` are its inputs' node names, in order.
+pub fn build(
+    spec: &NodeSpec,
+    parent_names: &[&str],
+) -> Result<(Box<dyn Node>, Published), BuildError> {
+    let n_parents = parent_names.len();
     let node: Box<dyn Node> = match spec {
         NodeSpec::Stream => Box::new(Passthrough),
         NodeSpec::Batch => {
@@ -191,6 +196,7 @@ pub fn build(spec: &NodeSpec, n_parents: usize) -> Result<(Box<dyn Node>, Publis
         }
         NodeSpec::HttpPost(spec) => Box::new(http_post::HttpPost::new(spec)),
         NodeSpec::InfluxDbOut(spec) => Box::new(influxdb_out::InfluxDbOut::new(spec)),
+        NodeSpec::Stats(spec) => Box::new(stats::Stats::new(spec)),
         NodeSpec::Sample(spec) => Box::new(sample::Sample::new(spec)),
         NodeSpec::ChangeDetect(spec) => Box::new(change_detect::ChangeDetect::new(spec)),
         NodeSpec::StateCount(spec) => Box::new(state_count::StateCount::new(spec)),
