@@ -38,6 +38,7 @@ pub mod ast;
 mod builtins;
 mod check;
 pub mod codes;
+pub mod cron;
 pub mod diagnostic;
 mod format;
 pub mod lambda;

@@ -50,7 +50,7 @@ pub use http_post::HttpPostSpec;
 pub use influxdb_out::InfluxDbOutSpec;
 pub use join::{JoinFill, JoinSpec};
 pub use log::LogSpec;
-pub use query::{QueryFill, QuerySpec};
+pub use query::{InfluxQlParts, QueryFill, QueryLanguage, QuerySpec, split_influxql};
 pub use sample::{SampleRate, SampleSpec};
 pub use shift::ShiftSpec;
 pub use state_count::StateCountSpec;
