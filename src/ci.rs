@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use weir_discoverers::{DiscoveryManager, HealthState};
-use weir_engine::TargetGroup;
+use weir_engine::{CiWrite, TargetGroup};
 use weir_sinks::ci::{
-    Change, ChangeQuery, CiDetail, CiQuery, CiState, CiStore, Observation, extract,
+    Change, ChangeQuery, CiDetail, CiKey, CiQuery, CiState, CiStore, Observation, extract,
 };
 
 use crate::tasks::now_nanos;
@@ -133,14 +133,24 @@ impl Cis {
         }
     }
 
-    /// Record observations from a pipeline's `ciOut()` (never complete: no deletions).
-    #[allow(dead_code)] // wired to the engine's ciOut node next (issue 9)
-    pub fn observations(&self, source: String, observations: Vec<Observation>) {
-        let _ = self.commands.try_send(Command::Collection {
-            source,
+    /// Record observations (never complete: no deletions); false when the writer is behind
+    /// and they were dropped.
+    pub fn observations(&self, source: String, observations: Vec<Observation>) -> bool {
+        let sent = self.commands.try_send(Command::Collection {
+            source: source.clone(),
             observations,
             complete: false,
         });
+        if sent.is_err() {
+            tracing::warn!(%source, "ci writer is behind; these observations are skipped");
+        }
+        sent.is_ok()
+    }
+
+    /// Record what a task's `ciOut()` observed; the source is `pipeline/<task>`.
+    pub fn pipeline_observations(&self, write: CiWrite) -> bool {
+        let (source, observations) = from_pipeline(write);
+        self.observations(source, observations)
     }
 
     /// Drop history older than `retention`.
@@ -164,6 +174,28 @@ impl Cis {
     pub fn changes(&self, query: &ChangeQuery) -> anyhow::Result<Vec<Change>> {
         Ok(self.read(|store| store.changes(query))?)
     }
+}
+
+/// A `ciOut` hand-over as store observations: the task is the source, each item keeps its
+/// kind and key, its tracked configuration and its latest metrics.
+pub fn from_pipeline(write: CiWrite) -> (String, Vec<Observation>) {
+    let source = format!("pipeline/{}", write.task);
+    let observations = write
+        .observations
+        .into_iter()
+        .map(|observation| Observation {
+            key: Some(CiKey::new(
+                source.clone(),
+                observation.kind,
+                observation.key,
+            )),
+            config: observation.config,
+            metrics: observation.metrics,
+            relations: Vec::new(),
+            addresses: Vec::new(),
+        })
+        .collect();
+    (source, observations)
 }
 
 fn forward(

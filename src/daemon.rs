@@ -107,17 +107,6 @@ impl Daemon {
                 config.data_dir.display()
             )
         })?;
-        let outputs = Arc::new(DaemonOutputs::new(
-            tokio::runtime::Handle::current(),
-            sinks.clone(),
-            files,
-        ));
-        let output_stats = outputs.stats.clone();
-        let engine = Engine::new(outputs.clone());
-        let tasks = Tasks::new(store, engine.clone());
-        let discovery = DiscoveryManager::new();
-        let (points_tx, points_rx) = mpsc::channel::<PointBatch>(1024);
-        let scrapers = ScrapeManager::new(points_tx);
         let cis = if config.ci.enabled {
             Some(Arc::new(
                 Cis::start(&config.data_dir, config.ci.webhooks.clone())
@@ -126,6 +115,18 @@ impl Daemon {
         } else {
             None
         };
+        let outputs = Arc::new(DaemonOutputs::new(
+            tokio::runtime::Handle::current(),
+            sinks.clone(),
+            files,
+            cis.clone(),
+        ));
+        let output_stats = outputs.stats.clone();
+        let engine = Engine::new(outputs.clone());
+        let tasks = Tasks::new(store, engine.clone());
+        let discovery = DiscoveryManager::new();
+        let (points_tx, points_rx) = mpsc::channel::<PointBatch>(1024);
+        let scrapers = ScrapeManager::new(points_tx);
         let daemon = Arc::new(Daemon {
             status: Mutex::new(ConfigStatus {
                 revision: 1,

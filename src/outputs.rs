@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use weir_dsl::nodes::AlertHandler;
-use weir_engine::{HttpRequest, InfluxDbWrite, Outputs, Point};
+use weir_engine::{CiWrite, HttpRequest, InfluxDbWrite, Outputs, Point};
 use weir_sinks::{FileSink, SinkManager, SinkWrite};
+
+use crate::ci::Cis;
 
 /// Counters of output failures, for `/metrics`.
 #[derive(Debug, Default)]
@@ -27,6 +29,8 @@ pub struct OutputStats {
     pub alert_errors: AtomicU64,
     /// Points refused by a full sink queue.
     pub sink_refused_points: AtomicU64,
+    /// `ciOut` observations dropped (CI store disabled or its writer behind).
+    pub ci_dropped_observations: AtomicU64,
 }
 
 /// Line-protocol files written by a thread of their own (the embedded default's sink).
@@ -78,17 +82,20 @@ pub struct DaemonOutputs {
     files: FileWriter,
     /// With no `[[influxdb]]` configured, points go to files.
     use_files: AtomicBool,
+    /// The CI store for `ciOut`, when `[ci] enabled`.
+    cis: Option<Arc<Cis>>,
     /// Shared counters.
     pub stats: Arc<OutputStats>,
 }
 
 impl DaemonOutputs {
     /// Outputs that spawn on `runtime` and write points to `sinks`, or to `files` while no
-    /// sink is configured.
+    /// sink is configured; `ciOut` observations go to `cis`.
     pub fn new(
         runtime: tokio::runtime::Handle,
         sinks: SinkManager,
         files: FileWriter,
+        cis: Option<Arc<Cis>>,
     ) -> DaemonOutputs {
         let client = reqwest::Client::builder()
             .user_agent(concat!("weir/", env!("CARGO_PKG_VERSION")))
@@ -101,6 +108,7 @@ impl DaemonOutputs {
             sinks,
             files,
             use_files: AtomicBool::new(true),
+            cis,
             stats: Arc::new(OutputStats::default()),
         }
     }
@@ -189,6 +197,19 @@ impl Outputs for DaemonOutputs {
                 .sink_refused_points
                 .fetch_add(n_points, Ordering::Relaxed);
             tracing::warn!(database = %refused.database, points = n_points, "sink refused points");
+        }
+    }
+
+    fn ci_out(&self, write: CiWrite) {
+        let n_observations = write.observations.len() as u64;
+        let accepted = match &self.cis {
+            Some(cis) => cis.pipeline_observations(write),
+            None => false,
+        };
+        if !accepted {
+            self.stats
+                .ci_dropped_observations
+                .fetch_add(n_observations, Ordering::Relaxed);
         }
     }
 

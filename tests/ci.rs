@@ -215,3 +215,149 @@ files = ["{}"]
     assert_eq!(nodes["cis"].as_array().map_or(0, Vec::len), 2, "{nodes}");
     weir.stop();
 }
+
+/// A tiny exposition endpoint whose `node_uname_info` release the test can change.
+struct InfoTarget {
+    address: String,
+    release: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl InfoTarget {
+    fn start(release: &str) -> InfoTarget {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        let release = std::sync::Arc::new(std::sync::Mutex::new(release.to_owned()));
+        let serving = release.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let release = serving.lock().unwrap().clone();
+                let body = format!(
+                    "# TYPE node_uname_info gauge\n\
+                     node_uname_info{{machine=\"x86_64\",nodename=\"test-host\",release=\"{release}\",sysname=\"Linux\"}} 1\n"
+                );
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        InfoTarget { address, release }
+    }
+
+    fn set_release(&self, release: &str) {
+        *self.release.lock().unwrap() = release.to_owned();
+    }
+}
+
+fn scraper(name: &str, targets: &str) -> String {
+    format!(
+        r#"
+[[static-discovery]]
+id = "{name}"
+targets = ["{targets}"]
+[[scraper]]
+enabled = true
+name = "{name}"
+db = "weir"
+rp = "autogen"
+scrape-interval = "1s"
+scrape-timeout = "900ms"
+metrics-path = "/metrics"
+discoverer-id = "{name}"
+discoverer-service = "static-discovery"
+"#
+    )
+}
+
+#[test]
+fn ci_out_turns_node_uname_info_into_host_items_with_history() {
+    let Some(node) = common::peer("NODE_EXPORTER_URL") else {
+        return;
+    };
+    let node_address = node
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_owned();
+    let target = InfoTarget::start("6.1.0-18-amd64");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/host_info.tick");
+    let weir = Weir::start(&format!(
+        r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[task]]
+id = "host_info"
+path = "{script}"
+{}{}"#,
+        scraper("node", &node_address),
+        scraper("own", &target.address),
+    ));
+
+    // The real node_exporter becomes a host CI with its uname as configuration.
+    let host_id = format!("host:{node_address}@pipeline/host_info");
+    let host = eventually(Duration::from_secs(30), || {
+        let host = get(
+            &weir,
+            &format!("/weir/v1/cis/{}", host_id.replace('/', "%2F")),
+        );
+        host["config"]["kernel"].is_string().then_some(host)
+    })
+    .unwrap_or_else(|| panic!("no host CI {host_id}; log:\n{}", weir.log()));
+    let uname = std::process::Command::new("uname")
+        .arg("-r")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default();
+    assert_eq!(host["config"]["os"], "Linux", "{host}");
+    assert_eq!(host["config"]["kernel"], uname.as_str(), "{host}");
+    assert!(host["config"]["machine"].is_string(), "{host}");
+    assert_eq!(
+        host["metrics"]["value"], 1.0,
+        "the info value is a metric: {host}"
+    );
+    let hosts = get(&weir, "/weir/v1/cis?kind=host&source=pipeline");
+    assert_eq!(hosts["cis"].as_array().map_or(0, Vec::len), 2, "{hosts}");
+
+    // A kernel upgrade on our own target is one `updated` change with the kernel diff.
+    let own_id = format!("host:{}@pipeline/host_info", target.address);
+    eventually(Duration::from_secs(30), || {
+        changes(&weir, &format!("ci={}", own_id.replace('/', "%2F")))
+            .into_iter()
+            .find(|c| c["change"] == "created")
+    })
+    .unwrap_or_else(|| panic!("own target never became a host CI; log:\n{}", weir.log()));
+    target.set_release("6.1.0-21-amd64");
+    let updated = eventually(Duration::from_secs(30), || {
+        changes(&weir, "kind=host")
+            .into_iter()
+            .find(|c| c["change"] == "updated")
+    })
+    .unwrap_or_else(|| panic!("no updated host change; log:\n{}", weir.log()));
+    assert_eq!(updated["ci"], own_id.as_str(), "{updated}");
+    assert_eq!(
+        updated["diffs"],
+        json!([{"attribute": "kernel", "old": "6.1.0-18-amd64", "new": "6.1.0-21-amd64"}]),
+        "only configuration is audited"
+    );
+    // Scrapes keep observing both hosts; nothing else changes and nothing is deleted.
+    std::thread::sleep(Duration::from_secs(3));
+    let history = changes(&weir, "kind=host");
+    let kinds: Vec<&str> = history
+        .iter()
+        .filter_map(|c| c["change"].as_str())
+        .collect();
+    assert_eq!(kinds, ["updated", "created", "created"], "{history:?}");
+    weir.stop();
+}

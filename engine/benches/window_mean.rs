@@ -24,6 +24,7 @@ impl Outputs for Discard {
     fn http_post(&self, _request: HttpRequest) {}
     fn influxdb_out(&self, _write: InfluxDbWrite) {}
     fn alert(&self, _handler: &weir_dsl::nodes::AlertHandler, _event_json: Vec<u8>) {}
+    fn ci_out(&self, _write: weir_engine::CiWrite) {}
 }
 
 fn points(start_second: i64) -> Vec<Point> {

@@ -28,7 +28,9 @@ pub mod test_run;
 
 pub use discovery::{DiscoverError, Discoverer, Labels, TargetGroup};
 pub use point::{FieldValue, Fields, Point, PointBatch, Tags};
-pub use runtime::{Engine, EngineError, HttpRequest, InfluxDbWrite, Outputs};
+pub use runtime::{
+    CiObservation, CiWrite, Engine, EngineError, HttpRequest, InfluxDbWrite, Outputs,
+};
 pub use sink::{Sink, SinkError};
 pub use stats::TaskStats;
 pub use test_run::{TestOutput, run_test, run_test_with_id};

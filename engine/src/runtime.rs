@@ -64,6 +64,31 @@ pub struct InfluxDbWrite {
     pub points: Vec<Point>,
 }
 
+/// What a `ciOut` node saw of one configuration item: its kind and key, the tracked
+/// configuration (tags and named fields, as text) and the latest metric values.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CiObservation {
+    /// The item kind (`host`, `pod`, ...).
+    pub kind: String,
+    /// The item's key: the value of the node's key tag.
+    pub key: String,
+    /// Tracked configuration attributes.
+    pub config: std::collections::BTreeMap<String, String>,
+    /// Runtime metrics: stored as the latest value, never audited.
+    pub metrics: std::collections::BTreeMap<String, f64>,
+    /// Time of the point the observation came from (ns).
+    pub time: i64,
+}
+
+/// Observations a task's `ciOut` node hands over once per input chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CiWrite {
+    /// The task id (the CI source is the pipeline that observed the items).
+    pub task: String,
+    /// The observations, one per point, in the order the points came.
+    pub observations: Vec<CiObservation>,
+}
+
 /// Where tasks' outputs go. Implementations must not block for long: they are called from
 /// task threads (queue the work and return).
 pub trait Outputs: Send + Sync + 'static {
@@ -73,6 +98,8 @@ pub trait Outputs: Send + Sync + 'static {
     fn influxdb_out(&self, write: InfluxDbWrite);
     /// Deliver one alert event (Kapacitor's `alert.Data` JSON) to one handler.
     fn alert(&self, handler: &AlertHandler, event_json: Vec<u8>);
+    /// Record configuration-item observations for `ciOut`.
+    fn ci_out(&self, write: CiWrite);
 }
 
 /// Why a task could not start.

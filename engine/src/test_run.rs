@@ -10,7 +10,7 @@ use weir_dsl::nodes::AlertHandler;
 
 use crate::json::format_time;
 use crate::point::{FieldValue, Point};
-use crate::runtime::{EngineError, HttpRequest, InfluxDbWrite, Outputs};
+use crate::runtime::{CiWrite, EngineError, HttpRequest, InfluxDbWrite, Outputs};
 use crate::stats::TaskStats;
 use crate::task::{Clock, Task};
 
@@ -76,6 +76,21 @@ pub struct TestInfluxDbWrite {
     pub points: Vec<TestPoint>,
 }
 
+/// One `ciOut` observation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestCiObservation {
+    /// Item kind.
+    pub kind: String,
+    /// Item key.
+    pub key: String,
+    /// Tracked configuration.
+    pub config: BTreeMap<String, String>,
+    /// Latest metrics.
+    pub metrics: BTreeMap<String, f64>,
+    /// RFC 3339 time of the point observed.
+    pub time: String,
+}
+
 /// Everything a test run emitted, in emission order per output kind.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TestOutput {
@@ -85,6 +100,8 @@ pub struct TestOutput {
     pub alerts: Vec<TestAlert>,
     /// `influxDBOut` writes.
     pub influxdb_writes: Vec<TestInfluxDbWrite>,
+    /// `ciOut` observations.
+    pub ci_observations: Vec<TestCiObservation>,
     /// Final `httpOut` results per endpoint.
     pub http_out: BTreeMap<String, serde_json::Value>,
     /// Node statistics at the end.
@@ -144,6 +161,20 @@ impl Outputs for Recording {
             event: json_body(&event_json),
         };
         self.with(|output| output.alerts.push(alert));
+    }
+
+    fn ci_out(&self, write: CiWrite) {
+        let observations = write
+            .observations
+            .into_iter()
+            .map(|observation| TestCiObservation {
+                kind: observation.kind,
+                key: observation.key,
+                config: observation.config,
+                metrics: observation.metrics,
+                time: format_time(observation.time),
+            });
+        self.with(|output| output.ci_observations.extend(observations));
     }
 }
 

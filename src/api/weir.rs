@@ -392,6 +392,12 @@ pub async fn metrics(State(daemon): State<Arc<Daemon>>) -> Response {
         "Points refused by a full sink queue.",
         outputs.sink_refused_points.load(Ordering::Relaxed),
     );
+    counter(
+        &mut out,
+        "weir_ci_dropped_observations_total",
+        "ciOut observations dropped (CI store disabled or its writer behind).",
+        outputs.ci_dropped_observations.load(Ordering::Relaxed),
+    );
     if let Some(cis) = &daemon.cis {
         counter(
             &mut out,

@@ -284,8 +284,8 @@ pub fn test(
 }
 
 /// What a test run emitted, one JSON object a line, in a stable order: `httpPost` bodies,
-/// alert events, `influxDBOut` points, the final `httpOut` results, and an error if the
-/// task could not run.
+/// alert events, `influxDBOut` points, `ciOut` observations, the final `httpOut` results,
+/// and an error if the task could not run.
 pub fn output_lines(output: &weir_engine::TestOutput) -> Vec<String> {
     let mut lines = Vec::new();
     let value = serde_json::to_value(output).unwrap_or(serde_json::Value::Null);
@@ -314,6 +314,9 @@ pub fn output_lines(output: &weir_engine::TestOutput) -> Vec<String> {
             item.insert("point".to_owned(), point.clone());
             push(&mut lines, "influxDBOut", serde_json::Value::Object(item));
         }
+    }
+    for observation in value["ci_observations"].as_array().into_iter().flatten() {
+        push(&mut lines, "ciOut", observation.clone());
     }
     if let Some(endpoints) = value["http_out"].as_object() {
         for (endpoint, result) in endpoints {

@@ -6,6 +6,7 @@
 pub mod aggregate;
 pub mod alert;
 pub mod change_detect;
+pub mod ci_out;
 pub mod default;
 pub mod delete;
 pub mod derivative;
@@ -201,6 +202,7 @@ pub fn build(
         NodeSpec::ChangeDetect(spec) => Box::new(change_detect::ChangeDetect::new(spec)),
         NodeSpec::StateCount(spec) => Box::new(state_count::StateCount::new(spec)),
         NodeSpec::StateDuration(spec) => Box::new(state_duration::StateDuration::new(spec)),
+        NodeSpec::CiOut(spec) => Box::new(ci_out::CiOut::new(spec)),
         other => {
             return Err(BuildError(format!(
                 "node {} is not supported by the engine",
@@ -227,7 +229,7 @@ pub(crate) mod test_support {
     use super::*;
     use crate::message::{Batch, Group, GroupInfo, TaskPoint};
     use crate::point::{FieldValue, Point};
-    use crate::runtime::{HttpRequest, InfluxDbWrite};
+    use crate::runtime::{CiWrite, HttpRequest, InfluxDbWrite};
     use std::sync::Mutex;
 
     /// Outputs that record everything.
@@ -236,6 +238,7 @@ pub(crate) mod test_support {
         pub posts: Mutex<Vec<HttpRequest>>,
         pub writes: Mutex<Vec<InfluxDbWrite>>,
         pub alerts: Mutex<Vec<String>>,
+        pub cis: Mutex<Vec<CiWrite>>,
     }
 
     impl Outputs for Recorder {
@@ -250,6 +253,9 @@ pub(crate) mod test_support {
                 .lock()
                 .unwrap()
                 .push(String::from_utf8(event_json).unwrap());
+        }
+        fn ci_out(&self, write: CiWrite) {
+            self.cis.lock().unwrap().push(write);
         }
     }
 

@@ -222,10 +222,14 @@ impl CiStore {
                 record(&transaction, &id, &change)?;
                 changes.push(change);
             }
-            existing.remove(&id);
+            // A later observation of the same CI in this collection compares with this one.
+            existing.insert(id, state);
         }
         if complete {
             for (id, state) in existing {
+                if seen.contains(&id) {
+                    continue;
+                }
                 let change = deletion(&state, time);
                 remove(&transaction, &id)?;
                 record(&transaction, &id, &change)?;
@@ -702,6 +706,27 @@ mod tests {
             store.enrich_dns(4).unwrap().is_empty(),
             "stable enrichment records nothing"
         );
+    }
+
+    #[test]
+    fn repeated_observations_in_one_collection_compare_in_order() {
+        let mut store = CiStore::in_memory().unwrap();
+        let changes = store
+            .apply(
+                "kubernetes/k",
+                vec![
+                    pod("a", "n1", "1.1.1.1"),
+                    pod("a", "n2", "1.1.1.1"),
+                    pod("a", "n2", "1.1.1.1"),
+                ],
+                true,
+                1,
+            )
+            .unwrap();
+        let kinds: Vec<ChangeKind> = changes.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, [ChangeKind::Created, ChangeKind::Updated]);
+        assert_eq!(changes[1].diffs[0].new.as_deref(), Some("n2"));
+        assert_eq!(store.list(&CiQuery::default()).unwrap().len(), 1);
     }
 
     #[test]
