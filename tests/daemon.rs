@@ -403,3 +403,119 @@ fn reloading_one_scraper_of_fifty_leaves_the_others_running() {
     );
     weir.stop();
 }
+
+/// Issue 8 through the daemon: while the time-series database is unreachable the points a
+/// task writes wait in the disk buffer, and `/weir/v1/sinks` and `/metrics` show how many,
+/// with the retry count and the cause; pointing the sink at the real InfluxDB with a reload
+/// delivers every one of them and the queue drains to zero.
+#[test]
+fn sink_outage_is_visible_and_a_reload_delivers_the_buffered_points() {
+    let Some(influx) = peer("INFLUXDB_URL") else {
+        return;
+    };
+    for q in [
+        "DROP%20DATABASE%20weir_outage",
+        "CREATE%20DATABASE%20weir_outage",
+    ] {
+        http("POST", &format!("{influx}/query?q={q}"), None).expect("influxdb reachable");
+    }
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let config = |url: &str| {
+        format!(
+            r#"{BASE}
+[[influxdb]]
+name = "tsdb"
+default = true
+urls = ["{url}"]
+flush-interval = "100ms"
+timeout = "1s"
+buffer = "disk"
+"#
+        )
+    };
+    let weir = Weir::start(&config(&dead));
+    let script = "dbrp \"app\".\"autogen\"\nstream\n    |from()\n        .measurement('req')\n    |influxDBOut()\n        .database('weir_outage')\n        .retentionPolicy('autogen')\n";
+    let define =
+        serde_json::json!({"id": "copy", "type": "stream", "script": script, "status": "enabled"});
+    let (status, body) = http(
+        "POST",
+        &format!("{}/kapacitor/v1/tasks", weir.url),
+        Some(&define.to_string()),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let lines: String = (0..500)
+        .map(|i| format!("req,host=h{} latency={i} {}\n", i % 5, 1_700_000_000 + i))
+        .collect();
+    let (status, body) = http(
+        "POST",
+        &format!("{}/write?db=app&rp=autogen&precision=s", weir.url),
+        Some(&lines),
+    )
+    .unwrap();
+    assert_eq!(status, 204, "{body}");
+
+    let sink = || -> Value {
+        let (_, body) =
+            http("GET", &format!("{}/weir/v1/sinks", weir.url), None).unwrap_or_default();
+        json(&body)["sinks"]
+            .as_array()
+            .and_then(|sinks| sinks.iter().find(|s| s["name"] == "tsdb").cloned())
+            .unwrap_or(Value::Null)
+    };
+    let queued = eventually(Duration::from_secs(15), || {
+        let sink = sink();
+        (sink["queued_points"] == 500 && sink["retried"].as_u64().is_some_and(|r| r > 0))
+            .then_some(sink)
+    })
+    .unwrap_or_else(|| panic!("the outage is not visible: {}\n{}", sink(), weir.log()));
+    assert_eq!(queued["buffer"], "disk", "{queued}");
+    assert!(
+        queued["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&dead)),
+        "the error names the URL: {queued}"
+    );
+    let (_, metrics) = http("GET", &format!("{}/metrics", weir.url), None).unwrap();
+    assert!(
+        metrics.contains("weir_sink_queue_points{sink=\"tsdb\"} 500"),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("weir_sink"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+
+    let port = weir.url.rsplit(':').next().unwrap_or("0").to_owned();
+    std::fs::write(
+        &weir.config,
+        config(&influx)
+            .replace("@DIR@", &weir.dir.display().to_string())
+            .replace("@PORT@", &port),
+    )
+    .unwrap();
+    let (status, body) =
+        http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let count = || {
+        common::influx_query(&influx, "weir_outage", "SELECT count(latency) FROM req")["results"][0]
+            ["series"][0]["values"][0][1]
+            .as_u64()
+    };
+    assert!(
+        eventually(Duration::from_secs(20), || (count() == Some(500))
+            .then_some(()))
+        .is_some(),
+        "InfluxDB has {:?} of 500 points; sink {}\n{}",
+        count(),
+        sink(),
+        weir.log()
+    );
+    let drained = eventually(Duration::from_secs(10), || {
+        let sink = sink();
+        (sink["queued_points"] == 0 && sink["written"] == 500).then_some(())
+    });
+    assert!(drained.is_some(), "{}", sink());
+    weir.stop();
+}
