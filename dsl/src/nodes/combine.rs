@@ -21,9 +21,13 @@ pub struct CombineSpec {
     pub delimiter: String,
     /// Points within this of each other combine.
     pub tolerance: Duration,
-    /// At most this many points are buffered per group (0: no limit).
+    /// At most this many combinations are built for one time (Kapacitor's default: 1e6);
+    /// more is an error and that time emits nothing.
     pub max: i64,
 }
+
+/// Kapacitor's default for `.max`.
+const DEFAULT_MAX_COMBINATIONS: i64 = 1_000_000;
 
 pub(crate) const KIND: NodeKind = NodeKind {
     method: "combine",
@@ -71,7 +75,7 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
         node.error(crate::codes::INVALID_PROPERTY, message, span);
         return None;
     }
-    let max = node.int("max").unwrap_or(0);
+    let max = node.int("max").unwrap_or(DEFAULT_MAX_COMBINATIONS);
     let tolerance = node.duration("tolerance").unwrap_or_default();
     if max < 0 || tolerance.0 < 0 {
         let span = node.call.span;
@@ -82,11 +86,66 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
         );
         return None;
     }
+    let delimiter = node.string("delimiter").unwrap_or_else(|| ".".to_owned());
+    // Kapacitor's CombineNode.validate(): names are non-empty, free of the delimiter, unique.
+    let problem = as_.iter().enumerate().find_map(|(idx, name)| {
+        if name.is_empty() {
+            Some("combine .as names must not be empty".to_owned())
+        } else if !delimiter.is_empty() && name.contains(&delimiter) {
+            Some(format!(
+                "cannot use name {name} as field prefix, it contains the delimiter {delimiter:?}"
+            ))
+        } else if as_[..idx].contains(name) {
+            Some(format!(
+                "combine .as names must be unique, {name} is given twice"
+            ))
+        } else {
+            None
+        }
+    });
+    if let Some(message) = problem {
+        let span = node.span_of("as");
+        node.error(crate::codes::INVALID_PROPERTY, message, span);
+        return None;
+    }
     Some(NodeSpec::Combine(CombineSpec {
         expressions,
         as_,
-        delimiter: node.string("delimiter").unwrap_or_else(|| ".".to_owned()),
+        delimiter,
         tolerance,
         max,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{NodeSpec, compile};
+
+    fn errors(script: &str) -> Vec<String> {
+        let (_, diagnostics) = compile(script, &Default::default());
+        diagnostics.into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn names_are_checked_like_kapacitor() {
+        let base = "stream|from()|combine(lambda: TRUE, lambda: TRUE)";
+        assert!(errors(&format!("{base}.as('a', 'a')"))[0].contains("given twice"));
+        assert!(errors(&format!("{base}.as('a.b', 'c')"))[0].contains("delimiter"));
+        assert!(errors(&format!("{base}.as('', 'c')"))[0].contains("empty"));
+        assert!(errors(&format!("{base}.as('a')"))[0].contains("2 expressions"));
+        let (program, diagnostics) = compile(
+            &format!("{base}.as('a', 'b')|httpOut('x')"),
+            &Default::default(),
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let max = program
+            .unwrap()
+            .nodes
+            .iter()
+            .find_map(|node| match &node.spec {
+                NodeSpec::Combine(spec) => Some(spec.max),
+                _ => None,
+            });
+        assert_eq!(max, Some(1_000_000));
+    }
 }

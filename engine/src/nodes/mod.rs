@@ -6,11 +6,13 @@
 pub mod aggregate;
 pub mod alert;
 pub mod change_detect;
+pub mod combine;
 pub mod ci_out;
 pub mod default;
 pub mod delete;
 pub mod derivative;
 pub mod eval;
+pub mod flatten;
 pub mod from;
 pub mod group_by;
 pub mod http_out;
@@ -202,6 +204,8 @@ pub fn build(
         NodeSpec::ChangeDetect(spec) => Box::new(change_detect::ChangeDetect::new(spec)),
         NodeSpec::StateCount(spec) => Box::new(state_count::StateCount::new(spec)),
         NodeSpec::StateDuration(spec) => Box::new(state_duration::StateDuration::new(spec)),
+        NodeSpec::Combine(spec) => Box::new(combine::Combine::new(spec)),
+        NodeSpec::Flatten(spec) => Box::new(flatten::Flatten::new(spec)),
         NodeSpec::CiOut(spec) => Box::new(ci_out::CiOut::new(spec)),
         other => {
             return Err(BuildError(format!(
