@@ -6,8 +6,8 @@
 pub mod aggregate;
 pub mod alert;
 pub mod change_detect;
-pub mod combine;
 pub mod ci_out;
+pub mod combine;
 pub mod default;
 pub mod delete;
 pub mod derivative;
