@@ -361,3 +361,137 @@ path = "{script}"
     assert_eq!(kinds, ["updated", "created", "created"], "{history:?}");
     weir.stop();
 }
+
+/// One EC2 Query API call to moto. moto routes a request by the service in the credential
+/// scope of its `Authorization` header and does not check the signature.
+fn ec2_call(endpoint: &str, params: &[(&str, &str)]) -> String {
+    let query: Vec<String> = [("Version", "2016-11-15")]
+        .iter()
+        .chain(params)
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let url = format!("{}/?{}", endpoint.trim_end_matches('/'), query.join("&"));
+    let authorization = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, \
+                         SignedHeaders=host, Signature=00";
+    let (status, text) =
+        common::http_with("POST", &url, None, Some(authorization)).expect("moto reachable");
+    assert!(status < 300, "{params:?}: {status}: {text}");
+    text
+}
+
+fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    xml.split(&open)
+        .skip(1)
+        .filter_map(|rest| rest.split(&close).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn ec2_tag_changes_reach_the_history() {
+    let Some(endpoint) = common::peer("AWS_ENDPOINT_URL") else {
+        return;
+    };
+    let images = ec2_call(
+        &endpoint,
+        &[("Action", "DescribeImages"), ("Owner.1", "amazon")],
+    );
+    let ami = xml_values(&images, "imageId")
+        .into_iter()
+        .next()
+        .expect("moto lists images");
+    let run = format!("ci-{}-{}", std::process::id(), free_port());
+    let started = ec2_call(
+        &endpoint,
+        &[
+            ("Action", "RunInstances"),
+            ("ImageId", &ami),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+            ("InstanceType", "t3.micro"),
+            ("TagSpecification.1.ResourceType", "instance"),
+            ("TagSpecification.1.Tag.1.Key", "weirtest"),
+            ("TagSpecification.1.Tag.1.Value", &run),
+            ("TagSpecification.1.Tag.2.Key", "env"),
+            ("TagSpecification.1.Tag.2.Value", "test"),
+        ],
+    );
+    let instance = xml_values(&started, "instanceId")
+        .into_iter()
+        .next()
+        .expect("an instance id");
+    let weir = Weir::start(&format!(
+        r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[ec2]]
+id = "aws"
+region = "us-east-1"
+endpoint = "{endpoint}"
+access-key = "testing"
+secret-key = "testing"
+refresh-interval = "1s"
+filters = [{{name = "tag:weirtest", values = ["{run}"]}}]
+"#
+    ));
+    let id = format!("ec2.instance:{instance}@ec2/aws");
+    let ci_query = format!("ci={}", id.replace('/', "%2F"));
+    eventually(Duration::from_secs(30), || {
+        changes(&weir, &ci_query)
+            .into_iter()
+            .find(|c| c["change"] == "created")
+    })
+    .unwrap_or_else(|| panic!("instance never became a CI; log:\n{}", weir.log()));
+    let item = get(&weir, &format!("/weir/v1/cis/{}", id.replace('/', "%2F")));
+    assert_eq!(item["config"]["tag_env"], "test", "{item}");
+    assert_eq!(item["config"]["instance_type"], "t3.micro", "{item}");
+    let outgoing = item["outgoing"].as_array().cloned().unwrap_or_default();
+    for relation in ["in-subnet", "in-vpc"] {
+        assert!(
+            outgoing.iter().any(|r| r["kind"] == relation
+                && r["target_key"].as_str().is_some_and(|k| !k.contains(','))),
+            "{relation}: {item}"
+        );
+    }
+
+    ec2_call(
+        &endpoint,
+        &[
+            ("Action", "CreateTags"),
+            ("ResourceId.1", &instance),
+            ("Tag.1.Key", "env"),
+            ("Tag.1.Value", "staging"),
+            ("Tag.2.Key", "owner"),
+            ("Tag.2.Value", "team-a"),
+        ],
+    );
+    let updated = eventually(Duration::from_secs(30), || {
+        changes(&weir, &ci_query)
+            .into_iter()
+            .find(|c| c["change"] == "updated")
+    })
+    .unwrap_or_else(|| panic!("no updated change; log:\n{}", weir.log()));
+    assert_eq!(
+        updated["diffs"],
+        json!([
+            {"attribute": "tag_env", "old": "test", "new": "staging"},
+            {"attribute": "tag_owner", "old": null, "new": "team-a"},
+        ]),
+        "{updated}"
+    );
+    // Later refreshes of the unchanged instance record nothing more.
+    std::thread::sleep(Duration::from_secs(3));
+    let history: Vec<Value> = changes(&weir, &ci_query);
+    assert_eq!(history.len(), 2, "{history:?}");
+    ec2_call(
+        &endpoint,
+        &[
+            ("Action", "TerminateInstances"),
+            ("InstanceId.1", &instance),
+        ],
+    );
+    weir.stop();
+}

@@ -97,10 +97,13 @@ fn observe(service: &str, source: &str, labels: &Labels) -> Option<Observation> 
         "ec2" => {
             const P: &str = "__meta_ec2_";
             observation.config = attributes(labels, P, &[]);
-            if let Some(subnet) = get(labels, "__meta_ec2_subnet_id") {
-                observation
-                    .relations
-                    .push(Relation::new("in-subnet", "ec2.subnet", subnet));
+            // Prometheus lists every subnet of the instance's interfaces as `,subnet-a,subnet-b,`.
+            let subnets = get(labels, "__meta_ec2_subnet_id").unwrap_or("");
+            for subnet in subnets.split(',').filter(|subnet| !subnet.is_empty()) {
+                let relation = Relation::new("in-subnet", "ec2.subnet", subnet);
+                if !observation.relations.contains(&relation) {
+                    observation.relations.push(relation);
+                }
             }
             if let Some(vpc) = get(labels, "__meta_ec2_vpc_id") {
                 observation
@@ -321,7 +324,7 @@ mod tests {
             ("__address__", "10.1.2.3:80"),
             ("__meta_ec2_instance_id", "i-123"),
             ("__meta_ec2_instance_type", "t3.micro"),
-            ("__meta_ec2_subnet_id", "subnet-1"),
+            ("__meta_ec2_subnet_id", ",subnet-1,subnet-2,"),
             ("__meta_ec2_vpc_id", "vpc-1"),
             ("__meta_ec2_private_ip", "10.1.2.3"),
         ]);
@@ -339,7 +342,14 @@ mod tests {
             cis[0].config.get("instance_type").map(String::as_str),
             Some("t3.micro")
         );
-        assert_eq!(cis[0].relations.len(), 2);
+        assert_eq!(
+            cis[0].relations,
+            vec![
+                Relation::new("in-subnet", "ec2.subnet", "subnet-1"),
+                Relation::new("in-subnet", "ec2.subnet", "subnet-2"),
+                Relation::new("in-vpc", "ec2.vpc", "vpc-1"),
+            ]
+        );
     }
 
     #[test]
