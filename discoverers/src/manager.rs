@@ -329,16 +329,21 @@ impl DiscoveryManager {
         found
     }
 
-    /// Refresh every source with this id now; true when at least one enabled source with
-    /// this id refreshed successfully.
-    pub async fn refresh(&self, id: &str) -> bool {
-        let replies: Vec<oneshot::Receiver<bool>> = {
+    /// Refresh every source with this id now: `Some(true)` when at least one enabled source
+    /// with this id refreshed successfully, `Some(false)` when every one failed or is
+    /// disabled, `None` when no source has this id.
+    pub async fn refresh(&self, id: &str) -> Option<bool> {
+        let (found, replies) = {
             let state = lock(&self.inner.state);
-            state
+            let entries: Vec<&Entry> = state
                 .sources
                 .iter()
                 .filter(|((_, source_id), _)| source_id == id)
-                .filter_map(|(_, entry)| {
+                .map(|(_, entry)| entry)
+                .collect();
+            let replies: Vec<oneshot::Receiver<bool>> = entries
+                .iter()
+                .filter_map(|entry| {
                     let (reply, answer) = oneshot::channel();
                     entry
                         .commands
@@ -346,13 +351,17 @@ impl DiscoveryManager {
                         .ok()
                         .map(|()| answer)
                 })
-                .collect()
+                .collect();
+            (!entries.is_empty(), replies)
         };
+        if !found {
+            return None;
+        }
         let mut any_ok = false;
         for answer in replies {
             any_ok |= answer.await.unwrap_or(false);
         }
-        any_ok
+        Some(any_ok)
     }
 
     /// Append Prometheus text-format self-metrics.
@@ -565,11 +574,12 @@ mod tests {
         assert!(!manager.set_enabled("nope", false));
         a.changed().await.unwrap();
         assert!(a.borrow().is_empty());
-        assert!(!manager.refresh("a").await);
+        assert_eq!(manager.refresh("a").await, Some(false));
+        assert_eq!(manager.refresh("nope").await, None);
         assert_eq!(manager.sources()[0].state, HealthState::Disabled);
         assert!(!manager.sources()[0].enabled);
         assert!(manager.set_enabled("a", true));
-        assert!(manager.refresh("a").await);
+        assert_eq!(manager.refresh("a").await, Some(true));
         assert_eq!(addresses(&mut a).await.len(), 2);
         let json = serde_json::to_value(manager.sources()).unwrap();
         assert_eq!(json[0]["kind"], "static-discovery");

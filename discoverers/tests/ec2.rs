@@ -220,7 +220,7 @@ async fn instances_tags_filters_and_termination() {
     .await;
     let started = std::time::Instant::now();
     loop {
-        assert!(manager.refresh("running").await);
+        assert_eq!(manager.refresh("running").await, Some(true));
         let targets = common::targets(&running.borrow());
         if targets
             .iter()
@@ -235,7 +235,7 @@ async fn instances_tags_filters_and_termination() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(manager.refresh("all").await);
+    assert_eq!(manager.refresh("all").await, Some(true));
     let terminated = common::targets(&all.borrow())
         .into_iter()
         .find(|t| t["__meta_ec2_instance_id"] == web[0])

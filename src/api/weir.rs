@@ -184,10 +184,31 @@ pub async fn refresh_discoverer(
     State(daemon): State<Arc<Daemon>>,
     Path(id): Path<String>,
 ) -> Response {
-    if daemon.discovery.refresh(&id).await {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        error(StatusCode::NOT_FOUND, format!("no discoverer with id {id}"))
+    match daemon.discovery.refresh(&id).await {
+        None => error(StatusCode::NOT_FOUND, format!("no discoverer with id {id}")),
+        Some(true) => StatusCode::NO_CONTENT.into_response(),
+        Some(false) => {
+            let sources: Vec<_> = daemon
+                .discovery
+                .sources()
+                .into_iter()
+                .filter(|source| source.id == id && source.enabled)
+                .collect();
+            if sources.is_empty() {
+                return error(StatusCode::CONFLICT, format!("discoverer {id} is disabled"));
+            }
+            let reasons: Vec<String> = sources
+                .iter()
+                .map(|source| {
+                    let reason = source.last_error.as_deref().unwrap_or("unknown error");
+                    format!("{} {id}: {reason}", source.kind)
+                })
+                .collect();
+            error(
+                StatusCode::BAD_GATEWAY,
+                format!("refreshing discoverer {id} failed: {}", reasons.join("; ")),
+            )
+        }
     }
 }
 
