@@ -5,12 +5,17 @@
 # seconds (utime + stime from /proc/PID/stat) per million points.
 #
 #   bash bench/write.sh [POINTS]        (default 2,000,000)
+#
+# Env: WEIR_PRELOAD (a malloc to LD_PRELOAD into weir, e.g.
+# /usr/lib/x86_64-linux-gnu/libmimalloc.so.2), WEIR_BINARY (skip the build, run this binary).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POINTS="${1:-2000000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/weir-target}"
-cargo build --release -q --manifest-path "$ROOT/Cargo.toml" --bin weir
-WEIR="$CARGO_TARGET_DIR/release/weir"
+if [ -z "${WEIR_BINARY:-}" ]; then
+    cargo build --release -q --manifest-path "$ROOT/Cargo.toml" --bin weir
+fi
+WEIR="${WEIR_BINARY:-$CARGO_TARGET_DIR/release/weir}"
 WORK="$(mktemp -d)"
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 python3 "$ROOT/bench/gen_lp.py" --points "$POINTS" --out "$WORK/lp" >/dev/null
@@ -38,7 +43,7 @@ level = "WARN"
 id = "mean"
 path = "$WORK/mean.tick"
 TOML
-"$WEIR" serve --config "$WORK/weir.toml" >"$WORK/log" 2>&1 &
+${WEIR_PRELOAD:+env LD_PRELOAD=$WEIR_PRELOAD} "$WEIR" serve --config "$WORK/weir.toml" >"$WORK/log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/kapacitor/v1/ping" 2>/dev/null && break; sleep 0.1; done
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
