@@ -495,3 +495,91 @@ filters = [{{name = "tag:weirtest", values = ["{run}"]}}]
     );
     weir.stop();
 }
+
+#[test]
+fn dns_records_link_to_the_items_they_resolve_to() {
+    let (Some(dns_server), Some(hosts_dir)) =
+        (common::peer("DNS_SERVER"), common::peer("DNS_HOSTS_DIR"))
+    else {
+        return;
+    };
+    // A name of our own in dnsmasq's live hosts directory, on an address only this test uses.
+    let pid = std::process::id();
+    let name = format!("ci-{pid}.test.local");
+    let ip = format!("10.77.{}.{}", (pid >> 8) & 0xff, pid & 0xff);
+    let hosts_file = Path::new(&hosts_dir).join(format!("weir-ci-{pid}"));
+    std::fs::write(&hosts_file, format!("{ip} {name}\n")).expect("hosts file");
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _remove = Remove(hosts_file);
+    std::thread::sleep(Duration::from_millis(500));
+    let weir = Weir::start(&format!(
+        r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[dns]]
+id = "names"
+type = "A"
+port = 80
+refresh-interval = "1s"
+record-names = ["{name}"]
+nameservers = ["{dns_server}"]
+[[static-discovery]]
+id = "hosts"
+targets = ["{ip}:9100"]
+"#
+    ));
+    let record_id = format!("dns.record:{name}/{ip}:80@dns/names");
+    let target_id = format!("static.target:{ip}:9100@static-discovery/hosts");
+    let record = eventually(Duration::from_secs(30), || {
+        let record = get(
+            &weir,
+            &format!("/weir/v1/cis/{}", record_id.replace('/', "%2F")),
+        );
+        record["outgoing"]
+            .as_array()
+            .is_some_and(|o| !o.is_empty())
+            .then_some(record)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{record_id} never resolved to anything; log:\n{}",
+            weir.log()
+        )
+    });
+    assert_eq!(
+        record["outgoing"],
+        json!([{"kind": "resolves-to", "target_kind": "static.target",
+                "target_key": format!("{ip}:9100"), "targets": [target_id]}]),
+        "{record}"
+    );
+    let target = get(
+        &weir,
+        &format!("/weir/v1/cis/{}", target_id.replace('/', "%2F")),
+    );
+    assert_eq!(
+        target["incoming"],
+        json!([{"kind": "resolves-to", "from": record_id}]),
+        "{target}"
+    );
+    // The link is a change of the record; re-resolving the same answer changes nothing.
+    std::thread::sleep(Duration::from_secs(3));
+    let record_query = format!("ci={}", record_id.replace('/', "%2F"));
+    let history = changes(&weir, &record_query);
+    let kinds: Vec<&str> = history
+        .iter()
+        .filter_map(|c| c["change"].as_str())
+        .collect();
+    assert_eq!(kinds, ["updated", "created"], "{history:?}");
+    assert_eq!(
+        history[0]["diffs"],
+        json!([{"attribute": "relation:resolves-to", "old": null,
+                "new": format!("static.target:{ip}:9100")}])
+    );
+    weir.stop();
+}

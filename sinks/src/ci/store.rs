@@ -170,13 +170,16 @@ impl CiStore {
         let transaction = self.connection.transaction()?;
         let mut changes = Vec::new();
         let mut seen = BTreeSet::new();
-        for observation in observations {
+        for mut observation in observations {
             let Some(key) = observation.key.clone() else {
                 continue;
             };
             let id = key.id();
             seen.insert(id.clone());
             let previous = existing.get(&id);
+            if let Some(previous) = previous {
+                keep_enrichment(previous, &mut observation);
+            }
             let change = diff(previous, &observation, &key, time);
             let relations_changed = previous.is_none_or(|p| p.relations != observation.relations);
             let addresses_changed = previous.is_none_or(|p| p.addresses != observation.addresses);
@@ -485,6 +488,25 @@ impl CiStore {
     }
 }
 
+/// Relationships that enrichment (not the source) owns: a source's observation never
+/// carries them, so they are kept from the stored state until enrichment itself changes them.
+const ENRICHMENT_RELATIONS: &[&str] = &["resolves-to"];
+
+fn keep_enrichment(previous: &CiState, observation: &mut Observation) {
+    let mut kept = false;
+    for relation in &previous.relations {
+        if ENRICHMENT_RELATIONS.contains(&relation.kind.as_str())
+            && !observation.relations.contains(relation)
+        {
+            observation.relations.push(relation.clone());
+            kept = true;
+        }
+    }
+    if kept {
+        observation.relations.sort();
+    }
+}
+
 /// `kind:key@source` back into a key (the key may contain `:` but the source has no `@`).
 pub fn parse_id(id: &str) -> Option<CiKey> {
     let (rest, source) = id.rsplit_once('@')?;
@@ -706,6 +728,27 @@ mod tests {
             store.enrich_dns(4).unwrap().is_empty(),
             "stable enrichment records nothing"
         );
+        let record_again = Observation {
+            key: Some(CiKey::new(
+                "dns/d",
+                "dns.record",
+                "web.test.local/10.0.0.5:80",
+            )),
+            addresses: vec!["10.0.0.5".to_owned()],
+            ..Observation::default()
+        };
+        assert!(
+            store
+                .apply("dns/d", vec![record_again], true, 5)
+                .unwrap()
+                .is_empty(),
+            "a re-collected record keeps its enrichment"
+        );
+        assert!(store.enrich_dns(6).unwrap().is_empty());
+        store.apply("kubernetes/k", vec![], true, 7).unwrap();
+        let gone = store.enrich_dns(8).unwrap();
+        assert_eq!(gone.len(), 1, "the pod went away: {gone:?}");
+        assert_eq!(gone[0].diffs[0].new, None);
     }
 
     #[test]
