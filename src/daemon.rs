@@ -78,6 +78,8 @@ pub struct Daemon {
     /// Output failure counters.
     pub output_stats: Arc<OutputStats>,
     outputs: Arc<DaemonOutputs>,
+    /// Alert state of `alert().persist()` nodes (closed after the engine at shutdown).
+    alert_state: Arc<crate::alert_state::SqliteAlertState>,
     /// The configuration-item store, when `[ci] enabled`.
     pub cis: Option<Arc<Cis>>,
     ci_followed: Mutex<std::collections::BTreeSet<(String, String)>>,
@@ -122,7 +124,15 @@ impl Daemon {
             cis.clone(),
         ));
         let output_stats = outputs.stats.clone();
-        let engine = Engine::new(outputs.clone());
+        let alert_state = Arc::new(
+            crate::alert_state::SqliteAlertState::open(&config.data_dir).with_context(|| {
+                format!(
+                    "cannot open the alert state in {}",
+                    config.data_dir.display()
+                )
+            })?,
+        );
+        let engine = Engine::with_alert_state(outputs.clone(), alert_state.clone());
         let tasks = Tasks::new(store, engine.clone());
         let discovery = DiscoveryManager::new();
         let (points_tx, points_rx) = mpsc::channel::<PointBatch>(1024);
@@ -146,6 +156,7 @@ impl Daemon {
             metrics: SelfMetrics::default(),
             output_stats,
             outputs,
+            alert_state,
             cis,
             ci_followed: Mutex::new(std::collections::BTreeSet::new()),
             reload_lock: tokio::sync::Mutex::new(()),
@@ -307,6 +318,7 @@ impl Daemon {
         self.scrapers.shutdown().await;
         self.discovery.shutdown().await;
         self.engine.shutdown().await;
+        self.alert_state.close();
         self.sinks.shutdown(timeout).await;
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! This is the only crate that prints to the terminal.
 
+mod alert_state;
 mod api;
 mod ci;
 mod cli;

@@ -377,6 +377,7 @@ impl Tasks {
     /// `DELETE /tasks/:id`: true when it existed.
     pub fn delete(&self, id: &str) -> Result<bool, TaskError> {
         self.engine.stop_task(id);
+        self.engine.forget_alert_state(id);
         self.runtime().remove(id);
         Ok(self.store.delete_task(id)?)
     }

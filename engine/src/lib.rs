@@ -11,6 +11,7 @@
 //! Invariant: no HTTP, AWS or Kubernetes client lives here.
 #![warn(missing_docs)]
 
+pub mod alert_state;
 pub mod discovery;
 pub mod duration;
 pub mod json;
@@ -26,6 +27,7 @@ pub mod task;
 pub mod template;
 pub mod test_run;
 
+pub use alert_state::{AlertGroupState, AlertStateStore};
 pub use discovery::{DiscoverError, Discoverer, Labels, TargetGroup};
 pub use point::{FieldValue, Fields, Point, PointBatch, Tags};
 pub use runtime::{

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use weir_dsl::Program;
 use weir_dsl::nodes::AlertHandler;
 
+use crate::alert_state::AlertStateStore;
 use crate::point::{Point, PointBatch};
 use crate::stats::TaskStats;
 use crate::task::{Task, TaskShared};
@@ -136,6 +137,7 @@ struct RunningTask {
 
 struct EngineInner {
     outputs: Arc<dyn Outputs>,
+    alert_state: Option<Arc<dyn AlertStateStore>>,
     tasks: RwLock<HashMap<String, RunningTask>>,
 }
 
@@ -148,9 +150,19 @@ pub struct Engine {
 impl Engine {
     /// An engine with no tasks.
     pub fn new(outputs: Arc<dyn Outputs>) -> Engine {
+        Engine::build(outputs, None)
+    }
+
+    /// An engine whose alert nodes with `.persist()` keep their state in `store`.
+    pub fn with_alert_state(outputs: Arc<dyn Outputs>, store: Arc<dyn AlertStateStore>) -> Engine {
+        Engine::build(outputs, Some(store))
+    }
+
+    fn build(outputs: Arc<dyn Outputs>, alert_state: Option<Arc<dyn AlertStateStore>>) -> Engine {
         Engine {
             inner: Arc::new(EngineInner {
                 outputs,
+                alert_state,
                 tasks: RwLock::new(HashMap::new()),
             }),
         }
@@ -181,6 +193,9 @@ impl Engine {
             return Err(EngineError::NoDbrp(id.to_owned()));
         }
         let mut task = Task::new(id, &program, self.inner.outputs.clone())?;
+        if let Some(store) = &self.inner.alert_state {
+            task.attach_alert_state(store);
+        }
         let shared = task.shared();
         let (sender, mut receiver) = mpsc::channel::<TaskInput>(TASK_QUEUE_BATCHES);
         let (done_sender, done) = oneshot::channel();
@@ -246,6 +261,13 @@ impl Engine {
     /// had that id.
     pub fn stop_task(&self, id: &str) -> bool {
         self.tasks_mut().remove(id).is_some()
+    }
+
+    /// Forget the persisted alert state of task `id` (it was deleted).
+    pub fn forget_alert_state(&self, id: &str) {
+        if let Some(store) = &self.inner.alert_state {
+            store.forget_task(id);
+        }
     }
 
     /// Route a batch to every running task reading its database and retention policy.

@@ -272,6 +272,16 @@ impl Task {
         }
     }
 
+    /// Give the task's alert nodes a state store (`alert().persist()`); they load their
+    /// saved groups now, so call it before the first write.
+    pub fn attach_alert_state(&mut self, store: &Arc<dyn crate::alert_state::AlertStateStore>) {
+        for node in &mut self.nodes {
+            if let NodeKind::Other(other) = &mut node.kind {
+                other.attach_alert_state(store, &self.id, &node.name);
+            }
+        }
+    }
+
     /// What the engine reads while the task runs.
     pub fn shared(&self) -> Arc<TaskShared> {
         self.shared.clone()

@@ -70,6 +70,9 @@ pub struct AlertSpec {
     pub history: i64,
     /// Suppress OK events.
     pub no_recoveries: bool,
+    /// Keep each group's level, history and last event in the embedded store across
+    /// restarts (`.persist()`, weir only; off by default).
+    pub persist: bool,
     /// Batch input: every point must match.
     pub all: bool,
     /// Add the level as this tag.
@@ -132,6 +135,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
         prop("durationField", STR),
         prop("topic", STR),
         prop("category", STR),
+        prop("persist", Sig::NONE),
     ],
     handlers: &[
         Handler {
@@ -321,6 +325,7 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
         flapping,
         history,
         no_recoveries: node.flag("noRecoveries"),
+        persist: node.flag("persist"),
         all: node.flag("all"),
         level_tag: node.string("levelTag"),
         level_field: node.string("levelField"),

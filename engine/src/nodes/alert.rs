@@ -1,6 +1,11 @@
 //! `alert()`: the level state machine per group (levels, resets, history, flapping,
 //! stateChangesOnly, noRecoveries, all), templated ids and messages, Kapacitor's event JSON
 //! for the handlers, and decorated points downstream (reference §2.3.6).
+//!
+//! With `.persist()` and an [`AlertStateStore`] attached, each group's state is loaded when
+//! the task starts and saved whenever its level changes or an event is sent.
+
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -8,6 +13,7 @@ use serde_json::{Map, Value as Json};
 use weir_dsl::nodes::AlertSpec;
 use weir_dsl::{Lambda, LambdaState};
 
+use crate::alert_state::{AlertGroupState, AlertStateStore};
 use crate::json::{self, format_time};
 use crate::message::{Batch, Message, PointScope, TaskPoint};
 use crate::nodes::{Context, Node};
@@ -34,6 +40,9 @@ struct GroupState {
     last_triggered: i64,
     levels: Vec<LambdaState>,
     resets: Vec<LambdaState>,
+    /// With persistence: the id and level of the latest event sent, and its JSON.
+    last_sent: Option<(String, u8)>,
+    last_event: Option<Vec<u8>>,
 }
 
 impl GroupState {
@@ -48,6 +57,48 @@ impl GroupState {
             last_triggered: i64::MIN,
             levels: (0..=CRITICAL).map(|_| LambdaState::default()).collect(),
             resets: (0..=CRITICAL).map(|_| LambdaState::default()).collect(),
+            last_sent: None,
+            last_event: None,
+        }
+    }
+
+    /// A group as it was saved; a history of another length is stretched or cut at the
+    /// oldest end, so a changed `.history()` keeps the recent levels.
+    fn restore(saved: AlertGroupState, history: usize) -> GroupState {
+        let mut state = GroupState::new(history);
+        let len = saved.history.len();
+        if len > 0 {
+            let newest = saved.idx.min(len - 1);
+            // Oldest to newest, then the newest `history` of them.
+            let ordered: Vec<usize> = (1..=len)
+                .map(|offset| usize::from(saved.history[(newest + offset) % len]).min(CRITICAL))
+                .collect();
+            let keep = &ordered[ordered.len().saturating_sub(history)..];
+            let pad = history - keep.len();
+            let oldest = keep.first().copied().unwrap_or(OK);
+            state.history = std::iter::repeat_n(oldest, pad)
+                .chain(keep.iter().copied())
+                .collect();
+            state.idx = history - 1;
+        }
+        state.flapping = saved.flapping;
+        state.first_triggered = saved.first_triggered;
+        state.last_triggered = saved.last_triggered;
+        state.last_sent = saved.last_sent;
+        state.last_event = saved.last_event;
+        state
+    }
+
+    fn snapshot(&self, group: &str) -> AlertGroupState {
+        AlertGroupState {
+            group: group.to_owned(),
+            history: self.history.iter().map(|level| *level as u8).collect(),
+            idx: self.idx,
+            flapping: self.flapping,
+            first_triggered: self.first_triggered,
+            last_triggered: self.last_triggered,
+            last_sent: self.last_sent.clone(),
+            last_event: self.last_event.clone(),
         }
     }
 
@@ -101,6 +152,16 @@ pub struct Alert {
     state_changes_interval: i64,
     groups: HashMap<String, GroupState>,
     sent_levels: HashMap<String, usize>,
+    store: Option<Persistence>,
+    /// The latest event `send` built: id, level and JSON.
+    sent: Option<(String, usize, Vec<u8>)>,
+}
+
+/// Where a persisting alert node saves its groups.
+struct Persistence {
+    store: Arc<dyn AlertStateStore>,
+    task: String,
+    node: String,
 }
 
 /// One event about to be sent.
@@ -155,7 +216,49 @@ impl Alert {
             spec: spec.clone(),
             groups: HashMap::default(),
             sent_levels: HashMap::default(),
+            store: None,
+            sent: None,
         })
+    }
+
+    /// With `.persist()`: load the saved groups of this node and save changes from now on.
+    pub fn attach_state(&mut self, store: &Arc<dyn AlertStateStore>, task: &str, node: &str) {
+        if !self.spec.persist {
+            return;
+        }
+        for saved in store.load(task, node) {
+            let group = saved.group.clone();
+            let state = GroupState::restore(saved, self.history);
+            if let Some((id, level)) = &state.last_sent {
+                self.sent_levels
+                    .insert(id.clone(), usize::from(*level).min(CRITICAL));
+            }
+            self.groups.insert(group, state);
+        }
+        self.store = Some(Persistence {
+            store: store.clone(),
+            task: task.to_owned(),
+            node: node.to_owned(),
+        });
+    }
+
+    /// Put a group's state back after a message; saves it when it changed in a way that
+    /// matters after a restart (a new level, an event sent, flapping toggled).
+    fn keep(&mut self, group: &str, mut state: GroupState, was_flapping: bool) {
+        let sent = self.sent.take();
+        if let Some(persistence) = &self.store {
+            let save = state.changed || sent.is_some() || state.flapping != was_flapping;
+            if let Some((id, level, event)) = sent {
+                state.last_sent = Some((id, level as u8));
+                state.last_event = Some(event);
+            }
+            if save {
+                persistence
+                    .store
+                    .save(&persistence.task, &persistence.node, state.snapshot(group));
+            }
+        }
+        self.groups.insert(group.to_owned(), state);
     }
 
     /// The first level from `start` down to (not including) `stop` whose predicate holds.
@@ -282,6 +385,9 @@ impl Alert {
         for handler in &self.spec.handlers {
             ctx.outputs().alert(handler, bytes.clone());
         }
+        if self.store.is_some() {
+            self.sent = Some((event.id.clone(), event.level, bytes));
+        }
         ctx.stats().add_alert(event.level);
         (event.id, message)
     }
@@ -317,6 +423,7 @@ impl Alert {
             .groups
             .remove(group.id.as_str())
             .unwrap_or_else(|| GroupState::new(self.history));
+        let was_flapping = state.flapping;
         let id = self.render_id(ctx, &point.name, &group.id, &point.tags);
         let level = self.determine_level(&point, &mut state, ctx);
         self.add_event(&mut state, point.time, level);
@@ -342,7 +449,7 @@ impl Alert {
                 decorated = Some(point);
             }
         }
-        self.groups.insert(group.id.clone(), state);
+        self.keep(&group.id, state, was_flapping);
         if let Some(point) = decorated {
             ctx.emit(Message::Point(TaskPoint { point, group }));
         }
@@ -356,6 +463,7 @@ impl Alert {
             .groups
             .remove(batch.group.id.as_str())
             .unwrap_or_else(|| GroupState::new(self.history));
+        let was_flapping = state.flapping;
         let id = self.render_id(ctx, &batch.name, &batch.group.id, &batch.group.tags);
         let mut lowest = CRITICAL;
         let mut highest: Option<(usize, usize)> = None;
@@ -400,11 +508,11 @@ impl Alert {
             for point in &mut batch.points {
                 self.decorate(point, &id, &message, level, duration);
             }
-            self.groups.insert(batch.group.id.clone(), state);
+            self.keep(&batch.group.id, state, was_flapping);
             ctx.emit(Message::Batch(batch));
             return;
         }
-        self.groups.insert(batch.group.id.clone(), state);
+        self.keep(&batch.group.id, state, was_flapping);
     }
 }
 
@@ -414,6 +522,10 @@ impl Node for Alert {
             Message::Point(point) => self.process_point(point, ctx),
             Message::Batch(batch) => self.process_batch(batch, ctx),
         }
+    }
+
+    fn attach_alert_state(&mut self, store: &Arc<dyn AlertStateStore>, task: &str, node: &str) {
+        self.attach_state(store, task, node);
     }
 
     fn cardinality(&self) -> usize {
@@ -456,6 +568,112 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    fn alert_task(
+        persist: &str,
+        store: &Arc<dyn AlertStateStore>,
+    ) -> (crate::task::Task, Arc<crate::nodes::test_support::Recorder>) {
+        let script = format!(
+            "dbrp \"db\".\"rp\"\n\
+             stream|from().measurement('cpu').groupBy('host')\
+             |alert().crit(lambda: \"value\" > 90.0).stateChangesOnly(){persist}\
+             .log('/dev/null')"
+        );
+        let (program, diagnostics) = weir_dsl::compile(&script, &Default::default());
+        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let recorder = Arc::new(crate::nodes::test_support::Recorder::default());
+        let mut task = crate::task::Task::new("t", &program, recorder.clone()).unwrap();
+        task.attach_alert_state(store);
+        (task, recorder)
+    }
+
+    fn cpu(host: &str, value: f64, secs: i64) -> Point {
+        Point::gauge(
+            "cpu",
+            [("host".to_string(), host.to_string())].into(),
+            value,
+            secs * 1_000_000_000,
+        )
+    }
+
+    fn levels(recorder: &crate::nodes::test_support::Recorder) -> Vec<(String, String)> {
+        recorder
+            .alerts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|event| {
+                let json: Json = serde_json::from_str(event).unwrap();
+                (
+                    json["level"].as_str().unwrap().to_owned(),
+                    json["previousLevel"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn persisted_state_survives_a_restart_without_refiring() {
+        let memory = Arc::new(crate::alert_state::memory::MemoryStore::default());
+        let store: Arc<dyn AlertStateStore> = memory.clone();
+        let (mut task, recorder) = alert_task(".persist()", &store);
+        task.write(
+            "db",
+            "rp",
+            vec![
+                cpu("a", 95.0, 1),
+                cpu("b", 10.0, 1),
+                cpu("a", 96.0, 2),
+                cpu("a", 97.0, 3),
+            ],
+        );
+        task.stop();
+        assert_eq!(levels(&recorder), [("CRITICAL".into(), "OK".into())]);
+        // Only the level change of host=a was worth a save.
+        assert_eq!(*memory.saves.lock().unwrap(), 1);
+        let saved = memory.states.lock().unwrap();
+        let a = &saved[&("t".to_owned(), "alert2".to_owned(), "host=a".to_owned())];
+        assert_eq!(a.last_sent, Some(("cpu:host=a".to_owned(), 3)));
+        assert!(a.last_event.as_ref().is_some_and(|event| !event.is_empty()));
+        drop(saved);
+
+        // The restarted task knows host=a is CRITICAL: no new event, and the recovery comes.
+        let (mut task, recorder) = alert_task(".persist()", &store);
+        task.write("db", "rp", vec![cpu("a", 98.0, 10), cpu("a", 10.0, 11)]);
+        task.stop();
+        assert_eq!(levels(&recorder), [("OK".into(), "CRITICAL".into())]);
+        let event: Json = serde_json::from_str(&recorder.alerts.lock().unwrap()[0]).unwrap();
+        // The episode started before the restart: 1s to 11s.
+        assert_eq!(event["duration"], 10_000_000_000i64);
+
+        // Without .persist() the store is neither read nor written.
+        let saves = *memory.saves.lock().unwrap();
+        let (mut task, recorder) = alert_task("", &store);
+        task.write("db", "rp", vec![cpu("b", 95.0, 20)]);
+        task.stop();
+        assert_eq!(levels(&recorder), [("CRITICAL".into(), "OK".into())]);
+        assert_eq!(*memory.saves.lock().unwrap(), saves);
+        store.forget_task("t");
+        assert!(store.load("t", "alert2").is_empty());
+    }
+
+    #[test]
+    fn restore_adapts_the_history_length() {
+        let saved = AlertGroupState {
+            group: "g".into(),
+            history: vec![3, 0, 1, 2],
+            idx: 1,
+            ..Default::default()
+        };
+        // Oldest to newest: 1, 2, 3, 0.
+        let longer = GroupState::restore(saved.clone(), 6);
+        assert_eq!(longer.history, vec![1, 1, 1, 2, 3, 0]);
+        assert_eq!(longer.current(), OK);
+        assert_eq!(longer.previous(), CRITICAL);
+        let shorter = GroupState::restore(saved, 2);
+        assert_eq!(shorter.history, vec![3, 0]);
+        assert_eq!(shorter.current(), OK);
     }
 
     #[test]

@@ -151,6 +151,16 @@ pub trait Node: Send {
     fn cardinality(&self) -> usize {
         0
     }
+
+    /// The engine keeps alert state across restarts: nodes with `.persist()` load their
+    /// groups from `store` now (before any message) and save changes to it.
+    fn attach_alert_state(
+        &mut self,
+        _store: &Arc<dyn crate::alert_state::AlertStateStore>,
+        _task: &str,
+        _node: &str,
+    ) {
+    }
 }
 
 /// Shared state a node publishes to the engine while the task runs.
