@@ -75,6 +75,8 @@ pub const DANGLING: &str = "W602";
 pub const IGNORED_PROPERTY: &str = "W603";
 /// A statement that does nothing (a bare value that is not a node).
 pub const USELESS_STATEMENT: &str = "W604";
+/// A Kapacitor alert handler that weir accepts and does not deliver to.
+pub const UNSUPPORTED_HANDLER: &str = "W605";
 
 /// Every code with a one-line summary, for `weir explain` and the docs.
 pub const ALL: &[(&str, &str)] = &[
@@ -117,6 +119,10 @@ pub const ALL: &[(&str, &str)] = &[
     (DANGLING, "a node whose output goes nowhere"),
     (IGNORED_PROPERTY, "a property weir ignores"),
     (USELESS_STATEMENT, "a statement that does nothing"),
+    (
+        UNSUPPORTED_HANDLER,
+        "an alert handler weir does not deliver to",
+    ),
 ];
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub struct Lambda {
     pub source: String,
     /// The result type when known at compile time.
     pub(crate) ty: Option<&'static str>,
+    /// The fast path for common predicate shapes (see `lambda_fast`).
+    pub(crate) fast: Option<crate::lambda_fast::Pred>,
 }
 
 impl fmt::Debug for Lambda {
@@ -67,12 +69,22 @@ pub struct LambdaState {
 impl Lambda {
     /// Evaluate against one point.
     pub fn eval(&self, scope: &dyn Scope, state: &mut LambdaState) -> Result<Value, EvalError> {
+        if let Some(fast) = &self.fast {
+            if let Ok(value) = fast.eval(scope) {
+                return Ok(Value::Bool(value));
+            }
+        }
         crate::lambda_expr::eval(&self.expr, scope, state)
     }
 
     /// Evaluate and require a boolean (for `where`, alert levels, ...).
     pub fn eval_bool(&self, scope: &dyn Scope, state: &mut LambdaState) -> Result<bool, EvalError> {
-        match self.eval(scope, state)? {
+        if let Some(fast) = &self.fast {
+            if let Ok(value) = fast.eval(scope) {
+                return Ok(value);
+            }
+        }
+        match crate::lambda_expr::eval(&self.expr, scope, state)? {
             Value::Bool(b) => Ok(b),
             other => Err(EvalError::Type(format!(
                 "expression must evaluate to bool, got {}",

@@ -54,6 +54,7 @@ impl Checker<'_> {
             .trim()
             .to_owned();
         Some(Lambda {
+            fast: crate::lambda_fast::compile(&lowered.expr),
             expr: lowered.expr,
             source,
             ty: lowered.ty,

@@ -464,8 +464,9 @@ impl Lexer<'_> {
         }
     }
 
-    /// Reads `q...q` where only `\q` is an escape (other backslashes stay), stopping at a
-    /// newline for single-line forms. Returns `None` when unterminated.
+    /// Reads `q...q` where only `\q` is an escape (other backslashes stay). Newlines are part of
+    /// the body, as in Kapacitor. Returns `None` when unterminated; the lexer then resumes at the
+    /// end of the opening line so the rest of the script is still checked.
     fn quoted(&mut self, start: usize, quote: char) -> Option<String> {
         let mut body = String::new();
         let mut chars = self.source[start + 1..].char_indices();
@@ -483,9 +484,6 @@ impl Lexer<'_> {
             if ch == quote {
                 self.pos = start + 1 + offset + 1;
                 return Some(body);
-            }
-            if ch == '\n' {
-                break;
             }
             body.push(ch);
         }
@@ -593,6 +591,18 @@ impl Lexer<'_> {
                 } else if ch == '&' || ch == '|' {
                     diagnostic =
                         diagnostic.with_note("logical operators are written `AND` and `OR`");
+                } else if ch == ':' {
+                    // `lamda:`, `Lambda:`: a misspelt `lambda:` keyword just before the colon.
+                    let before = &self.source[..start];
+                    let word_start = before
+                        .rfind(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                        .map_or(0, |index| index + 1);
+                    let word = &before[word_start..];
+                    if !word.is_empty() && strsim::levenshtein(&word.to_lowercase(), "lambda") <= 2
+                    {
+                        diagnostic = diagnostic
+                            .with_note(format!("did you mean `lambda:` instead of `{word}:`?"));
+                    }
                 }
                 self.diagnostics.push(diagnostic);
                 return;

@@ -44,6 +44,7 @@ mod format;
 pub mod lambda;
 mod lambda_compile;
 mod lambda_expr;
+mod lambda_fast;
 pub mod lexer;
 pub mod nodes;
 pub mod parser;

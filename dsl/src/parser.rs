@@ -82,7 +82,7 @@ pub fn parse(source: &str) -> (Ast, Vec<Diagnostic>) {
                 if let Some(next) = rest.0.first() {
                     if !next.line_start && !matches!(next.kind, TokenKind::Var | TokenKind::Dbrp) {
                         let mut err = SyntaxError::expected(rest, "an operator");
-                        err.expected.push("`|`, `.` or a new line".to_owned());
+                        err.expected.push("`|`, `.` or a new line");
                         diagnostics.push(err.into_diagnostic(context.source_len));
                         input = recover(rest, rest);
                     }
@@ -212,21 +212,56 @@ impl<'a> Input for Tokens<'a> {
 #[derive(Debug, Clone)]
 pub struct SyntaxError<'a> {
     input: Tokens<'a>,
-    expected: Vec<String>,
+    expected: Expected,
     note: Option<String>,
 }
 
+/// What would have been accepted. The parser builds (and drops) one of these for every
+/// alternative that does not match, so the first entry lives inline: no allocation.
+#[derive(Debug, Clone, Default)]
+struct Expected {
+    first: Option<&'static str>,
+    more: Vec<&'static str>,
+}
+
+impl Expected {
+    fn push(&mut self, what: &'static str) {
+        if self.first.is_none() {
+            self.first = Some(what);
+        } else {
+            self.more.push(what);
+        }
+    }
+
+    fn extend(&mut self, other: Expected) {
+        for what in other.first.into_iter().chain(other.more) {
+            self.push(what);
+        }
+    }
+
+    fn into_vec(self) -> Vec<String> {
+        self.first
+            .into_iter()
+            .chain(self.more)
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
 impl<'a> SyntaxError<'a> {
-    fn expected(input: Tokens<'a>, what: impl Into<String>) -> SyntaxError<'a> {
+    fn expected(input: Tokens<'a>, what: &'static str) -> SyntaxError<'a> {
         SyntaxError {
             input,
-            expected: vec![what.into()],
+            expected: Expected {
+                first: Some(what),
+                more: Vec::new(),
+            },
             note: None,
         }
     }
 
     fn into_diagnostic(self, source_len: usize) -> Diagnostic {
-        let mut expected = self.expected;
+        let mut expected = self.expected.into_vec();
         expected.dedup();
         let wanted = match expected.len() {
             0 => "something else".to_owned(),
@@ -257,6 +292,11 @@ impl<'a> SyntaxError<'a> {
             diagnostic.notes.push(note);
         }
         if let Some(token) = self.input.0.first() {
+            if token.kind == TokenKind::Assign && wanted != "a name" {
+                diagnostic
+                    .notes
+                    .push("to compare, write `==`: `=` only assigns in `var x = ...`".to_owned());
+            }
             if let TokenKind::Ident(name) = &token.kind {
                 if matches!(name.as_str(), "and" | "or" | "true" | "false") {
                     diagnostic.notes.push(format!(
@@ -274,7 +314,7 @@ impl<'a> ParseError<Tokens<'a>> for SyntaxError<'a> {
     fn from_error_kind(input: Tokens<'a>, _kind: ErrorKind) -> Self {
         SyntaxError {
             input,
-            expected: Vec::new(),
+            expected: Expected::default(),
             note: None,
         }
     }
@@ -372,7 +412,7 @@ fn var_statement<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Statem
         Ok((input, ty)) => Ok((input, StatementKind::TypedVar { name, ty })),
         Err(_) => {
             let mut err = SyntaxError::expected(input, "`=`");
-            err.expected.push("a type name".to_owned());
+            err.expected.push("a type name");
             Err(nom::Err::Failure(err))
         }
     }
@@ -500,6 +540,40 @@ fn chain<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
         let comments = context.comments_before(&input.0[0]);
         let rest = Tokens(&input.0[1..]);
         let (rest, name) = cut(ident).parse(rest)?;
+        let has_parens = rest
+            .0
+            .first()
+            .is_some_and(|token| token.kind == TokenKind::LParen);
+        if kind != ChainKind::Dot && !has_parens {
+            // `|alert` without `()`: say so, and go on with the node as if it had no arguments.
+            let symbol = if kind == ChainKind::Pipe { "|" } else { "@" };
+            let mut diagnostic = Diagnostic::error(
+                codes::SYNTAX,
+                format!("`{symbol}{}` needs parentheses", name.name),
+                name.span,
+            );
+            diagnostic.labels = vec![Label {
+                span: name.span,
+                text: "chaining method call without `()`".to_owned(),
+                primary: true,
+            }];
+            diagnostic
+                .notes
+                .push(format!("write `{symbol}{}()`", name.name));
+            context.errors.borrow_mut().push(diagnostic);
+            target = Expr {
+                span: consumed(start, rest),
+                kind: ExprKind::Chain {
+                    target: Box::new(target),
+                    kind,
+                    name,
+                    args: Some(Vec::new()),
+                    comments,
+                },
+            };
+            input = rest;
+            continue;
+        }
         let parsed = if kind == ChainKind::Dot {
             opt(|i| arguments(context, i)).parse(rest)
         } else {

@@ -389,14 +389,6 @@ impl Checker<'_> {
             diagnostic.notes.push(format!(
                 "this creates a new node, use `|` instead of `.`: `|{method}(...)`"
             ));
-        } else if kind.method == "alert" && nodes::alert::UNSUPPORTED_HANDLERS.contains(&method) {
-            diagnostic = labelled(
-                codes::UNSUPPORTED_NODE,
-                format!("weir does not support the `{method}` alert handler"),
-                name.span,
-                "unsupported handler",
-            );
-            diagnostic.notes.push("weir's handlers are .log(path), .post(url), .tcp(address) and .exec(command, args...)".to_owned());
         } else {
             diagnostic = labelled(
                 codes::UNKNOWN_PROPERTY,
@@ -417,8 +409,23 @@ impl Checker<'_> {
                 .chain(kind.handlers.iter().map(|handler| handler.name))
                 .chain(["quiet"])
                 .collect();
+            let source_node = match kind.method {
+                "stream" => Some("from"),
+                "batch" => Some("query"),
+                _ => None,
+            };
+            let on_source = source_node
+                .and_then(nodes::find_kind)
+                .is_some_and(|source| source.prop(method).is_some());
             match did_you_mean(method, candidates.iter().copied()) {
                 Some(hint) => diagnostic.labels[0].text = hint,
+                None if on_source => {
+                    let source = source_node.unwrap_or_default();
+                    diagnostic.notes.push(format!(
+                        "`{method}` is a property of `{source}`: write `{}|{source}(...).{method}(...)`",
+                        kind.method
+                    ));
+                }
                 None if !candidates.is_empty() => {
                     let listed: Vec<String> =
                         candidates.iter().map(|name| format!(".{name}")).collect();
@@ -496,8 +503,14 @@ impl Checker<'_> {
             }
         }
         let has_errors = self.diagnostics.iter().any(Diagnostic::is_error);
+        let mut has_child = vec![false; pending.len()];
+        for parent in pending.iter().flat_map(|child| &child.parents) {
+            if let Some(flag) = has_child.get_mut(*parent) {
+                *flag = true;
+            }
+        }
         for (id, node) in pending.iter().enumerate().filter(|_| !has_errors) {
-            let has_children = pending.iter().any(|child| child.parents.contains(&id));
+            let has_children = has_child[id];
             let sink = matches!(
                 node.kind.method,
                 "influxDBOut" | "httpOut" | "httpPost" | "alert" | "log" | "deadman" | "ciOut"

@@ -105,6 +105,8 @@ pub(crate) struct Checker<'a> {
     dbrps: Vec<(String, String)>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) vars: Vec<VarInfo>,
+    /// Compiled regexes by pattern: scripts repeat patterns, and compiling one is costly.
+    regexes: HashMap<String, regex::Regex>,
 }
 
 /// The stand-in for a node whose chaining method is unknown.
@@ -142,6 +144,7 @@ pub(crate) fn check(
         dbrps: Vec::new(),
         diagnostics: Vec::new(),
         vars: Vec::new(),
+        regexes: HashMap::new(),
     };
     for statement in &ast.statements {
         checker.statement(statement);
@@ -400,6 +403,7 @@ impl<'a> Checker<'a> {
             dbrps: Vec::new(),
             diagnostics: Vec::new(),
             vars: Vec::new(),
+            regexes: HashMap::new(),
         };
         let shifted = format!("var x = lambda: {text}");
         nested.source = &shifted;
@@ -595,8 +599,14 @@ impl<'a> Checker<'a> {
     }
 
     pub(crate) fn regex(&mut self, pattern: &str, span: Span) -> Option<regex::Regex> {
+        if let Some(regex) = self.regexes.get(pattern) {
+            return Some(regex.clone());
+        }
         match regex::Regex::new(pattern) {
-            Ok(regex) => Some(regex),
+            Ok(regex) => {
+                self.regexes.insert(pattern.to_owned(), regex.clone());
+                Some(regex)
+            }
             Err(err) => {
                 let detail = err
                     .to_string()
@@ -642,6 +652,21 @@ impl<'a> Checker<'a> {
             diagnostic
                 .notes
                 .push(format!("`{name}` is a node: chain it with `|{name}(...)`"));
+        } else if matches!(name, "true" | "false" | "True" | "False") {
+            diagnostic
+                .notes
+                .push(format!("booleans are upper case: {}", name.to_uppercase()));
+        } else if matches!(
+            name,
+            "int" | "float" | "bool" | "string" | "duration" | "regex" | "lambda" | "list" | "star"
+        ) {
+            diagnostic.notes.push(format!(
+                "to declare a template var of type {name}, write `var <name> {name}` without `=`"
+            ));
+        } else if diagnostic.notes.is_empty() {
+            diagnostic.notes.push(format!(
+                "strings use single quotes: '{name}'; to define a var, write `var {name} = ...` before its use"
+            ));
         }
         self.diagnostics.push(diagnostic);
         None

@@ -136,6 +136,14 @@ pub(crate) const KIND: NodeKind = NodeKind {
         prop("topic", STR),
         prop("category", STR),
         prop("persist", Sig::NONE),
+        prop(
+            "inhibit",
+            Sig {
+                params: &[("category", Arg::Str)],
+                required: 1,
+                rest: Some(("equalTag", Arg::Str)),
+            },
+        ),
     ],
     handlers: &[
         Handler {
@@ -171,6 +179,178 @@ pub(crate) const KIND: NodeKind = NodeKind {
             },
             props: &[],
         },
+        // Kapacitor's third-party handlers: checked with their properties, then ignored with a
+        // warning (Kapacitor itself accepts them when the service is not configured).
+        third_party(
+            "alerta",
+            Sig::NONE,
+            &[
+                prop("token", STR),
+                prop("resource", STR),
+                prop("event", STR),
+                prop("environment", STR),
+                prop("group", STR),
+                prop("value", STR),
+                prop("origin", STR),
+                prop("services", Sig::variadic("service", Arg::Str)),
+                prop("timeout", Sig::exact(&[("timeout", Arg::Duration)])),
+            ],
+        ),
+        third_party(
+            "bigPanda",
+            Sig::NONE,
+            &[
+                prop("appKey", STR),
+                prop("primaryProperty", STR),
+                prop("secondaryProperty", STR),
+            ],
+        ),
+        third_party(
+            "discord",
+            Sig::NONE,
+            &[
+                prop("workspace", STR),
+                prop("username", STR),
+                prop("avatarURL", STR),
+                prop("embedTitle", STR),
+                prop("timestamp", Sig::exact(&[("timestamp", Arg::Bool)])),
+            ],
+        ),
+        third_party(
+            "email",
+            Sig::variadic("to", Arg::Str),
+            &[prop("to", Sig::variadic("to", Arg::Str))],
+        ),
+        third_party(
+            "hipChat",
+            Sig::NONE,
+            &[prop("room", STR), prop("token", STR)],
+        ),
+        third_party(
+            "kafka",
+            Sig::NONE,
+            &[
+                prop("cluster", STR),
+                prop("kafkaTopic", STR),
+                prop("template", STR),
+            ],
+        ),
+        third_party(
+            "mqtt",
+            Sig::exact(&[("topic", Arg::Str)]),
+            &[
+                prop("brokerName", STR),
+                prop("qos", Sig::exact(&[("qos", Arg::Int)])),
+                prop("retained", Sig::exact(&[("retained", Arg::Bool)])),
+            ],
+        ),
+        third_party("opsGenie", Sig::NONE, OPSGENIE),
+        third_party("opsGenie2", Sig::NONE, OPSGENIE),
+        third_party("pagerDuty", Sig::NONE, &[prop("serviceKey", STR)]),
+        third_party(
+            "pagerDuty2",
+            Sig::NONE,
+            &[
+                prop("routingKey", STR),
+                prop(
+                    "link",
+                    Sig {
+                        params: &[("href", Arg::Str), ("text", Arg::Str)],
+                        required: 1,
+                        rest: None,
+                    },
+                ),
+            ],
+        ),
+        // Kapacitor capitalizes the first letter of a property name, so `uRL` and `URL` are one.
+        third_party(
+            "pushover",
+            Sig::NONE,
+            &[
+                prop("userKey", STR),
+                prop("device", STR),
+                prop("title", STR),
+                prop("uRL", STR),
+                prop("URL", STR),
+                prop("uRLTitle", STR),
+                prop("URLTitle", STR),
+                prop("sound", STR),
+            ],
+        ),
+        third_party(
+            "sensu",
+            Sig::NONE,
+            &[
+                prop("source", STR),
+                prop("handlers", Sig::variadic("handler", Arg::Str)),
+                prop(
+                    "metadata",
+                    Sig::exact(&[("key", Arg::Str), ("value", Arg::Any)]),
+                ),
+            ],
+        ),
+        third_party(
+            "serviceNow",
+            Sig::NONE,
+            &[
+                prop("source", STR),
+                prop("node", STR),
+                prop("type", STR),
+                prop("resource", STR),
+                prop("metricName", STR),
+                prop("messageKey", STR),
+                prop(
+                    "additionalInfo",
+                    Sig::exact(&[("key", Arg::Str), ("value", Arg::Any)]),
+                ),
+            ],
+        ),
+        third_party(
+            "slack",
+            Sig::NONE,
+            &[
+                prop("workspace", STR),
+                prop("channel", STR),
+                prop("username", STR),
+                prop("iconEmoji", STR),
+            ],
+        ),
+        third_party(
+            "snmpTrap",
+            Sig::exact(&[("trapOid", Arg::Str)]),
+            &[prop(
+                "data",
+                Sig::exact(&[("oid", Arg::Str), ("type", Arg::Str), ("value", Arg::Str)]),
+            )],
+        ),
+        third_party("talk", Sig::NONE, &[]),
+        third_party("teams", Sig::NONE, &[prop("channelURL", STR)]),
+        third_party(
+            "telegram",
+            Sig::NONE,
+            &[
+                prop("chatId", STR),
+                prop("parseMode", STR),
+                prop("disableWebPagePreview", Sig::NONE),
+                prop("disableNotification", Sig::NONE),
+            ],
+        ),
+        third_party("victorOps", Sig::NONE, &[prop("routingKey", STR)]),
+        third_party(
+            "zenoss",
+            Sig::NONE,
+            &[
+                prop("action", STR),
+                prop("method", STR),
+                prop("type", STR),
+                prop("tid", Sig::exact(&[("tid", Arg::Int)])),
+                prop("collector", STR),
+                prop(
+                    "customField",
+                    Sig::exact(&[("key", Arg::Str), ("value", Arg::Any)]),
+                ),
+            ],
+        ),
     ],
     wants: Wants::Any,
     provides: Provides::Fixed(EdgeType::Stream),
@@ -178,31 +358,21 @@ pub(crate) const KIND: NodeKind = NodeKind {
     build,
 };
 
-/// Kapacitor's other handlers, which weir does not implement.
-pub(crate) const UNSUPPORTED_HANDLERS: &[&str] = &[
-    "email",
-    "slack",
-    "pagerDuty",
-    "pagerDuty2",
-    "opsGenie",
-    "opsGenie2",
-    "victorOps",
-    "telegram",
-    "teams",
-    "discord",
-    "bigPanda",
-    "alerta",
-    "sensu",
-    "pushover",
-    "mqtt",
-    "kafka",
-    "snmpTrap",
-    "serviceNow",
-    "zenoss",
-    "hipChat",
-    "talk",
-    "inhibit",
+const OPSGENIE: &[crate::schema::Prop] = &[
+    prop("teams", Sig::variadic("team", Arg::Str)),
+    prop("recipients", Sig::variadic("recipient", Arg::Str)),
 ];
+
+const fn third_party(
+    name: &'static str,
+    sig: Sig,
+    props: &'static [crate::schema::Prop],
+) -> Handler {
+    Handler { name, sig, props }
+}
+
+/// The handlers weir delivers to; the others are accepted and ignored with a warning.
+const DELIVERED: &[&str] = &["log", "post", "tcp", "exec"];
 
 fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
     let code = crate::codes::INVALID_PROPERTY;
@@ -255,7 +425,7 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
                 address: strings.first().cloned().unwrap_or_default(),
             }),
             "exec" => handlers.push(AlertHandler::Exec { command: strings }),
-            _ => {
+            "post" => {
                 if strings.is_empty() {
                     errors.push((handler.call.span, "alert .post() needs a URL".to_owned()));
                     continue;
@@ -283,7 +453,26 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
                     });
                 }
             }
+            _ => {}
         }
+    }
+    let third_party: Vec<_> = node
+        .handlers
+        .iter()
+        .filter(|handler| !DELIVERED.contains(&handler.call.name))
+        .map(|handler| (handler.call.span, handler.call.name))
+        .collect();
+    for (span, name) in third_party {
+        node.diagnostics.push(
+            crate::Diagnostic::warning(
+                crate::codes::UNSUPPORTED_HANDLER,
+                format!("weir does not deliver alerts to `{name}`: the handler is accepted and ignored"),
+                span,
+            )
+            .with_note(
+                "weir delivers to .log(path), .post(url), .tcp(address) and .exec(command, args...)",
+            ),
+        );
     }
     let ignored: Vec<_> = node
         .handlers
@@ -308,6 +497,7 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
         "category",
         "weir has no alert inhibition, so categories have no effect",
     );
+    node.ignored("inhibit", "weir has no alert inhibition");
     for (span, message) in errors {
         node.error(crate::codes::MISSING_PROPERTY, message, span);
     }

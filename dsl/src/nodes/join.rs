@@ -55,6 +55,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
         prop("fill", Sig::exact(&[("fill", Arg::Any)])),
         prop("streamName", Sig::exact(&[("name", Arg::Str)])),
         prop("delimiter", Sig::exact(&[("delimiter", Arg::Str)])),
+        prop("deleteAll", Sig::exact(&[("deleteAll", Arg::Bool)])),
     ],
     handlers: &[],
     wants: Wants::Any,
@@ -124,6 +125,10 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
             return None;
         }
     };
+    node.ignored(
+        "deleteAll",
+        "weir's join does not receive group deletes from `barrier().delete(TRUE)`",
+    );
     Some(NodeSpec::Join(JoinSpec {
         as_,
         on: node.strings("on"),
