@@ -170,6 +170,11 @@ impl Cis {
         Ok(self.read(|store| store.get(id))?)
     }
 
+    /// Ids of the items of `kind:key` in any source.
+    pub fn find(&self, kind_key: &str) -> anyhow::Result<Vec<String>> {
+        Ok(self.read(|store| store.find(kind_key))?)
+    }
+
     /// History.
     pub fn changes(&self, query: &ChangeQuery) -> anyhow::Result<Vec<Change>> {
         Ok(self.read(|store| store.changes(query))?)

@@ -69,6 +69,21 @@ fn pod(node: &str) -> Value {
                       "conditions": [{"type": "Ready", "status": "True"}]}})
 }
 
+/// Run the CLI against the daemon; its standard output.
+fn cli(weir: &Weir, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .args(["--url", &weir.url])
+        .output()
+        .expect("run weir");
+    assert!(
+        output.status.success(),
+        "weir {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 fn get(weir: &Weir, path: &str) -> Value {
     let (_, body) = http("GET", &format!("{}{path}", weir.url), None).unwrap_or_default();
     serde_json::from_str(&body).unwrap_or(Value::Null)
@@ -166,7 +181,62 @@ files = ["{}"]
         .count();
     assert_eq!(updates, 1, "exactly one update for one move");
 
-    // What runs on node-22?
+    // What runs on node-22? Asked of the API and the CLI, without knowing the node's source.
+    let on_node = get(&weir, "/weir/v1/cis?related=kubernetes.node:node-22");
+    let ids: Vec<&str> = on_node["cis"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|ci| ci["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["kubernetes.pod:default/web-0@kubernetes/pods"],
+        "{on_node}"
+    );
+    let on_node_1 = get(&weir, "/weir/v1/cis?related=kubernetes.node:node-1");
+    assert_eq!(on_node_1["cis"], json!([]), "the pod left node-1");
+    let printed = cli(&weir, &["cis", "--related", "kubernetes.node:node-22"]);
+    assert!(
+        printed.lines().any(
+            |l| l.contains("kubernetes.pod:default/web-0@kubernetes/pods")
+                && l.trim_end().ends_with("runs-on")
+        ),
+        "{printed}"
+    );
+    let printed = cli(&weir, &["ci", "kubernetes.node:node-22"]);
+    assert!(
+        printed.contains("← runs-on kubernetes.pod:default/web-0@kubernetes/pods"),
+        "{printed}"
+    );
+    let (status, body) = http(
+        "GET",
+        &format!("{}/weir/v1/cis?related=node-22", weir.url),
+        None,
+    )
+    .expect("weir reachable");
+    assert!(
+        status == 400 && body.contains("kind:key"),
+        "{status} {body}"
+    );
+
+    // What changed in the last hour?
+    let last_hour = changes(&weir, "since=1h&kind=kubernetes.pod");
+    assert_eq!(last_hour.len(), 2, "{last_hour:?}");
+    assert!(changes(&weir, "until=1h").is_empty(), "nothing is older");
+    let printed = cli(
+        &weir,
+        &["changes", "--since", "1h", "--kind", "kubernetes.pod"],
+    );
+    assert!(
+        printed.contains("updated  kubernetes.pod:default/web-0@kubernetes/pods"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("pod_node_name: node-1 → node-22"),
+        "{printed}"
+    );
+
     let node_ci = get(
         &weir,
         "/weir/v1/cis/kubernetes.node:node-22@kubernetes%2Fnodes",

@@ -226,7 +226,8 @@ fn cis_or_404(daemon: &Daemon) -> Result<&crate::ci::Cis, Response> {
     })
 }
 
-/// `GET /weir/v1/cis?kind=&source=&q=`: current configuration items.
+/// `GET /weir/v1/cis?kind=&source=&q=&related=&relation=`: current configuration items;
+/// `related=kubernetes.node:X` lists what has a relationship to node X (what runs on it).
 pub async fn cis(
     State(daemon): State<Arc<Daemon>>,
     Query(query): Query<weir_sinks::ci::CiQuery>,
@@ -235,6 +236,12 @@ pub async fn cis(
         Ok(cis) => cis,
         Err(response) => return response,
     };
+    if let Some(related) = query.related.as_deref().filter(|r| !r.contains(':')) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("related={related:?}: name a CI as kind:key (kubernetes.node:node-1)"),
+        );
+    }
     match cis.list(&query) {
         Ok(items) => {
             let items: Vec<serde_json::Value> = items
@@ -251,11 +258,32 @@ pub async fn cis(
     }
 }
 
-/// `GET /weir/v1/cis/:id`: attributes, latest metrics, relationships both ways.
+/// `GET /weir/v1/cis/:id`: attributes, latest metrics, relationships both ways. The id is
+/// `kind:key@source`, or `kind:key` when one source alone has that item.
 pub async fn ci(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
     let cis = match cis_or_404(&daemon) {
         Ok(cis) => cis,
         Err(response) => return response,
+    };
+    let id = if id.contains('@') {
+        id
+    } else {
+        match cis.find(&id) {
+            Ok(found) if found.len() == 1 => found.into_iter().next().unwrap_or_default(),
+            Ok(found) if found.is_empty() => {
+                return error(StatusCode::NOT_FOUND, format!("no configuration item {id}"));
+            }
+            Ok(found) => {
+                return error(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "{id} is known to several sources; name one: {}",
+                        found.join(", ")
+                    ),
+                );
+            }
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
     };
     match cis.get(&id) {
         Ok(Some(detail)) => Json(detail).into_response(),

@@ -455,22 +455,53 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             kind,
             source,
             query,
+            related,
+            relation,
             remote,
         } => {
             let client = Client::new(&remote)?;
             let mut params = Vec::new();
-            for (name, value) in [("kind", kind), ("source", source), ("q", query)] {
+            let target = related.clone();
+            for (name, value) in [
+                ("kind", kind),
+                ("source", source),
+                ("q", query),
+                ("related", related),
+                ("relation", relation),
+            ] {
                 if let Some(value) = value {
                     params.push(format!("{name}={}", encode(&value)));
                 }
             }
             let value = client.get(&format!("/weir/v1/cis?{}", params.join("&")))?;
             client.print(&value, |v| {
-                println!("{:<60} {:<24} ATTRIBUTES", "ID", "KIND");
+                let third = if target.is_some() {
+                    "RELATION"
+                } else {
+                    "ATTRIBUTES"
+                };
+                println!("{:<60} {:<24} {third}", "ID", "KIND");
                 for ci in v["cis"].as_array().into_iter().flatten() {
-                    let attributes = ci["config"].as_object().map_or(0, |o| o.len());
+                    let detail = match &target {
+                        // The relationships that tie this item to the one asked about.
+                        Some(target) => ci["relations"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter(|r| {
+                                format!(
+                                    "{}:{}",
+                                    r["target_kind"].as_str().unwrap_or(""),
+                                    r["target_key"].as_str().unwrap_or("")
+                                ) == *target
+                            })
+                            .filter_map(|r| r["kind"].as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        None => ci["config"].as_object().map_or(0, |o| o.len()).to_string(),
+                    };
                     println!(
-                        "{:<60} {:<24} {attributes}",
+                        "{:<60} {:<24} {detail}",
                         ci["id"].as_str().unwrap_or(""),
                         ci["key"]["kind"].as_str().unwrap_or("")
                     );

@@ -223,12 +223,19 @@ enum Command {
         /// Substring of the key or an attribute value.
         #[arg(long, short = 'q')]
         query: Option<String>,
+        /// Only items related to this one, as kind:key (what runs on a node:
+        /// `--related kubernetes.node:node-1`).
+        #[arg(long)]
+        related: Option<String>,
+        /// With --related, only this relationship (runs-on, targets, resolves-to, …).
+        #[arg(long, requires = "related")]
+        relation: Option<String>,
         #[command(flatten)]
         remote: Remote,
     },
     /// Show one configuration item with its relationships both ways.
     Ci {
-        /// Item id (`kind:key@source`, as `weir cis` prints it).
+        /// Item id (`kind:key@source` as `weir cis` prints it, or `kind:key` when unique).
         id: String,
         #[command(flatten)]
         remote: Remote,

@@ -78,6 +78,11 @@ pub struct CiQuery {
     pub source: Option<String>,
     /// Substring of the key or of any attribute value.
     pub q: Option<String>,
+    /// Only CIs with a relationship to this CI, given as `kind:key` (what runs on node X:
+    /// `kubernetes.node:X`).
+    pub related: Option<String>,
+    /// Only relationships of this kind (`runs-on`), with `related`.
+    pub relation: Option<String>,
     /// At most this many (default 1000).
     pub limit: Option<usize>,
 }
@@ -330,8 +335,51 @@ impl CiStore {
         Ok(changes)
     }
 
+    /// Ids of CIs with a relationship to `kind:key`, optionally of one relationship kind.
+    fn related_ids(
+        &self,
+        target: &str,
+        relation: Option<&str>,
+    ) -> Result<BTreeSet<String>, CiStoreError> {
+        let Some((kind, key)) = target.split_once(':') else {
+            return Ok(BTreeSet::new());
+        };
+        let mut statement = self.connection.prepare_cached(
+            "SELECT from_id, kind FROM ci_relations WHERE target_kind = ?1 AND target_key = ?2",
+        )?;
+        let rows = statement.query_map(params![kind, key], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?;
+        let mut ids = BTreeSet::new();
+        for row in rows {
+            let (from, relation_kind) = row?;
+            if relation.is_none_or(|wanted| wanted == relation_kind) {
+                ids.insert(from);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Ids of the stored CIs of `kind:key`, from any source (an id without its `@source`).
+    pub fn find(&self, kind_key: &str) -> Result<Vec<String>, CiStoreError> {
+        let Some((kind, key)) = kind_key.split_once(':') else {
+            return Ok(Vec::new());
+        };
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT id FROM cis WHERE kind = ?1 AND key = ?2 ORDER BY id")?;
+        let ids = statement
+            .query_map(params![kind, key], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     /// Current CIs.
     pub fn list(&self, query: &CiQuery) -> Result<Vec<CiState>, CiStoreError> {
+        let related = match query.related.as_deref() {
+            Some(target) => Some(self.related_ids(target, query.relation.as_deref())?),
+            None => None,
+        };
         let mut statement = self
             .connection
             .prepare("SELECT id, source, kind, state FROM cis ORDER BY kind, key")?;
@@ -348,6 +396,9 @@ impl CiStore {
         for row in rows {
             let (id, source, kind, text) = row?;
             if query.kind.as_deref().is_some_and(|k| k != kind) {
+                continue;
+            }
+            if related.as_ref().is_some_and(|ids| !ids.contains(&id)) {
                 continue;
             }
             if query
@@ -657,6 +708,29 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(node1.incoming.is_empty());
+        let on_node2 = |relation: Option<&str>| {
+            store
+                .list(&CiQuery {
+                    related: Some("kubernetes.node:node-2".into()),
+                    relation: relation.map(str::to_owned),
+                    ..CiQuery::default()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|state| state.key.id())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            on_node2(None),
+            ["kubernetes.pod:default/web-0@kubernetes/k"]
+        );
+        assert_eq!(on_node2(Some("runs-on")).len(), 1);
+        assert!(on_node2(Some("targets")).is_empty());
+        assert_eq!(
+            store.find("kubernetes.node:node-2").unwrap(),
+            ["kubernetes.node:node-2@kubernetes/k-nodes"]
+        );
+        assert!(store.find("kubernetes.node:node-9").unwrap().is_empty());
         let deleted = store.apply("kubernetes/k", vec![], true, 40).unwrap();
         assert_eq!(deleted[0].kind, ChangeKind::Deleted);
         let history = store
