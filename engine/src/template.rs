@@ -118,6 +118,23 @@ impl Template {
         Ok(Template { pieces, html })
     }
 
+    /// Whether the output can depend on the data field `name` (`Tags`, `Fields`, ...);
+    /// `{{ . }}` reads every field.
+    pub fn reads(&self, name: &str) -> bool {
+        fn reads(expr: &Expr, name: &str) -> bool {
+            match expr {
+                Expr::Dot => true,
+                Expr::Field(field) => field == name,
+                Expr::Literal(_) => false,
+                Expr::Index(inner, _) | Expr::Json(inner) => reads(inner, name),
+            }
+        }
+        self.pieces.iter().any(|piece| match piece {
+            Piece::Text(_) => false,
+            Piece::Action(expr) => reads(expr, name),
+        })
+    }
+
     /// Render with `data`.
     pub fn render(&self, data: &TemplateData<'_>) -> String {
         let mut out = String::new();

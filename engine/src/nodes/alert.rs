@@ -40,6 +40,9 @@ struct GroupState {
     last_triggered: i64,
     levels: Vec<LambdaState>,
     resets: Vec<LambdaState>,
+    /// The id rendered for the group's latest point and that point's measurement (ids that
+    /// do not read the point's tags are the same for every point of a group and name).
+    id_cache: Option<(String, String)>,
     /// With persistence: the id and level of the latest event sent, and its JSON.
     last_sent: Option<(String, u8)>,
     last_event: Option<Vec<u8>>,
@@ -57,6 +60,7 @@ impl GroupState {
             last_triggered: i64::MIN,
             levels: (0..=CRITICAL).map(|_| LambdaState::default()).collect(),
             resets: (0..=CRITICAL).map(|_| LambdaState::default()).collect(),
+            id_cache: None,
             last_sent: None,
             last_event: None,
         }
@@ -150,12 +154,16 @@ pub struct Alert {
     details: Template,
     history: usize,
     state_changes_interval: i64,
-    groups: HashMap<String, GroupState>,
+    groups: Groups,
     sent_levels: HashMap<String, usize>,
+    /// The id template reads nothing that varies within a group and measurement.
+    id_per_group: bool,
     store: Option<Persistence>,
     /// The latest event `send` built: id, level and JSON.
     sent: Option<(String, usize, Vec<u8>)>,
 }
+
+type Groups = HashMap<String, GroupState>;
 
 /// Where a persisting alert node saves its groups.
 struct Persistence {
@@ -191,7 +199,9 @@ impl Alert {
                 );
             }
         }
+        let id = parse(&spec.id, DEFAULT_ID, false)?;
         Ok(Alert {
+            id_per_group: !id.reads("Tags"),
             levels: vec![
                 None,
                 spec.info.clone(),
@@ -204,7 +214,7 @@ impl Alert {
                 spec.warn_reset.clone(),
                 spec.crit_reset.clone(),
             ],
-            id: parse(&spec.id, DEFAULT_ID, false)?,
+            id,
             message: parse(&spec.message, DEFAULT_MESSAGE, false)?,
             details: parse(&spec.details, DEFAULT_DETAILS, true)?,
             history: usize::try_from(spec.history).unwrap_or(0).max(2),
@@ -244,7 +254,7 @@ impl Alert {
 
     /// Put a group's state back after a message; saves it when it changed in a way that
     /// matters after a restart (a new level, an event sent, flapping toggled).
-    fn keep(&mut self, group: &str, mut state: GroupState, was_flapping: bool) {
+    fn persist(&mut self, group: &str, state: &mut GroupState, was_flapping: bool) {
         let sent = self.sent.take();
         if let Some(persistence) = &self.store {
             let save = state.changed || sent.is_some() || state.flapping != was_flapping;
@@ -258,7 +268,15 @@ impl Alert {
                     .save(&persistence.task, &persistence.node, state.snapshot(group));
             }
         }
-        self.groups.insert(group.to_owned(), state);
+    }
+
+    /// The group's state, created at its first message.
+    fn state<'g>(&self, groups: &'g mut Groups, group: &str) -> &'g mut GroupState {
+        if !groups.contains_key(group) {
+            groups.insert(group.to_owned(), GroupState::new(self.history));
+        }
+        // The group was inserted just above when it was missing.
+        groups.get_mut(group).expect("group state")
     }
 
     /// The first level from `start` down to (not including) `stop` whose predicate holds.
@@ -419,16 +437,23 @@ impl Alert {
 
     fn process_point(&mut self, task_point: TaskPoint, ctx: &mut Context<'_>) {
         let TaskPoint { mut point, group } = task_point;
-        let mut state = self
-            .groups
-            .remove(group.id.as_str())
-            .unwrap_or_else(|| GroupState::new(self.history));
+        let mut groups = std::mem::take(&mut self.groups);
+        let state = self.state(&mut groups, &group.id);
         let was_flapping = state.flapping;
-        let id = self.render_id(ctx, &point.name, &group.id, &point.tags);
-        let level = self.determine_level(&point, &mut state, ctx);
-        self.add_event(&mut state, point.time, level);
+        let id = match &state.id_cache {
+            Some((name, id)) if self.id_per_group && *name == point.name => id.clone(),
+            _ => {
+                let id = self.render_id(ctx, &point.name, &group.id, &point.tags);
+                if self.id_per_group {
+                    state.id_cache = Some((point.name.clone(), id.clone()));
+                }
+                id
+            }
+        };
+        let level = self.determine_level(&point, state, ctx);
+        self.add_event(state, point.time, level);
         let mut decorated = None;
-        if !self.suppressed(&state) && (level != OK || state.changed) {
+        if !self.suppressed(state) && (level != OK || state.changed) {
             state.triggered(point.time);
             if !(self.spec.no_recoveries && level == OK) {
                 let duration = state.duration();
@@ -449,7 +474,8 @@ impl Alert {
                 decorated = Some(point);
             }
         }
-        self.keep(&group.id, state, was_flapping);
+        self.persist(&group.id, state, was_flapping);
+        self.groups = groups;
         if let Some(point) = decorated {
             ctx.emit(Message::Point(TaskPoint { point, group }));
         }
@@ -459,17 +485,15 @@ impl Alert {
         if batch.points.is_empty() {
             return;
         }
-        let mut state = self
-            .groups
-            .remove(batch.group.id.as_str())
-            .unwrap_or_else(|| GroupState::new(self.history));
+        let mut groups = std::mem::take(&mut self.groups);
+        let state = self.state(&mut groups, &batch.group.id);
         let was_flapping = state.flapping;
         let id = self.render_id(ctx, &batch.name, &batch.group.id, &batch.group.tags);
         let mut lowest = CRITICAL;
         let mut highest: Option<(usize, usize)> = None;
         for (idx, point) in batch.points.iter().enumerate() {
             // Every point is judged against the level the batch started at.
-            let level = self.determine_level(point, &mut state, ctx);
+            let level = self.determine_level(point, state, ctx);
             lowest = lowest.min(level);
             if highest.is_none_or(|(best, _)| level > best) {
                 highest = Some((level, idx));
@@ -484,8 +508,8 @@ impl Alert {
         } else {
             batch.points[highest_idx].time
         };
-        self.add_event(&mut state, time, level);
-        let send = (state.changed && level == OK) || (level != OK && !self.suppressed(&state));
+        self.add_event(state, time, level);
+        let send = (state.changed && level == OK) || (level != OK && !self.suppressed(state));
         if send {
             state.triggered(time);
         }
@@ -508,11 +532,13 @@ impl Alert {
             for point in &mut batch.points {
                 self.decorate(point, &id, &message, level, duration);
             }
-            self.keep(&batch.group.id, state, was_flapping);
+            self.persist(&batch.group.id, state, was_flapping);
+            self.groups = groups;
             ctx.emit(Message::Batch(batch));
             return;
         }
-        self.keep(&batch.group.id, state, was_flapping);
+        self.persist(&batch.group.id, state, was_flapping);
+        self.groups = groups;
     }
 }
 
