@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use weir_discoverers::DiscoveryManager;
 use weir_engine::{Engine, PointBatch};
 use weir_scrapers::ScrapeManager;
+use weir_scrapers::batch::{BatchSources, InfluxQueryConfig};
 use weir_sinks::SinkManager;
 
 use crate::ci::Cis;
@@ -73,6 +74,8 @@ pub struct Daemon {
     pub discovery: DiscoveryManager,
     /// Sinks.
     pub sinks: SinkManager,
+    /// The query sources of batch tasks (`[[prometheus]]`, `[[influxdb]]`).
+    pub batch_sources: Arc<BatchSources>,
     /// Counters.
     pub metrics: SelfMetrics,
     /// Output failure counters.
@@ -133,6 +136,9 @@ impl Daemon {
             })?,
         );
         let engine = Engine::with_alert_state(outputs.clone(), alert_state.clone());
+        let batch_sources = Arc::new(BatchSources::new());
+        apply_batch_sources(&batch_sources, &config);
+        engine.set_query_source(batch_sources.clone());
         let tasks = Tasks::new(store, engine.clone());
         let discovery = DiscoveryManager::new();
         let (points_tx, points_rx) = mpsc::channel::<PointBatch>(1024);
@@ -153,6 +159,7 @@ impl Daemon {
             scrapers,
             discovery,
             sinks,
+            batch_sources,
             metrics: SelfMetrics::default(),
             output_stats,
             outputs,
@@ -206,6 +213,7 @@ impl Daemon {
             })
             .collect();
         self.scrapers.apply(scrapers);
+        apply_batch_sources(&self.batch_sources, config);
         if let Some(cis) = &self.cis {
             let mut followed = self.ci_followed.lock().unwrap_or_else(|p| p.into_inner());
             for (service, id) in config.discovery_sources() {
@@ -338,6 +346,27 @@ fn source_name(path: Option<&Path>) -> String {
         || "embedded default".to_owned(),
         |p| p.display().to_string(),
     )
+}
+
+/// Point the batch query sources at `[[prometheus]]` and the enabled `[[influxdb]]` sections.
+fn apply_batch_sources(sources: &BatchSources, config: &Config) {
+    let influxdb = config
+        .influxdb
+        .iter()
+        .filter(|section| section.enabled)
+        .map(|section| InfluxQueryConfig {
+            name: section.name.clone(),
+            default: section.default,
+            urls: section.urls.clone(),
+            username: section.username.clone(),
+            password: section.password.clone(),
+            timeout: section.timeout,
+            insecure_skip_verify: section.insecure_skip_verify,
+        })
+        .collect();
+    for error in sources.apply(config.prometheus.clone(), influxdb) {
+        tracing::error!(%error, "batch query source not available");
+    }
 }
 
 /// The configured `[[influxdb]]` sinks (with none, outputs go to line-protocol files).

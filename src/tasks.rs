@@ -463,7 +463,12 @@ impl Tasks {
             "dot": dot,
             "status": record.status,
             "executing": runtime.executing,
-            "error": runtime.error,
+            "error": if runtime.error.is_empty() {
+                // A running batch task's latest failed query run.
+                self.engine.task_error(&record.id).unwrap_or_default()
+            } else {
+                runtime.error
+            },
             "stats": stats_json,
             "created": record.created,
             "modified": record.modified,

@@ -29,6 +29,9 @@ pub mod test_run;
 
 pub use alert_state::{AlertGroupState, AlertStateStore};
 pub use discovery::{DiscoverError, Discoverer, Labels, TargetGroup};
+pub use nodes::query::{
+    QueryError, QueryFuture, QueryLanguage, QueryRequest, QuerySeries, QuerySource,
+};
 pub use point::{FieldValue, Fields, Point, PointBatch, Tags};
 pub use runtime::{
     CiObservation, CiWrite, Engine, EngineError, HttpRequest, InfluxDbWrite, Outputs,

@@ -13,6 +13,7 @@ use weir_dsl::Program;
 use weir_dsl::nodes::AlertHandler;
 
 use crate::alert_state::AlertStateStore;
+use crate::nodes::query::{QueryPlan, QuerySource, Schedule};
 use crate::point::{Point, PointBatch};
 use crate::stats::TaskStats;
 use crate::task::{Task, TaskShared};
@@ -26,9 +27,14 @@ const TICK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500)
 enum TaskInput {
     Points(Arc<PointBatch>),
     Tick,
+    /// The result of one run of the batch task's `query` node `node`.
+    Query {
+        node: usize,
+        result: crate::nodes::query::RunResult,
+    },
 }
 
-fn wall_clock_nanos() -> i64 {
+pub(crate) fn wall_clock_nanos() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX))
@@ -133,11 +139,25 @@ struct RunningTask {
     dbrps: Vec<(String, String)>,
     shared: Arc<TaskShared>,
     done: oneshot::Receiver<()>,
+    _query_drivers: QueryDrivers,
+}
+
+/// The schedule loops of a batch task's `query` nodes, stopped with the task.
+#[derive(Default)]
+struct QueryDrivers(Vec<tokio::task::AbortHandle>);
+
+impl Drop for QueryDrivers {
+    fn drop(&mut self) {
+        for driver in &self.0 {
+            driver.abort();
+        }
+    }
 }
 
 struct EngineInner {
     outputs: Arc<dyn Outputs>,
     alert_state: Option<Arc<dyn AlertStateStore>>,
+    query_source: RwLock<Option<Arc<dyn QuerySource>>>,
     tasks: RwLock<HashMap<String, RunningTask>>,
 }
 
@@ -163,9 +183,19 @@ impl Engine {
             inner: Arc::new(EngineInner {
                 outputs,
                 alert_state,
+                query_source: RwLock::new(None),
                 tasks: RwLock::new(HashMap::new()),
             }),
         }
+    }
+
+    /// Where batch tasks' `query` nodes run their queries (tasks started from now on).
+    pub fn set_query_source(&self, source: Arc<dyn QuerySource>) {
+        *self
+            .inner
+            .query_source
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(source);
     }
 
     /// Start `program` as task `id` with the program's own `dbrp` statements, replacing a
@@ -189,10 +219,16 @@ impl Engine {
                 dbrps.push(dbrp.clone());
             }
         }
-        if dbrps.is_empty() {
+        let is_batch = program
+            .nodes
+            .first()
+            .is_some_and(|root| root.spec == weir_dsl::NodeSpec::Batch);
+        // A batch task reads nothing written: its dbrps only label it, as in Kapacitor.
+        if dbrps.is_empty() && !is_batch {
             return Err(EngineError::NoDbrp(id.to_owned()));
         }
         let mut task = Task::new(id, &program, self.inner.outputs.clone())?;
+        let queries = self.prepare_queries(id, &task)?;
         if let Some(store) = &self.inner.alert_state {
             task.attach_alert_state(store);
         }
@@ -207,6 +243,10 @@ impl Engine {
                     task.set_now(wall_clock_nanos());
                     match input {
                         TaskInput::Tick => task.tick(wall_clock_nanos()),
+                        TaskInput::Query { node, result } => match result {
+                            Ok(batches) => task.write_batches(node, batches),
+                            Err(error) => task.query_failed(node, &error),
+                        },
                         TaskInput::Points(batch) => match Arc::try_unwrap(batch) {
                             Ok(batch) => {
                                 task.write(&batch.database, &batch.retention_policy, batch.points)
@@ -246,15 +286,62 @@ impl Engine {
                 tracing::error!(task = id, "cannot start the tick thread: {error}");
             }
         }
+        let query_drivers = spawn_query_drivers(id, queries, &sender);
         let running = RunningTask {
             sender,
             dbrps,
             shared,
             done,
+            _query_drivers: query_drivers,
         };
         let previous = self.tasks_mut().insert(id.to_owned(), running);
         drop(previous);
         Ok(())
+    }
+
+    /// Check a batch task's queries against the query source and the runtime they need.
+    fn prepare_queries(
+        &self,
+        id: &str,
+        task: &Task,
+    ) -> Result<Option<PreparedQueries>, EngineError> {
+        let queries = task.queries();
+        if queries.is_empty() {
+            return Ok(None);
+        }
+        let invalid = |message: String| EngineError::InvalidProgram {
+            task: id.to_owned(),
+            message,
+        };
+        let source = self
+            .inner
+            .query_source
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| {
+                invalid("batch tasks need a query source; none is configured".to_owned())
+            })?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            invalid("batch tasks need a tokio runtime to run their queries".to_owned())
+        })?;
+        let started = wall_clock_nanos();
+        let mut prepared = Vec::with_capacity(queries.len());
+        for (node_id, name, spec) in queries {
+            source
+                .check(spec.language, spec.cluster.as_deref())
+                .map_err(|error| invalid(format!("{name}: {error}")))?;
+            let plan =
+                QueryPlan::new(&spec).map_err(|error| invalid(format!("{name}: {error}")))?;
+            let schedule = Schedule::new(&spec, started)
+                .map_err(|error| invalid(format!("{name}: {error}")))?;
+            prepared.push((node_id, name, plan, schedule));
+        }
+        Ok(Some(PreparedQueries {
+            source,
+            runtime,
+            queries: prepared,
+        }))
     }
 
     /// Stop a task; it flushes pending join and union sets on its thread. False when no task
@@ -313,6 +400,11 @@ impl Engine {
         self.tasks().get(id).map(|task| task.shared.stats())
     }
 
+    /// The latest run-time error of a running task (a failed query run), or empty.
+    pub fn task_error(&self, id: &str) -> Option<String> {
+        self.tasks().get(id).map(|task| task.shared.last_error())
+    }
+
     /// The latest results of an `httpOut` node, as Kapacitor serves them.
     pub fn http_out(&self, task: &str, endpoint: &str) -> Option<serde_json::Value> {
         self.tasks()
@@ -351,6 +443,54 @@ impl Engine {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A batch task's checked queries, ready for [`spawn_query_drivers`].
+struct PreparedQueries {
+    source: Arc<dyn QuerySource>,
+    runtime: tokio::runtime::Handle,
+    queries: Vec<(usize, String, QueryPlan, Schedule)>,
+}
+
+/// One [`crate::nodes::query::drive`] loop per `query` node, on the tokio runtime; each
+/// holds a weak sender, so it never keeps a stopped task alive.
+fn spawn_query_drivers(
+    id: &str,
+    prepared: Option<PreparedQueries>,
+    sender: &mpsc::Sender<TaskInput>,
+) -> QueryDrivers {
+    let Some(prepared) = prepared else {
+        return QueryDrivers::default();
+    };
+    let mut drivers = QueryDrivers::default();
+    for (node_id, name, plan, schedule) in prepared.queries {
+        let weak = sender.downgrade();
+        let driver = crate::nodes::query::drive(
+            id.to_owned(),
+            name,
+            plan,
+            schedule,
+            prepared.source.clone(),
+            wall_clock_nanos,
+            move |result| {
+                let weak = weak.clone();
+                async move {
+                    crate::nodes::query::send_weak(
+                        &weak,
+                        TaskInput::Query {
+                            node: node_id,
+                            result,
+                        },
+                    )
+                    .await
+                }
+            },
+        );
+        drivers
+            .0
+            .push(prepared.runtime.spawn(driver).abort_handle());
+    }
+    drivers
 }
 
 #[cfg(test)]

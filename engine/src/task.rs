@@ -8,13 +8,14 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use weir_dsl::nodes::QuerySpec;
 use weir_dsl::{NodeSpec, Program};
 
-use crate::message::Message;
+use crate::message::{Batch, Message};
 use crate::nodes::http_out::HttpOutState;
 use crate::nodes::{self, Context, ErrorLog, Node, Published, from::From};
 use crate::point::Point;
@@ -27,6 +28,7 @@ pub struct TaskShared {
     http_outs: HashMap<String, Arc<HttpOutState>>,
     started: Instant,
     points: AtomicU64,
+    last_error: Mutex<String>,
 }
 
 impl TaskShared {
@@ -49,6 +51,21 @@ impl TaskShared {
     /// The current `{"series":[...]}` of an `httpOut` endpoint.
     pub fn http_out(&self, endpoint: &str) -> Option<serde_json::Value> {
         self.http_outs.get(endpoint).map(|state| state.render())
+    }
+
+    /// The latest run-time error of the task (a failed query run), or empty.
+    pub fn last_error(&self) -> String {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_last_error(&self, error: String) {
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = error;
     }
 
     /// The endpoints of the task's `httpOut` nodes.
@@ -94,6 +111,7 @@ pub struct Task {
     id: String,
     nodes: Vec<TaskNode>,
     from_ids: Vec<usize>,
+    queries: Vec<(usize, QuerySpec)>,
     /// `stats`/`deadman` nodes on the stream root: they see every point (nil group).
     root_counters: Vec<usize>,
     nil_group: crate::message::Group,
@@ -119,17 +137,18 @@ impl Task {
             task: id.to_owned(),
             message,
         };
-        match program.nodes.first() {
-            Some(root) if root.spec == NodeSpec::Stream => {}
-            Some(root) if root.spec == NodeSpec::Batch => {
+        let is_batch = match program.nodes.first() {
+            Some(root) if root.spec == NodeSpec::Stream => false,
+            Some(root) if root.spec == NodeSpec::Batch => true,
+            _ => {
                 return Err(invalid(
-                    "batch tasks are not supported: the engine has no query source".to_owned(),
+                    "the program has no stream or batch root".to_owned(),
                 ));
             }
-            _ => return Err(invalid("the program has no stream root".to_owned())),
-        }
+        };
         let mut nodes = Vec::with_capacity(program.nodes.len());
         let mut from_ids = Vec::new();
+        let mut queries = Vec::new();
         let mut root_counters = Vec::new();
         let mut http_outs = HashMap::new();
         let mut multi_parent = false;
@@ -155,9 +174,13 @@ impl Task {
             needs_ticks |= counts_root || matches!(program_node.spec, NodeSpec::Barrier(_));
             let is_root_child = program_node.parents.contains(&0);
             let kind = match &program_node.spec {
-                NodeSpec::From(spec) if program_node.parents == [0] => {
+                NodeSpec::From(spec) if program_node.parents == [0] && !is_batch => {
                     from_ids.push(id_in_program);
                     NodeKind::From(From::new(spec))
+                }
+                NodeSpec::Query(spec) if program_node.parents == [0] && is_batch => {
+                    queries.push((id_in_program, spec.clone()));
+                    NodeKind::Other(Box::new(nodes::query::Query::new(spec)))
                 }
                 _ if is_root_child && counts_root => {
                     // `stream|stats()` counts every point written to the task.
@@ -170,8 +193,13 @@ impl Task {
                     NodeKind::Other(node)
                 }
                 _ if is_root_child && id_in_program != 0 => {
+                    let (root, source) = if is_batch {
+                        ("batch", "query()")
+                    } else {
+                        ("stream", "from()")
+                    };
                     return Err(invalid(format!(
-                        "{} cannot follow stream directly; use from()",
+                        "{} cannot follow {root} directly; use {source}",
                         program_node.name
                     )));
                 }
@@ -214,12 +242,14 @@ impl Task {
             http_outs,
             started: Instant::now(),
             points: AtomicU64::new(0),
+            last_error: Mutex::new(String::new()),
         });
         let n_nodes = nodes.len();
         Ok(Task {
             id: id.to_owned(),
             nodes,
             from_ids,
+            queries,
             root_counters,
             nil_group: crate::message::GroupInfo::nil(),
             inboxes: (0..n_nodes).map(|_| Vec::new()).collect(),
@@ -327,6 +357,42 @@ impl Task {
             let last = chunk_idx + 1 == n_chunks;
             self.propagate(if last { Pass::EndOfInput } else { Pass::Chunk });
         }
+    }
+
+    /// The `query` nodes of a batch task: node index, name and spec.
+    pub fn queries(&self) -> Vec<(usize, String, QuerySpec)> {
+        self.queries
+            .iter()
+            .map(|(node_id, spec)| (*node_id, self.nodes[*node_id].name.clone(), spec.clone()))
+            .collect()
+    }
+
+    /// Run one query's result through the graph, starting at its `query` node (`node` as
+    /// returned by [`Task::queries`]).
+    pub fn write_batches(&mut self, node: usize, batches: Vec<Batch>) {
+        if self.stopped || !self.queries.iter().any(|(node_id, _)| *node_id == node) {
+            return;
+        }
+        let n_points: usize = batches.iter().map(|batch| batch.points.len()).sum();
+        self.count_points(n_points);
+        if let Some(newest) = batches.iter().map(|batch| batch.tmax).max() {
+            self.advance_data_clock(newest);
+        }
+        let inbox = &mut self.inboxes[node];
+        inbox.extend(batches.into_iter().map(|batch| (0, Message::Batch(batch))));
+        self.propagate(Pass::EndOfInput);
+    }
+
+    /// A query run failed: count it on the `query` node, log it (rate-limited) and keep it
+    /// as the task's last error.
+    pub fn query_failed(&mut self, node: usize, error: &str) {
+        let Some(task_node) = self.nodes.get_mut(node) else {
+            return;
+        };
+        task_node.stats.add_error();
+        task_node.error_log.log(&self.id, &task_node.name, &error);
+        self.shared
+            .set_last_error(format!("{}: {error}", task_node.name));
     }
 
     /// Stop the task: flush pending join and union sets and buffered outputs.
@@ -476,14 +542,21 @@ mod tests {
     #[test]
     fn rejects_programs_the_runtime_cannot_run() {
         let recorder: Arc<dyn Outputs> = Arc::new(Recorder::default());
-        let batch = Program {
+        let window_on_batch = Program {
             task_type: weir_dsl::TaskType::Batch,
             dbrps: vec![],
-            nodes: vec![node("batch0", NodeSpec::Batch, &[])],
+            nodes: vec![
+                node("batch0", NodeSpec::Batch, &[]),
+                node("window1", NodeSpec::Window(WindowSpec::default()), &[0]),
+            ],
         };
-        let error = Task::new("t", &batch, recorder.clone()).err().unwrap();
+        let error = Task::new("t", &window_on_batch, recorder.clone())
+            .err()
+            .unwrap();
         assert!(
-            error.to_string().contains("batch tasks are not supported"),
+            error
+                .to_string()
+                .contains("window1 cannot follow batch directly; use query()"),
             "{error}"
         );
         let window_on_root = Program {

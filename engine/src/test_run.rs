@@ -203,6 +203,15 @@ pub fn run_test_with_id(
         }
     };
     task.set_clock(Clock::Data);
+    let points = match replay_queries(&mut task, points) {
+        Ok(points) => points,
+        Err(error) => {
+            return TestOutput {
+                error: Some(error),
+                ..TestOutput::default()
+            };
+        }
+    };
     let reads = |database: &str, retention_policy: &str| {
         program.dbrps.is_empty()
             || program
@@ -241,6 +250,33 @@ pub fn run_test_with_id(
         }
         std::mem::take(output)
     })
+}
+
+/// A batch task's `query` nodes get the recorded points as their result: one run each,
+/// one batch per series, ending at the newest point (Kapacitor replays batch recordings
+/// the same way). Stream tasks get the points back to write.
+fn replay_queries(
+    task: &mut Task,
+    points: Vec<(String, String, Point)>,
+) -> Result<Vec<(String, String, Point)>, String> {
+    let queries = task.queries();
+    if queries.is_empty() {
+        return Ok(points);
+    }
+    let newest = points
+        .iter()
+        .map(|(_, _, point)| point.time)
+        .max()
+        .unwrap_or(0);
+    for (node, name, spec) in queries {
+        let plan = crate::nodes::query::QueryPlan::new(&spec)
+            .map_err(|error| format!("{name}: {error}"))?;
+        let request = plan.request(newest.saturating_add(spec.offset.0));
+        let series =
+            crate::nodes::query::series_from_points(points.iter().map(|(_, _, point)| point));
+        task.write_batches(node, plan.batches(series, &request));
+    }
+    Ok(Vec::new())
 }
 
 /// A field value from JSON, for callers reading recorded points.
@@ -348,11 +384,36 @@ mod tests {
     }
 
     #[test]
+    fn batch_scripts_take_the_points_as_their_query_result() {
+        let script = "batch|query('up').period(1m).every(1m).step(10s)|max('value')|httpOut('max')";
+        let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
+        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let tags = |instance: &str| [("instance".to_owned(), instance.to_owned())].into();
+        let points = [("a", 1.0, 10), ("a", 3.0, 20), ("b", 2.0, 20)]
+            .into_iter()
+            .map(|(instance, value, secs)| {
+                let point = Point::gauge("up", tags(instance), value, secs * 1_000_000_000);
+                ("prom".to_owned(), "autogen".to_owned(), point)
+            })
+            .collect();
+        let output = run_test(&program, points);
+        assert_eq!(output.error, None);
+        let series = output.http_out["max"]["series"].as_array().unwrap();
+        assert_eq!(series.len(), 2, "{series:?}");
+        assert_eq!(series[0]["tags"]["instance"], "a");
+        assert_eq!(series[0]["values"][0][1], 3.0);
+        assert_eq!(series[1]["values"][0][1], 2.0);
+    }
+
+    #[test]
     fn reports_programs_it_cannot_run() {
         let program = Program {
             task_type: weir_dsl::TaskType::Batch,
             dbrps: vec![],
-            nodes: vec![node("batch0", NodeSpec::Batch, &[])],
+            nodes: vec![
+                node("batch0", NodeSpec::Batch, &[]),
+                node("from1", NodeSpec::From(Default::default()), &[0]),
+            ],
         };
         assert!(run_test(&program, Vec::new()).error.is_some());
         assert_eq!(

@@ -43,12 +43,14 @@
 //! - [`target`]: target groups → targets (defaults, relabelling, `instance`, URL, phase).
 //! - [`scrape`]: one fetch (timeout, body-size limit, headers) and body → points.
 //! - [`health`]: the Healthy / Degraded / Unhealthy / Circuit Open state machine.
+//! - [`batch`]: the query sources of batch tasks (`[[prometheus]]` PromQL, InfluxQL).
 //!
 //! The crate has no cargo features.
 //!
 //! Invariant: a scrape never outlives its `scrape-timeout`, and a body is never read past
 //! `body-size-limit`.
 
+pub mod batch;
 pub mod config;
 pub mod exposition;
 pub mod health;

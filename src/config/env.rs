@@ -29,6 +29,7 @@ pub(super) fn from_process() -> BTreeMap<String, String> {
 const SECTIONS: &[&str] = &[
     "static-discovery",
     "file-discovery",
+    "prometheus",
     "kubernetes",
     "influxdb",
     "logging",

@@ -66,6 +66,9 @@ pub struct Config {
     /// Scrapers.
     #[serde(default)]
     pub scraper: Vec<weir_scrapers::ScraperConfig>,
+    /// Prometheus servers that `batch|query('PromQL')` tasks query.
+    #[serde(default)]
+    pub prometheus: Vec<weir_scrapers::batch::PrometheusConfig>,
     /// Static target lists.
     #[serde(default, rename = "static-discovery")]
     pub static_discovery: Vec<weir_discoverers::static_discovery::StaticConfig>,
@@ -378,6 +381,24 @@ fn validate(config: &Config) -> Vec<String> {
     }
     for scraper in &config.scraper {
         push_all("scraper", scraper.validate());
+    }
+    for source in &config.prometheus {
+        push_all("prometheus", source.validate());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for source in &config.prometheus {
+        if !seen.insert(source.name.clone()) {
+            errors.push(format!("[prometheus] duplicate name {:?}", source.name));
+        }
+    }
+    if config
+        .prometheus
+        .iter()
+        .filter(|source| source.enabled && source.default)
+        .count()
+        > 1
+    {
+        errors.push("[prometheus] more than one source has default = true".to_owned());
     }
     if let Err(problems) = config.discovery().validate() {
         errors.extend(problems.into_iter().map(|problem| problem.to_string()));

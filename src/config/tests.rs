@@ -173,3 +173,38 @@ fn dbrps_split_at_the_first_dot() {
     );
     assert_eq!(parse_dbrp("db"), None);
 }
+
+#[test]
+fn prometheus_sources_are_validated_together() {
+    let text = "[[prometheus]]\nname = \"p\"\nurl = \"http://127.0.0.1:9090\"\ndefault = true\n\
+        [[prometheus]]\nname = \"p\"\nurl = \"ftp://x\"\ndefault = true\ntimeout = \"0s\"\n";
+    let errors = parse(text, "weir.toml", &BTreeMap::new()).unwrap_err();
+    let text_of = errors.to_string();
+    assert_eq!(errors.errors.len(), 4, "{text_of}");
+    assert!(
+        text_of.contains("[prometheus] \"p\": url \"ftp://x\" must be http or https"),
+        "{text_of}"
+    );
+    assert!(
+        text_of.contains("[prometheus] duplicate name \"p\""),
+        "{text_of}"
+    );
+    assert!(
+        text_of.contains("more than one source has default = true"),
+        "{text_of}"
+    );
+    let loaded = parse(
+        "[[prometheus]]\nname = \"p\"\nurl = \"http://127.0.0.1:9090\"\napi-key = \"k\"\n",
+        "weir.toml",
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        loaded.config.prometheus[0].timeout,
+        std::time::Duration::from_secs(10)
+    );
+    assert!(
+        !format!("{:?}", loaded.config.prometheus[0]).contains("\"k\""),
+        "the key is redacted"
+    );
+}

@@ -20,6 +20,7 @@ pub mod http_post;
 pub mod influxdb_out;
 pub mod join;
 pub mod log;
+pub mod query;
 pub mod sample;
 pub mod shift;
 pub mod state_count;
@@ -182,12 +183,9 @@ pub fn build(
 ) -> Result<(Box<dyn Node>, Published), BuildError> {
     let n_parents = parent_names.len();
     let node: Box<dyn Node> = match spec {
-        NodeSpec::Stream => Box::new(Passthrough),
-        NodeSpec::Batch => {
-            return Err(BuildError(
-                "batch tasks are not supported: the engine has no query source".to_owned(),
-            ));
-        }
+        // The roots: points reach `from` children directly, batches reach `query` children.
+        NodeSpec::Stream | NodeSpec::Batch => Box::new(Passthrough),
+        NodeSpec::Query(spec) => Box::new(query::Query::new(spec)),
         NodeSpec::From(spec) => Box::new(from::From::new(spec)),
         NodeSpec::Where(spec) => Box::new(where_::Where::new(spec)),
         NodeSpec::GroupBy(spec) => Box::new(group_by::GroupBy::new(spec)),
