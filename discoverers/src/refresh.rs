@@ -327,7 +327,8 @@ impl Runner {
         let mut status = lock(&self.status);
         status.last_duration = Some(elapsed);
         let delay = match result {
-            Ok(groups) => {
+            Ok(mut groups) => {
+                drop_empty_labels(&mut groups);
                 status.success_count += 1;
                 status.consecutive_failures = 0;
                 status.last_refresh = Some(SystemTime::now());
@@ -398,6 +399,22 @@ impl Runner {
             _ => tracing::info!(kind = %self.kind, id = %self.id, from = from.as_str(),
                 to = state.as_str(), "discovery source health changed"),
         }
+    }
+}
+
+/// As in Prometheus, a label with an empty value is no label: remove them, except that a
+/// target's empty label still hides the group's label of that name (Prometheus merges group
+/// labels only into targets that lack them, then drops the empty ones).
+fn drop_empty_labels(groups: &mut [TargetGroup]) {
+    for group in groups {
+        for target in &mut group.targets {
+            if target.values().any(String::is_empty) {
+                target.retain(|name, value| {
+                    !value.is_empty() || group.labels.get(name).is_some_and(|v| !v.is_empty())
+                });
+            }
+        }
+        group.labels.retain(|_, value| !value.is_empty());
     }
 }
 
@@ -571,6 +588,34 @@ mod tests {
             lock(&harness.status).transitions[&HealthState::CircuitOpen],
             1
         );
+    }
+
+    #[test]
+    fn empty_labels_are_dropped_but_still_hide_group_labels() {
+        let labels = |pairs: &[(&str, &str)]| -> Labels {
+            pairs
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect()
+        };
+        let mut groups = vec![TargetGroup {
+            source: "g".to_owned(),
+            targets: vec![
+                labels(&[("__address__", "a:1"), ("x", ""), ("env", "")]),
+                labels(&[("__address__", "b:1"), ("y", "1")]),
+            ],
+            labels: labels(&[("env", "prod"), ("empty", "")]),
+        }];
+        drop_empty_labels(&mut groups);
+        assert_eq!(
+            groups[0].targets[0],
+            labels(&[("__address__", "a:1"), ("env", "")])
+        );
+        assert_eq!(
+            groups[0].targets[1],
+            labels(&[("__address__", "b:1"), ("y", "1")])
+        );
+        assert_eq!(groups[0].labels, labels(&[("env", "prod")]));
     }
 
     #[tokio::test(start_paused = true)]

@@ -100,7 +100,8 @@ async fn labels_filters_blocking_queries_and_circuit_breaker() {
     assert_eq!(web1["__meta_consul_health"], "passing");
     assert_eq!(web1["__meta_consul_node"], "node-a");
     assert_eq!(web1["__meta_consul_service"], "web");
-    assert_eq!(web1["__meta_consul_service_address"], "");
+    // An empty value is no label (as in Prometheus' discoveredLabels).
+    assert!(!web1.contains_key("__meta_consul_service_address"));
     assert_eq!(web1["__meta_consul_service_id"], "web-1");
     assert_eq!(web1["__meta_consul_service_port"], "19100");
     assert_eq!(web1["__meta_consul_tags"], ",prod,metrics,");

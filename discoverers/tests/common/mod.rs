@@ -2,6 +2,9 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+#[cfg(feature = "ec2")]
+pub mod ec2_api;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
