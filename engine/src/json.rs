@@ -57,6 +57,7 @@ pub fn field_json(value: &FieldValue) -> Json {
         FieldValue::Int(value) => Json::from(*value),
         FieldValue::String(value) => Json::from(value.as_str()),
         FieldValue::Bool(value) => Json::Bool(*value),
+        FieldValue::Null => Json::Null,
     }
 }
 

@@ -235,6 +235,7 @@ pub fn field_to_value(field: &FieldValue) -> Value {
         FieldValue::Int(value) => Value::Int(*value),
         FieldValue::String(value) => Value::String(value.clone()),
         FieldValue::Bool(value) => Value::Bool(*value),
+        FieldValue::Null => Value::Missing,
     }
 }
 
@@ -273,7 +274,11 @@ impl weir_dsl::Scope for PointScope<'_> {
         if let Some((_, value)) = self.extra.iter().rev().find(|(key, _)| key == name) {
             return Some(value.clone());
         }
-        self.point.fields.get(name).map(field_to_value)
+        self.point
+            .fields
+            .get(name)
+            .filter(|value| **value != FieldValue::Null)
+            .map(field_to_value)
     }
 
     fn tag(&self, name: &str) -> Option<&str> {

@@ -20,6 +20,10 @@ pub enum FieldValue {
     String(String),
     /// Boolean.
     Bool(bool),
+    /// No value: what `join().fill('null')` puts in for an absent member (Kapacitor's `nil`).
+    /// JSON outputs show it as `null`, lambdas see the field as missing, and line protocol
+    /// leaves it out.
+    Null,
 }
 
 impl FieldValue {
@@ -39,6 +43,7 @@ impl FieldValue {
             FieldValue::Int(_) => "integer",
             FieldValue::String(_) => "string",
             FieldValue::Bool(_) => "boolean",
+            FieldValue::Null => "null",
         }
     }
 }
@@ -50,6 +55,8 @@ impl fmt::Display for FieldValue {
             FieldValue::Int(value) => write!(f, "{value}"),
             FieldValue::String(value) => f.write_str(value),
             FieldValue::Bool(value) => write!(f, "{value}"),
+            // Go's `%v` of a nil value.
+            FieldValue::Null => f.write_str("<nil>"),
         }
     }
 }

@@ -278,6 +278,11 @@ fn compat_64_flatten() {
 }
 
 #[test]
+fn compat_65_join_fill_null() {
+    check_case("65-join-fill-null");
+}
+
+#[test]
 fn every_case_directory_has_a_test() {
     let mut names: Vec<String> = std::fs::read_dir(cases_dir())
         .unwrap()
@@ -296,6 +301,7 @@ fn every_case_directory_has_a_test() {
             "62-state-tracking",
             "63-combine",
             "64-flatten",
+            "65-join-fill-null",
         ]
     );
 }

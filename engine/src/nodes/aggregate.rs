@@ -62,6 +62,7 @@ fn compare_fields(a: &FieldValue, b: &FieldValue) -> Ordering {
             FieldValue::Float(_) | FieldValue::Int(_) => 0,
             FieldValue::String(_) => 1,
             FieldValue::Bool(_) => 2,
+            FieldValue::Null => 3,
         }
     }
     match (a, b) {

@@ -27,6 +27,7 @@ fn config_text(value: &FieldValue) -> String {
         FieldValue::Int(value) => value.to_string(),
         FieldValue::String(value) => value.clone(),
         FieldValue::Bool(value) => value.to_string(),
+        FieldValue::Null => String::new(),
     }
 }
 

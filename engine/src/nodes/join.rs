@@ -133,8 +133,12 @@ impl Join {
                     }
                 }
                 (None, JoinFill::None) => return None,
-                // Fields cannot hold null: the absent member's fields are left out.
-                (None, JoinFill::Null) => {}
+                // Kapacitor's `nil`, named after the first present member's fields.
+                (None, JoinFill::Null) => {
+                    for key in first.keys() {
+                        fields.insert(self.prefixed(idx, key), FieldValue::Null);
+                    }
+                }
                 (None, JoinFill::Number(number)) => {
                     for key in first.keys() {
                         fields.insert(self.prefixed(idx, key), FieldValue::Float(*number));
@@ -491,5 +495,33 @@ mod tests {
         assert_eq!(times(&out), vec![10, 20]);
         assert_eq!(float(&out[0], "e.value"), 0.0);
         assert!(Join::new(&spec(JoinFill::None), 3).is_err());
+    }
+
+    #[test]
+    fn fill_null_names_the_absent_members_fields_after_the_present_one() {
+        let mut node = Join::new(&spec(JoinFill::Null), 2).unwrap();
+        let a = group(&[]);
+        // Only the second parent (e) delivers: the first parent's (r) fields are null.
+        let inputs = vec![(1, value_point(10, 1.0, &a)), (1, value_point(20, 2.0, &a))];
+        let (out, _) = run(&mut node, inputs, &Recorder::default(), true);
+        assert_eq!(times(&out), vec![10, 20]);
+        let Message::Point(point) = &out[0] else {
+            panic!("expected a point")
+        };
+        let fields: Vec<(&str, &FieldValue)> = point
+            .point
+            .fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("e.value", &FieldValue::Float(1.0)),
+                ("r.value", &FieldValue::Null)
+            ]
+        );
+        let row = crate::json::point_row(&point.point);
+        assert!(row.to_string().contains("null"), "{row}");
     }
 }

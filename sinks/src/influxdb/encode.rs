@@ -102,6 +102,8 @@ pub fn to_line(point: &Point, precision: Precision) -> Option<String> {
 fn is_encodable(value: &FieldValue) -> bool {
     match value {
         FieldValue::Float(value) => value.is_finite(),
+        // Line protocol has no null: the field is left out, like a non-finite float.
+        FieldValue::Null => false,
         _ => true,
     }
 }
@@ -116,6 +118,8 @@ fn write_value(out: &mut Vec<u8>, value: &FieldValue) {
             out.push(b'i');
         }
         FieldValue::Bool(value) => out.extend_from_slice(if *value { b"true" } else { b"false" }),
+        // Never written: `is_encodable` leaves nulls out.
+        FieldValue::Null => {}
         FieldValue::String(value) => {
             out.push(b'"');
             let bytes = value.as_bytes();
@@ -316,6 +320,15 @@ mod tests {
                 ),
                 "nan b=2.5 1",
             ),
+            (
+                point(
+                    "null",
+                    &[],
+                    vec![("a", FieldValue::Null), ("b", FieldValue::Int(2))],
+                    1,
+                ),
+                "null b=2i 1",
+            ),
         ];
         for (point, expected) in cases {
             assert_eq!(line(&point), expected);
@@ -347,6 +360,7 @@ mod tests {
         let points = vec![
             point("m", &[], vec![], 1),
             point("m", &[], vec![("v", FieldValue::Float(f64::INFINITY))], 1),
+            point("m", &[], vec![("v", FieldValue::Null)], 1),
             point("", &[], vec![("v", FieldValue::Int(1))], 1),
             point("\\", &[], vec![("v", FieldValue::Int(1))], 1),
             point(
@@ -363,7 +377,7 @@ mod tests {
             summary,
             EncodeSummary {
                 encoded: 1,
-                skipped: 5
+                skipped: 6
             }
         );
         assert_eq!(out, b"ok v=1i 1\n");
