@@ -1,7 +1,8 @@
 //! The subset of Go's `text/template` (and `html/template` escaping) that alert ids,
 //! messages and details use: `{{ .Field }}`, `{{ index .Tags "x" }}`,
-//! `{{ index .Fields "x" }}`, `{{ json . }}`, `{{ . }}`, string literals and pipelines
-//! into `json`.
+//! `{{ index .Fields "x" }}`, `{{ json . }}`, `{{ . }}`, string literals, `eq`/`ne`,
+//! `printf` (Go's verbs `%v %s %d %f %g %%` with flags, width and precision), pipelines into
+//! `json` and `printf`, and `{{ if }} {{ else if }} {{ else }} {{ end }}`.
 
 use std::collections::BTreeMap;
 
@@ -42,12 +43,29 @@ enum Expr {
     Literal(String),
     Index(Box<Expr>, String),
     Json(Box<Expr>),
+    Eq(Box<Expr>, Box<Expr>, bool),
+    Printf(String, Vec<Expr>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 enum Piece {
     Text(String),
     Action(Expr),
+    If(Expr, Vec<Piece>, Vec<Piece>),
+}
+
+/// A lexed template item before `if`/`else`/`end` are matched.
+enum Raw {
+    Text(String),
+    Action(String),
+}
+
+/// How a block of pieces ended.
+enum Close {
+    Eof,
+    Else,
+    ElseIf(Expr),
+    End,
 }
 
 /// A parsed template.
@@ -65,6 +83,7 @@ enum TValue<'a> {
     Field(Option<&'a FieldValue>),
     Time(i64),
     Duration(i64),
+    Bool(bool),
     Whole,
     Missing,
 }
@@ -86,7 +105,7 @@ const KNOWN_FIELDS: [&str; 11] = [
 impl Template {
     /// Parse `source`; `html` escapes output like `html/template` (the details template).
     pub fn parse(source: &str, html: bool) -> Result<Template, String> {
-        let mut pieces = Vec::new();
+        let mut pieces: Vec<Raw> = Vec::new();
         let mut rest = source;
         while let Some(start) = rest.find("{{") {
             let mut text = &rest[..start];
@@ -105,17 +124,24 @@ impl Template {
                 action = &action[..action.len() - 1];
             }
             if !text.is_empty() {
-                pieces.push(Piece::Text(text.to_owned()));
+                pieces.push(Raw::Text(text.to_owned()));
             }
-            pieces.push(Piece::Action(parse_action(action.trim())?));
+            pieces.push(Raw::Action(action.trim().to_owned()));
             if trim_next {
                 rest = rest.trim_start();
             }
         }
         if !rest.is_empty() {
-            pieces.push(Piece::Text(rest.to_owned()));
+            pieces.push(Raw::Text(rest.to_owned()));
         }
-        Ok(Template { pieces, html })
+        let mut raw = pieces.into_iter();
+        let (pieces, close) = block(&mut raw)?;
+        match close {
+            Close::Eof => Ok(Template { pieces, html }),
+            _ => Err(format!(
+                "{{{{ else }}}} or {{{{ end }}}} without {{{{ if }}}} in {source:?}"
+            )),
+        }
     }
 
     /// Whether the output can depend on the data field `name` (`Tags`, `Fields`, ...);
@@ -127,18 +153,31 @@ impl Template {
                 Expr::Field(field) => field == name,
                 Expr::Literal(_) => false,
                 Expr::Index(inner, _) | Expr::Json(inner) => reads(inner, name),
+                Expr::Eq(left, right, _) => reads(left, name) || reads(right, name),
+                Expr::Printf(_, args) => args.iter().any(|arg| reads(arg, name)),
             }
         }
-        self.pieces.iter().any(|piece| match piece {
-            Piece::Text(_) => false,
-            Piece::Action(expr) => reads(expr, name),
-        })
+        fn any(pieces: &[Piece], name: &str) -> bool {
+            pieces.iter().any(|piece| match piece {
+                Piece::Text(_) => false,
+                Piece::Action(expr) => reads(expr, name),
+                Piece::If(condition, then, otherwise) => {
+                    reads(condition, name) || any(then, name) || any(otherwise, name)
+                }
+            })
+        }
+        any(&self.pieces, name)
     }
 
     /// Render with `data`.
     pub fn render(&self, data: &TemplateData<'_>) -> String {
         let mut out = String::new();
-        for piece in &self.pieces {
+        self.render_into(&self.pieces, data, &mut out);
+        out
+    }
+
+    fn render_into(&self, pieces: &[Piece], data: &TemplateData<'_>, out: &mut String) {
+        for piece in pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
                 Piece::Action(expr) => {
@@ -149,18 +188,85 @@ impl Template {
                         out.push_str(&text)
                     }
                 }
+                Piece::If(condition, then, otherwise) => {
+                    let branch = if truthy(&eval(condition, data)) {
+                        then
+                    } else {
+                        otherwise
+                    };
+                    self.render_into(branch, data, out);
+                }
             }
         }
-        out
     }
 }
 
+/// Pieces up to the next `else`/`end` (or the end of the template).
+fn block(raw: &mut std::vec::IntoIter<Raw>) -> Result<(Vec<Piece>, Close), String> {
+    let mut pieces = Vec::new();
+    while let Some(item) = raw.next() {
+        let action = match item {
+            Raw::Text(text) => {
+                pieces.push(Piece::Text(text));
+                continue;
+            }
+            Raw::Action(action) => action,
+        };
+        let (keyword, rest) = action
+            .split_once(char::is_whitespace)
+            .map(|(keyword, rest)| (keyword, rest.trim()))
+            .unwrap_or((action.as_str(), ""));
+        match keyword {
+            "end" if rest.is_empty() => return Ok((pieces, Close::End)),
+            "else" if rest.is_empty() => return Ok((pieces, Close::Else)),
+            "else" => match rest.split_once(char::is_whitespace) {
+                Some(("if", condition)) => {
+                    return Ok((pieces, Close::ElseIf(parse_action(condition.trim())?)));
+                }
+                _ => return Err(format!("unsupported template action {{{{ {action} }}}}")),
+            },
+            "if" => pieces.push(if_block(parse_action(rest)?, raw)?),
+            "range" | "with" | "define" | "template" | "block" => {
+                return Err(format!("unsupported template action {{{{ {action} }}}}"));
+            }
+            _ => pieces.push(Piece::Action(parse_action(&action)?)),
+        }
+    }
+    Ok((pieces, Close::Eof))
+}
+
+/// The rest of an `if` whose condition was just read, through its `end`.
+fn if_block(condition: Expr, raw: &mut std::vec::IntoIter<Raw>) -> Result<Piece, String> {
+    let (then, close) = block(raw)?;
+    let otherwise = match close {
+        Close::End => Vec::new(),
+        Close::Else => match block(raw)? {
+            (otherwise, Close::End) => otherwise,
+            _ => return Err("{{ if }} ... {{ else }} needs an {{ end }}".to_owned()),
+        },
+        // `else if` shares the outer `end`.
+        Close::ElseIf(inner) => vec![if_block(inner, raw)?],
+        Close::Eof => return Err("{{ if }} needs an {{ end }}".to_owned()),
+    };
+    Ok(Piece::If(condition, then, otherwise))
+}
+
 fn parse_action(action: &str) -> Result<Expr, String> {
-    if let Some((left, right)) = action.rsplit_once('|') {
+    if let Some((left, right)) = split_pipe(action) {
         let inner = parse_action(left.trim())?;
-        return match right.trim() {
-            "json" => Ok(Expr::Json(Box::new(inner))),
-            other => Err(format!("unsupported template function {other:?}")),
+        let words = split_words(right.trim())?;
+        return match words.as_slice() {
+            [function] if function == "json" => Ok(Expr::Json(Box::new(inner))),
+            [function, format, rest @ ..] if function == "printf" => {
+                let mut args = rest
+                    .iter()
+                    .map(|word| parse_operand(word))
+                    .collect::<Result<Vec<Expr>, String>>()?;
+                // A pipeline passes its value as the last argument.
+                args.push(inner);
+                Ok(Expr::Printf(literal(format)?, args))
+            }
+            _ => Err(format!("unsupported template function {:?}", right.trim())),
         };
     }
     let words = split_words(action)?;
@@ -169,12 +275,54 @@ fn parse_action(action: &str) -> Result<Expr, String> {
         [function, argument] if function == "json" => {
             Ok(Expr::Json(Box::new(parse_operand(argument)?)))
         }
+        [function, left, right] if function == "eq" || function == "ne" => Ok(Expr::Eq(
+            Box::new(parse_operand(left)?),
+            Box::new(parse_operand(right)?),
+            function == "eq",
+        )),
+        [function, format, rest @ ..] if function == "printf" => Ok(Expr::Printf(
+            literal(format)?,
+            rest.iter()
+                .map(|word| parse_operand(word))
+                .collect::<Result<Vec<Expr>, String>>()?,
+        )),
         [function, map, key] if function == "index" => match parse_operand(key)? {
             Expr::Literal(key) => Ok(Expr::Index(Box::new(parse_operand(map)?), key)),
             _ => Err("index needs a string key".to_owned()),
         },
         _ => Err(format!("unsupported template action {{{{ {action} }}}}")),
     }
+}
+
+/// The last `|` outside string literals: `left | function`.
+fn split_pipe(action: &str) -> Option<(&str, &str)> {
+    let mut quote = None;
+    let mut last = None;
+    let mut escaped = false;
+    for (idx, c) in action.char_indices() {
+        match quote {
+            Some(open) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && open == '"' {
+                    escaped = true;
+                } else if c == open {
+                    quote = None;
+                }
+            }
+            None if c == '"' || c == '`' => quote = Some(c),
+            None if c == '|' => last = Some(idx),
+            None => {}
+        }
+    }
+    last.map(|idx| (&action[..idx], &action[idx + 1..]))
+}
+
+/// A string literal word (as [`split_words`] marks them: a leading `"`).
+fn literal(word: &str) -> Result<String, String> {
+    word.strip_prefix('"')
+        .map(str::to_owned)
+        .ok_or_else(|| format!("printf needs a literal format string, got {word}"))
 }
 
 fn split_words(action: &str) -> Result<Vec<String>, String> {
@@ -242,6 +390,14 @@ fn eval<'a>(expr: &Expr, data: &TemplateData<'a>) -> TValue<'a> {
         Expr::Dot => TValue::Whole,
         Expr::Literal(text) => TValue::Str(text.clone()),
         Expr::Json(inner) => TValue::Str(to_json(&eval(inner, data), data).to_string()),
+        Expr::Eq(left, right, equal) => {
+            let same = print(&eval(left, data), data) == print(&eval(right, data), data);
+            TValue::Bool(same == *equal)
+        }
+        Expr::Printf(format, args) => {
+            let values: Vec<TValue<'a>> = args.iter().map(|arg| eval(arg, data)).collect();
+            TValue::Str(sprintf(format, &values, data))
+        }
         Expr::Index(map, key) => match eval(map, data) {
             TValue::Tags(tags) => match tags.and_then(|tags| tags.get(key)) {
                 Some(value) => TValue::Str(value.clone()),
@@ -327,8 +483,137 @@ fn print(value: &TValue<'_>, data: &TemplateData<'_>) -> String {
         TValue::Field(None) | TValue::Missing => "<no value>".to_owned(),
         TValue::Time(nanos) => format_go_time(*nanos),
         TValue::Duration(nanos) => weir_dsl::Duration(*nanos).to_string(),
+        TValue::Bool(value) => value.to_string(),
         TValue::Whole => format!("{{{} {} {}}}", data.name, data.task_name, data.group),
     }
+}
+
+/// Go's truth of a value in `{{ if }}`: false, zero, empty and missing are false.
+fn truthy(value: &TValue<'_>) -> bool {
+    match value {
+        TValue::Str(text) => !text.is_empty(),
+        TValue::Tags(tags) => tags.is_some_and(|tags| !tags.is_empty()),
+        TValue::Fields(fields) => fields.is_some_and(|fields| !fields.is_empty()),
+        TValue::Field(Some(field)) => match field {
+            FieldValue::Float(value) => *value != 0.0,
+            FieldValue::Int(value) => *value != 0,
+            FieldValue::String(value) => !value.is_empty(),
+            FieldValue::Bool(value) => *value,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        },
+        TValue::Field(None) | TValue::Missing => false,
+        TValue::Time(nanos) | TValue::Duration(nanos) => *nanos != 0,
+        TValue::Bool(value) => *value,
+        TValue::Whole => true,
+    }
+}
+
+fn number(value: &TValue<'_>) -> Option<f64> {
+    match value {
+        TValue::Field(Some(field)) => field.as_f64(),
+        TValue::Duration(nanos) => Some(*nanos as f64),
+        TValue::Str(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Go's `fmt.Sprintf` for the verbs templates use.
+fn sprintf(format: &str, args: &[TValue<'_>], data: &TemplateData<'_>) -> String {
+    let mut out = String::new();
+    let mut chars = format.chars().peekable();
+    let mut next_arg = args.iter();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut left = false;
+        let mut zero = false;
+        let mut plus = false;
+        while let Some(&flag) = chars.peek() {
+            match flag {
+                '-' => left = true,
+                '0' => zero = true,
+                '+' => plus = true,
+                ' ' | '#' => {}
+                _ => break,
+            }
+            chars.next();
+        }
+        let mut width = String::new();
+        while let Some(&digit) = chars.peek().filter(|c| c.is_ascii_digit()) {
+            width.push(digit);
+            chars.next();
+        }
+        let mut precision: Option<usize> = None;
+        if chars.peek() == Some(&'.') {
+            chars.next();
+            let mut digits = String::new();
+            while let Some(&digit) = chars.peek().filter(|c| c.is_ascii_digit()) {
+                digits.push(digit);
+                chars.next();
+            }
+            precision = Some(digits.parse().unwrap_or(0));
+        }
+        let Some(verb) = chars.next() else {
+            out.push_str("%!(NOVERB)");
+            break;
+        };
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let Some(arg) = next_arg.next() else {
+            out.push_str(&format!("%!{verb}(MISSING)"));
+            continue;
+        };
+        let numeric = number(arg);
+        let mut text = match (verb, numeric) {
+            ('f' | 'F', Some(value)) => format!("{value:.*}", precision.unwrap_or(6)),
+            ('e', Some(value)) => {
+                let formatted = format!("{value:.*e}", precision.unwrap_or(6));
+                let (mantissa, exponent) = formatted.split_once('e').unwrap_or((&formatted, "0"));
+                let exponent: i32 = exponent.parse().unwrap_or(0);
+                let sign = if exponent < 0 { '-' } else { '+' };
+                format!("{mantissa}e{sign}{:02}", exponent.abs())
+            }
+            ('g', Some(value)) => go_float(value),
+            ('d', Some(value)) if value.fract() == 0.0 => format!("{}", value as i64),
+            ('s' | 'v' | 'q', _) => {
+                let printed = print(arg, data);
+                let printed = match precision {
+                    Some(max) if verb == 's' => printed.chars().take(max).collect(),
+                    _ => printed,
+                };
+                if verb == 'q' {
+                    Json::from(printed).to_string()
+                } else {
+                    printed
+                }
+            }
+            (verb, _) => format!("%!{verb}({})", print(arg, data)),
+        };
+        if plus && numeric.is_some_and(|value| value >= 0.0) && "dfFeg".contains(verb) {
+            text.insert(0, '+');
+        }
+        let width: usize = width.parse().unwrap_or(0);
+        let len = text.chars().count();
+        if len < width {
+            let pad = width - len;
+            if left {
+                text.push_str(&" ".repeat(pad));
+            } else if zero && numeric.is_some() {
+                let sign = text.starts_with(['-', '+']);
+                let at = usize::from(sign);
+                text.insert_str(at, &"0".repeat(pad));
+            } else {
+                text.insert_str(0, &" ".repeat(pad));
+            }
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn to_json(value: &TValue<'_>, data: &TemplateData<'_>) -> Json {
@@ -357,6 +642,7 @@ fn to_json(value: &TValue<'_>, data: &TemplateData<'_>) -> Json {
         TValue::Field(None) | TValue::Missing => Json::Null,
         TValue::Time(nanos) => Json::from(format_time(*nanos)),
         TValue::Duration(nanos) => Json::from(*nanos),
+        TValue::Bool(value) => Json::Bool(*value),
         TValue::Whole => {
             let mut object = BTreeMap::new();
             object.insert("Name", Json::from(data.name));
@@ -451,6 +737,59 @@ mod tests {
         assert!(Template::parse("{{ .Nope }}", false).is_err());
         assert!(Template::parse("{{ .Name", false).is_err());
         assert!(Template::parse("{{ printf .Name }}", false).is_err());
+    }
+
+    #[test]
+    fn conditions_and_printf() {
+        let tags: Tags = [("host".to_string(), "a".to_string())].into();
+        let fields: Fields = [
+            ("emitted".to_string(), FieldValue::Float(0.5)),
+            ("n".to_string(), FieldValue::Int(7)),
+        ]
+        .into();
+        let data = data(&tags, &fields);
+        let render = |source: &str| Template::parse(source, false).unwrap().render(&data);
+        // Kapacitor's deadman message.
+        let deadman = "{{ .ID }} is {{ if eq .Level \"OK\" }}alive{{ else }}dead{{ end }}: \
+            {{ index .Fields \"emitted\" | printf \"%0.3f\" }} points/10s.";
+        assert_eq!(render(deadman), "cpu:host=a is dead: 0.500 points/10s.");
+        assert_eq!(
+            render("{{ if ne .Level \"OK\" }}bad{{ end }}|{{ if eq .Level \"OK\" }}ok{{ end }}"),
+            "bad|"
+        );
+        assert_eq!(
+            render(
+                "{{ if eq .Level \"OK\" }}a{{ else if eq .Level \"CRITICAL\" }}c{{ else }}o{{ end }}"
+            ),
+            "c"
+        );
+        assert_eq!(
+            render("{{ if index .Tags \"nope\" }}y{{ else }}n{{ end }}"),
+            "n"
+        );
+        assert_eq!(
+            render(r#"{{ printf "%s=%d|%%" .Name }}"#),
+            "cpu=%!d(MISSING)|%"
+        );
+        assert_eq!(
+            render(r#"{{ index .Fields "n" | printf "%05d" }}"#),
+            "00007"
+        );
+        assert_eq!(
+            render(r#"{{ index .Fields "emitted" | printf "%+8.2f|" }}{{ printf "%-5s|" .Name }}"#),
+            "   +0.50|cpu  |"
+        );
+        assert_eq!(
+            render(r#"{{ printf "%q %v" .Level .Duration }}"#),
+            "\"CRITICAL\" 2s"
+        );
+        assert_eq!(render(r#"{{ "a|b" | printf "%s!" }}"#), "a|b!");
+        let template = Template::parse(deadman, false).unwrap();
+        assert!(template.reads("Fields") && !template.reads("Tags"));
+        assert!(Template::parse("{{ if .Level }}x", false).is_err());
+        assert!(Template::parse("{{ end }}", false).is_err());
+        assert!(Template::parse("{{ range .Tags }}{{ end }}", false).is_err());
+        assert!(Template::parse("{{ if .Level }}{{ else }}", false).is_err());
     }
 
     #[test]

@@ -158,6 +158,8 @@ pub struct Alert {
     sent_levels: HashMap<String, usize>,
     /// The id template reads nothing that varies within a group and measurement.
     id_per_group: bool,
+    /// Conditions CRITICAL needs besides its predicate (`deadman`'s extra expressions).
+    critical_also: Vec<Lambda>,
     store: Option<Persistence>,
     /// The latest event `send` built: id, level and JSON.
     sent: Option<(String, usize, Vec<u8>)>,
@@ -202,6 +204,7 @@ impl Alert {
         let id = parse(&spec.id, DEFAULT_ID, false)?;
         Ok(Alert {
             id_per_group: !id.reads("Tags"),
+            critical_also: Vec::new(),
             levels: vec![
                 None,
                 spec.info.clone(),
@@ -292,6 +295,11 @@ impl Alert {
         while level > stop {
             if let Some(predicate) = &self.levels[level] {
                 match predicate.eval_bool(&PointScope::new(point), &mut states[level]) {
+                    Ok(true) if level == CRITICAL && !self.critical_also.is_empty() => {
+                        if self.also_critical(point, ctx) {
+                            return Some(level);
+                        }
+                    }
                     Ok(true) => return Some(level),
                     Ok(false) => {}
                     Err(error) => {
@@ -302,6 +310,25 @@ impl Alert {
             level -= 1;
         }
         None
+    }
+
+    /// Whether every extra CRITICAL condition holds (Kapacitor ANDs them into the
+    /// predicate). Their stateful functions see no per-group state.
+    fn also_critical(&self, point: &Point, ctx: &mut Context<'_>) -> bool {
+        self.critical_also.iter().all(|condition| {
+            match condition.eval_bool(&PointScope::new(point), &mut LambdaState::default()) {
+                Ok(holds) => holds,
+                Err(error) => {
+                    self.report(ctx, format!("CRITICAL level: {error}"));
+                    false
+                }
+            }
+        })
+    }
+
+    /// Conditions CRITICAL needs besides the `crit` predicate (`deadman`'s expressions).
+    pub fn require_for_critical(&mut self, conditions: Vec<Lambda>) {
+        self.critical_also = conditions;
     }
 
     fn determine_level(

@@ -8,6 +8,7 @@ pub mod alert;
 pub mod change_detect;
 pub mod ci_out;
 pub mod combine;
+pub mod deadman;
 pub mod default;
 pub mod delete;
 pub mod derivative;
@@ -208,6 +209,10 @@ pub fn build(
         NodeSpec::HttpPost(spec) => Box::new(http_post::HttpPost::new(spec)),
         NodeSpec::InfluxDbOut(spec) => Box::new(influxdb_out::InfluxDbOut::new(spec)),
         NodeSpec::Stats(spec) => Box::new(stats::Stats::new(spec)),
+        NodeSpec::Deadman(spec) => Box::new(
+            deadman::Deadman::new(spec, parent_names.first().copied().unwrap_or_default())
+                .map_err(BuildError)?,
+        ),
         NodeSpec::Sample(spec) => Box::new(sample::Sample::new(spec)),
         NodeSpec::ChangeDetect(spec) => Box::new(change_detect::ChangeDetect::new(spec)),
         NodeSpec::StateCount(spec) => Box::new(state_count::StateCount::new(spec)),
