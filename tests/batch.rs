@@ -384,3 +384,93 @@ flush-interval = "200ms"
     );
     weir.stop();
 }
+
+#[test]
+fn a_batch_task_runs_influxql_against_influxdb_with_weirs_group_by() {
+    let Some(influx) = peer("INFLUXDB_URL") else {
+        return;
+    };
+    http(
+        "POST",
+        &format!("{influx}/query?q=DROP%20DATABASE%20weir_batch_iql"),
+        None,
+    )
+    .unwrap();
+    http(
+        "POST",
+        &format!("{influx}/query?q=CREATE%20DATABASE%20weir_batch_iql"),
+        None,
+    )
+    .unwrap();
+    // Seeded a few seconds ago, well inside the task's 10 minute period.
+    let now = now_nanos() / S;
+    let lines: String = [("a", 3, 5.0), ("a", 2, 7.0), ("b", 2, 3.0), ("b", 1, 1.0)]
+        .iter()
+        .map(|(host, ago, value)| format!("mem,host={host} used={value} {}\n", now - ago))
+        .collect();
+    let (status, body) = http(
+        "POST",
+        &format!("{influx}/write?db=weir_batch_iql&precision=s"),
+        Some(&lines),
+    )
+    .unwrap();
+    assert_eq!(status, 204, "{body}");
+    let weir = Weir::start(&format!(
+        r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[influxdb]]
+name = "main"
+default = true
+urls = ["{influx}"]
+"#
+    ));
+    let script = r#"batch
+    |query('SELECT max("used") AS peak FROM "weir_batch_iql"."autogen"."mem"')
+        .period(10m)
+        .every(1s)
+        .groupBy('host')
+    |httpOut('peaks')"#;
+    let define = serde_json::json!({
+        "id": "peaks", "type": "batch", "dbrps": [{"db": "weir_batch_iql", "rp": "autogen"}],
+        "script": script, "status": "enabled",
+    });
+    let (status, body) = http(
+        "POST",
+        &format!("{}/kapacitor/v1/tasks", weir.url),
+        Some(&define.to_string()),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let served = eventually(Duration::from_secs(20), || {
+        let (status, body) = http(
+            "GET",
+            &format!("{}/kapacitor/v1/tasks/peaks/peaks", weir.url),
+            None,
+        )
+        .ok()?;
+        let served: Value = serde_json::from_str(&body).ok()?;
+        (status == 200 && served["series"].as_array()?.len() == 2).then_some(served)
+    });
+    let Some(served) = served else {
+        panic!("no InfluxQL results were served; weir log:\n{}", weir.log());
+    };
+    // One batch per GROUP BY series; httpOut keeps each group's latest batch.
+    let peak = |idx: usize| {
+        let series = &served["series"][idx];
+        (
+            series["tags"]["host"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            series["values"][0][1].as_f64(),
+        )
+    };
+    assert_eq!(peak(0), ("a".to_owned(), Some(7.0)), "{served}");
+    assert_eq!(peak(1), ("b".to_owned(), Some(3.0)), "{served}");
+    assert_eq!(served["series"][0]["name"], "mem", "{served}");
+    let task = task_json(&weir, "peaks");
+    assert_eq!(task["error"], "", "{task}");
+    weir.stop();
+}
