@@ -595,8 +595,10 @@ impl Lexer<'_> {
                     // `lamda:`, `Lambda:`: a misspelt `lambda:` keyword just before the colon.
                     let before = &self.source[..start];
                     let word_start = before
-                        .rfind(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
-                        .map_or(0, |index| index + 1);
+                        .char_indices()
+                        .rev()
+                        .find(|(_, ch)| !(ch.is_alphanumeric() || *ch == '_'))
+                        .map_or(0, |(index, ch)| index + ch.len_utf8());
                     let word = &before[word_start..];
                     if !word.is_empty() && strsim::levenshtein(&word.to_lowercase(), "lambda") <= 2
                     {
@@ -703,6 +705,34 @@ mod tests {
             "durations cannot have a fraction: `1.5s`"
         );
         assert_eq!(diagnostics[0].notes, ["use a smaller unit, in `ms`"]);
+    }
+
+    #[test]
+    fn a_misspelt_lambda_keyword_gets_a_hint() {
+        // The last one has a multi-byte character before the word (found by fuzzing).
+        let (_, diagnostics) = lex("f(lamda: 1) g(é: 1) h(\u{60f}amda: 1)");
+        let colons: Vec<_> = diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.message == "unexpected character `:`")
+            .collect();
+        assert_eq!(colons.len(), 3);
+        assert_eq!(
+            colons[0].notes,
+            ["did you mean `lambda:` instead of `lamda:`?"]
+        );
+        assert!(colons[1].notes.is_empty());
+        assert_eq!(
+            colons[2].notes,
+            ["did you mean `lambda:` instead of `amda:`?"]
+        );
+    }
+
+    #[test]
+    fn strings_span_lines() {
+        let (tokens, diagnostics) = lex("'a\nb' 'open\nx");
+        assert_eq!(tokens[0].kind, TokenKind::Str("a\nb".into()));
+        assert_eq!(diagnostics.len(), 1);
+        assert!(diagnostics[0].message.contains("unterminated"));
     }
 
     #[test]
