@@ -44,7 +44,8 @@ pub(crate) const KIND: NodeKind = NodeKind {
         prop("max", Sig::exact(&[("max", Arg::Int)])),
     ],
     handlers: &[],
-    wants: Wants::Stream,
+    // Kapacitor's combine takes either edge and always provides a stream.
+    wants: Wants::Any,
     provides: Provides::Fixed(EdgeType::Stream),
     chains: Chains::Common,
     build,
@@ -147,5 +148,12 @@ mod tests {
                 _ => None,
             });
         assert_eq!(max, Some(1_000_000));
+        let windowed = "stream|from()|window().period(10s).every(10s)\
+            |combine(lambda: TRUE, lambda: TRUE).as('a', 'b')|httpOut('x')";
+        let (program, diagnostics) = compile(windowed, &Default::default());
+        assert!(
+            program.is_some() && diagnostics.is_empty(),
+            "{diagnostics:?}"
+        );
     }
 }
