@@ -90,6 +90,19 @@ pub struct Batch {
     pub points: Vec<Point>,
 }
 
+/// A barrier (`barrier()` node): the group has no data before `time` any more, so windows
+/// emit what is due at that time; with `delete` every node forgets the group afterwards.
+/// Barriers travel beside the messages of an edge and reach every node downstream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Barrier {
+    /// The group.
+    pub group: Group,
+    /// The barrier time (ns).
+    pub time: i64,
+    /// Forget the group after the barrier.
+    pub delete: bool,
+}
+
 /// One message on an edge.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {

@@ -53,7 +53,7 @@ impl TaskShared {
         self.http_outs.get(endpoint).map(|state| state.render())
     }
 
-    /// The latest run-time error of the task (a failed query run), or empty.
+    /// The error of the task's latest query run when it failed, else empty.
     pub fn last_error(&self) -> String {
         self.last_error
             .lock()
@@ -116,6 +116,8 @@ pub struct Task {
     root_counters: Vec<usize>,
     nil_group: crate::message::Group,
     inboxes: Vec<Vec<(usize, Message)>>,
+    /// Barriers waiting for each node; they follow the node's messages of the same pass.
+    barrier_inboxes: Vec<Vec<crate::message::Barrier>>,
     scratch: Vec<Message>,
     outputs: Arc<dyn Outputs>,
     chunk_size: usize,
@@ -253,6 +255,7 @@ impl Task {
             root_counters,
             nil_group: crate::message::GroupInfo::nil(),
             inboxes: (0..n_nodes).map(|_| Vec::new()).collect(),
+            barrier_inboxes: (0..n_nodes).map(|_| Vec::new()).collect(),
             scratch: Vec::new(),
             outputs,
             chunk_size: if multi_parent { 1 } else { usize::MAX },
@@ -373,6 +376,8 @@ impl Task {
         if self.stopped || !self.queries.iter().any(|(node_id, _)| *node_id == node) {
             return;
         }
+        // A run that worked clears the error of a failed one.
+        self.shared.set_last_error(String::new());
         let n_points: usize = batches.iter().map(|batch| batch.points.len()).sum();
         self.count_points(n_points);
         if let Some(newest) = batches.iter().map(|batch| batch.tmax).max() {
@@ -384,7 +389,7 @@ impl Task {
     }
 
     /// A query run failed: count it on the `query` node, log it (rate-limited) and keep it
-    /// as the task's last error.
+    /// as the task's error until a run succeeds.
     pub fn query_failed(&mut self, node: usize, error: &str) {
         let Some(task_node) = self.nodes.get_mut(node) else {
             return;
@@ -469,7 +474,8 @@ impl Task {
     fn propagate(&mut self, pass: Pass) {
         for node_id in 1..self.nodes.len() {
             let mut inbox = std::mem::take(&mut self.inboxes[node_id]);
-            if inbox.is_empty() && pass == Pass::Chunk {
+            let mut barriers = std::mem::take(&mut self.barrier_inboxes[node_id]);
+            if inbox.is_empty() && barriers.is_empty() && pass == Pass::Chunk {
                 self.inboxes[node_id] = inbox;
                 continue;
             }
@@ -501,6 +507,9 @@ impl Task {
                 if pass == Pass::Tick {
                     node_impl.tick(&mut ctx);
                 }
+                // Barriers from upstream, then the node's own: each goes on to the children.
+                barriers.retain(|barrier| node_impl.barrier(barrier, &mut ctx));
+                node_impl.take_barriers(&mut barriers);
                 if pass == Pass::Stop {
                     node_impl.stop(&mut ctx);
                 }
@@ -510,6 +519,11 @@ impl Task {
                 node.stats.set_cardinality(node_impl.cardinality());
             }
             self.inboxes[node_id] = inbox;
+            if !barriers.is_empty() {
+                for &(child, _) in &node.children {
+                    self.barrier_inboxes[child].extend(barriers.iter().cloned());
+                }
+            }
             node.stats.add_emitted(out.len() as u64);
             if let Some((&(last_child, last_port), others)) = node.children.split_last() {
                 for &(child, port) in others {

@@ -577,6 +577,15 @@ impl Node for Alert {
         }
     }
 
+    fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
+        if barrier.delete {
+            // `barrier().delete(TRUE)`: the group starts over at its next point (what was
+            // persisted stays, as Kapacitor keeps its topic state).
+            self.groups.remove(barrier.group.id.as_str());
+        }
+        true
+    }
+
     fn attach_alert_state(&mut self, store: &Arc<dyn AlertStateStore>, task: &str, node: &str) {
         self.attach_state(store, task, node);
     }

@@ -5,6 +5,7 @@
 
 pub mod aggregate;
 pub mod alert;
+pub mod barrier;
 pub mod change_detect;
 pub mod ci_out;
 pub mod combine;
@@ -154,6 +155,15 @@ pub trait Node: Send {
         0
     }
 
+    /// A barrier from upstream: act on it (a window emits what is due at its time; with
+    /// `delete` a node forgets the group). Returns whether to pass it on (the default).
+    fn barrier(&mut self, _barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
+        true
+    }
+
+    /// Barriers this node created (the `barrier` node, on ticks), in order.
+    fn take_barriers(&mut self, _out: &mut Vec<crate::message::Barrier>) {}
+
     /// The engine keeps alert state across restarts: nodes with `.persist()` load their
     /// groups from `store` now (before any message) and save changes to it.
     fn attach_alert_state(
@@ -209,6 +219,7 @@ pub fn build(
         NodeSpec::HttpPost(spec) => Box::new(http_post::HttpPost::new(spec)),
         NodeSpec::InfluxDbOut(spec) => Box::new(influxdb_out::InfluxDbOut::new(spec)),
         NodeSpec::Stats(spec) => Box::new(stats::Stats::new(spec)),
+        NodeSpec::Barrier(spec) => Box::new(barrier::BarrierNode::new(spec).map_err(BuildError)?),
         NodeSpec::Deadman(spec) => Box::new(
             deadman::Deadman::new(spec, parent_names.first().copied().unwrap_or_default())
                 .map_err(BuildError)?,

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use weir_dsl::nodes::WindowSpec;
 
-use crate::message::{Batch, Group, Message, TaskPoint};
+use crate::message::{Barrier, Batch, Group, Message, TaskPoint};
 use crate::nodes::{Context, Node};
 use crate::point::Point;
 
@@ -202,9 +202,78 @@ impl Node for Window {
         }
     }
 
+    fn barrier(&mut self, barrier: &Barrier, ctx: &mut Context<'_>) -> bool {
+        if let (
+            Some(state),
+            Mode::Time {
+                period,
+                every,
+                align,
+                ..
+            },
+        ) = (self.groups.get_mut(barrier.group.id.as_str()), self.mode)
+        {
+            at_barrier(state, barrier.time, period, every, align, ctx);
+        }
+        if barrier.delete {
+            self.groups.remove(barrier.group.id.as_str());
+        }
+        true
+    }
+
     fn cardinality(&self) -> usize {
         self.groups.len()
     }
+}
+
+/// Kapacitor's `windowByTime.Barrier`: emit the window that is due at the barrier's time,
+/// as a point at that time would, without adding a point.
+fn at_barrier(
+    state: &mut GroupWindow,
+    time: i64,
+    period: i64,
+    every: i64,
+    align: bool,
+    ctx: &mut Context<'_>,
+) {
+    if time < state.next_emit {
+        return;
+    }
+    if every == 0 {
+        // Right-closed window (time - period, time].
+        while state
+            .buffer
+            .front()
+            .is_some_and(|p| p.time <= time.saturating_sub(period))
+        {
+            state.buffer.pop_front();
+        }
+        ctx.emit(Message::Batch(Batch {
+            name: state.name.clone(),
+            group: state.group.clone(),
+            tmax: time,
+            points: state.buffer.iter().cloned().collect(),
+        }));
+        state.next_emit = time;
+        return;
+    }
+    let start = state.next_emit.saturating_sub(period);
+    while state.buffer.front().is_some_and(|p| p.time < start) {
+        state.buffer.pop_front();
+    }
+    if !std::mem::take(&mut state.flushed) {
+        ctx.emit(Message::Batch(Batch {
+            name: state.name.clone(),
+            group: state.group.clone(),
+            tmax: state.next_emit,
+            points: state.buffer.iter().cloned().collect(),
+        }));
+    }
+    state.next_emit = if align {
+        truncate(time.saturating_add(every), every)
+    } else {
+        time.saturating_add(every)
+    };
 }
 
 /// Add `point` to its group's window and emit what is due.
