@@ -283,6 +283,11 @@ fn compat_65_join_fill_null() {
 }
 
 #[test]
+fn compat_66_batch_edges() {
+    check_case("66-batch-edges");
+}
+
+#[test]
 fn every_case_directory_has_a_test() {
     let mut names: Vec<String> = std::fs::read_dir(cases_dir())
         .unwrap()
@@ -302,6 +307,7 @@ fn every_case_directory_has_a_test() {
             "63-combine",
             "64-flatten",
             "65-join-fill-null",
+            "66-batch-edges",
         ]
     );
 }
