@@ -474,3 +474,84 @@ urls = ["{influx}"]
     assert_eq!(task["error"], "", "{task}");
     weir.stop();
 }
+
+#[test]
+fn an_unreachable_prometheus_fails_runs_until_a_reload_points_at_a_real_one() {
+    let Some(prometheus) = peer("PROM_URL") else {
+        return;
+    };
+    let config = r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[prometheus]]
+name = "prom"
+url = "@PROM@"
+timeout = "2s"
+"#;
+    let weir = Weir::start(&config.replace("@PROM@", "http://127.0.0.1:1"));
+    let define = serde_json::json!({
+        "id": "count", "type": "batch", "dbrps": [{"db": "prom", "rp": "autogen"}],
+        "script": "batch|query('count(up)').period(10s).every(500ms).step(5s).as('targets')|last('value')|httpOut('n')",
+        "status": "enabled",
+    });
+    let (status, body) = http(
+        "POST",
+        &format!("{}/kapacitor/v1/tasks", weir.url),
+        Some(&define.to_string()),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let failing = eventually(Duration::from_secs(20), || {
+        let task = task_json(&weir, "count");
+        let error = task["error"].as_str()?.to_owned();
+        (!error.is_empty()).then_some(error)
+    });
+    let Some(error) = failing else {
+        panic!(
+            "runs against port 1 did not fail: {}",
+            task_json(&weir, "count")
+        );
+    };
+    assert!(
+        error.starts_with(
+            "query1: query failed: prometheus \"prom\" at http://127.0.0.1:1/api/v1/query_range"
+        ),
+        "{error}"
+    );
+    let port = weir.url.rsplit(':').next().unwrap_or("0").to_owned();
+    std::fs::write(
+        &weir.config,
+        config
+            .replace("@PROM@", &prometheus)
+            .replace("@DIR@", &weir.dir.display().to_string())
+            .replace("@PORT@", &port),
+    )
+    .unwrap();
+    let (status, body) =
+        http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let served = eventually(Duration::from_secs(20), || {
+        let (_, body) = http(
+            "GET",
+            &format!("{}/kapacitor/v1/tasks/count/n", weir.url),
+            None,
+        )
+        .ok()?;
+        let served: Value = serde_json::from_str(&body).ok()?;
+        served["series"][0]["values"][0][1].as_f64()
+    });
+    let Some(count) = served else {
+        panic!("no results after the reload; weir log:\n{}", weir.log());
+    };
+    assert!(
+        count >= 1.0,
+        "Prometheus scrapes at least node_exporter: {count}"
+    );
+    let task = task_json(&weir, "count");
+    assert_eq!(
+        task["error"], "",
+        "a successful run clears the error: {task}"
+    );
+    weir.stop();
+}

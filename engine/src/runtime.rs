@@ -400,7 +400,7 @@ impl Engine {
         self.tasks().get(id).map(|task| task.shared.stats())
     }
 
-    /// The latest run-time error of a running task (a failed query run), or empty.
+    /// The error of a running task's latest query run when it failed, else empty.
     pub fn task_error(&self, id: &str) -> Option<String> {
         self.tasks().get(id).map(|task| task.shared.last_error())
     }
