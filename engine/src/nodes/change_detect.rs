@@ -85,6 +85,14 @@ impl Node for ChangeDetect {
         }
     }
 
+    fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
+        if barrier.delete {
+            // `barrier().delete(TRUE)`: the group starts over at its next point.
+            self.previous.remove(barrier.group.id.as_str());
+        }
+        true
+    }
+
     fn cardinality(&self) -> usize {
         self.previous.len()
     }

@@ -164,6 +164,14 @@ impl Node for Flatten {
         self.groups = groups;
     }
 
+    fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
+        if barrier.delete {
+            // `barrier().delete(TRUE)`: the group starts over at its next point.
+            self.groups.remove(barrier.group.id.as_str());
+        }
+        true
+    }
+
     fn cardinality(&self) -> usize {
         self.groups.len()
     }

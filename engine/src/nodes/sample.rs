@@ -72,6 +72,14 @@ impl Node for Sample {
         }
     }
 
+    fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
+        if barrier.delete {
+            // `barrier().delete(TRUE)`: the group starts over at its next point.
+            self.counts.remove(barrier.group.id.as_str());
+        }
+        true
+    }
+
     fn cardinality(&self) -> usize {
         self.counts.len()
     }

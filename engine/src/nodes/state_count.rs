@@ -86,6 +86,14 @@ impl Node for StateCount {
         self.groups.insert(group_id, state);
     }
 
+    fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
+        if barrier.delete {
+            // `barrier().delete(TRUE)`: the group starts over at its next point.
+            self.groups.remove(barrier.group.id.as_str());
+        }
+        true
+    }
+
     fn cardinality(&self) -> usize {
         self.groups.len()
     }
@@ -161,6 +169,40 @@ mod tests {
         let (out, errors) = run(&mut node, inputs, &Recorder::default(), false);
         assert_eq!(errors, 1);
         assert_eq!(ints(&out, "n"), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_deleting_barrier_forgets_the_group() {
+        use crate::message::Barrier;
+        use crate::nodes::ErrorLog;
+        use crate::stats::NodeStats;
+        let mut node = StateCount::new(&spec("stream|from()|stateCount(lambda: \"value\" > 1.0)"));
+        let g = group(&[("host", "a")]);
+        let recorder = Recorder::default();
+        let stats = NodeStats::default();
+        let mut error_log = ErrorLog::default();
+        let mut out = Vec::new();
+        let mut ctx = Context {
+            out: &mut out,
+            outputs: &recorder,
+            task: "test",
+            node: "node1",
+            stats: &stats,
+            error_log: &mut error_log,
+            now: 0,
+        };
+        node.process(0, value_point(1, 5.0, &g), &mut ctx);
+        let barrier = |delete| Barrier {
+            group: g.clone(),
+            time: 2_000_000_000,
+            delete,
+        };
+        assert!(node.barrier(&barrier(false), &mut ctx));
+        node.process(0, value_point(3, 5.0, &g), &mut ctx);
+        assert!(node.barrier(&barrier(true), &mut ctx));
+        assert_eq!(node.cardinality(), 0);
+        node.process(0, value_point(4, 5.0, &g), &mut ctx);
+        assert_eq!(ints(&out, "state_count"), vec![1, 2, 1]);
     }
 
     #[test]

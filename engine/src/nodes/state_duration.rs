@@ -90,6 +90,14 @@ impl Node for StateDuration {
         self.groups.insert(group_id, state);
     }
 
+    fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
+        if barrier.delete {
+            // `barrier().delete(TRUE)`: the group starts over at its next point.
+            self.groups.remove(barrier.group.id.as_str());
+        }
+        true
+    }
+
     fn cardinality(&self) -> usize {
         self.groups.len()
     }
