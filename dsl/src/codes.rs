@@ -77,6 +77,12 @@ pub const IGNORED_PROPERTY: &str = "W603";
 pub const USELESS_STATEMENT: &str = "W604";
 /// A Kapacitor alert handler that weir accepts and does not deliver to.
 pub const UNSUPPORTED_HANDLER: &str = "W605";
+/// A lambda operator whose operand types make it fail on every point.
+pub const OPERATOR_FAILS: &str = "W606";
+/// A lambda function argument whose type makes the call fail on every point.
+pub const ARGUMENT_FAILS: &str = "W607";
+/// A predicate (`where`, alert levels, ...) that can never evaluate to a bool.
+pub const NEVER_BOOL: &str = "W608";
 
 /// Every code with a one-line summary, for `weir explain` and the docs.
 pub const ALL: &[(&str, &str)] = &[
@@ -110,7 +116,10 @@ pub const ALL: &[(&str, &str)] = &[
     (VAR_TYPE, "a template value of the wrong type"),
     (UNKNOWN_VAR_TYPE, "an unknown template variable type"),
     (UNKNOWN_FUNCTION, "an unknown lambda function"),
-    (OPERATOR_TYPE, "an operator applied to the wrong types"),
+    (
+        OPERATOR_TYPE,
+        "an operator applied to the wrong types (now reported as W606)",
+    ),
     (LAMBDA_VALUE, "a value not allowed in a lambda"),
     (
         UNUSED_VAR_VALUE,
@@ -123,6 +132,12 @@ pub const ALL: &[(&str, &str)] = &[
         UNSUPPORTED_HANDLER,
         "an alert handler weir does not deliver to",
     ),
+    (OPERATOR_FAILS, "an operator that fails on every point"),
+    (
+        ARGUMENT_FAILS,
+        "a function argument that fails on every point",
+    ),
+    (NEVER_BOOL, "a predicate that is never a bool"),
 ];
 
 #[cfg(test)]

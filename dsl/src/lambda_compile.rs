@@ -61,6 +61,20 @@ impl Checker<'_> {
         })
     }
 
+    /// A lambda that Kapacitor accepts but that fails on every point it is evaluated for: a
+    /// warning, and the expression is kept as written so it fails the same way at run time.
+    fn every_point_fails(&mut self, code: &'static str, message: String, span: Span, label: &str) {
+        let mut diagnostic = Diagnostic::warning(code, message, span).with_note(
+            "Kapacitor accepts this and fails on every point; weir runs it the same way (the points are dropped)",
+        );
+        diagnostic.labels = vec![Label {
+            span,
+            text: label.to_owned(),
+            primary: true,
+        }];
+        self.diagnostics.push(diagnostic);
+    }
+
     fn lambda_error(&mut self, code: &'static str, message: String, span: Span, label: &str) {
         let mut diagnostic = Diagnostic::error(code, message, span);
         diagnostic.labels = vec![Label {
@@ -118,18 +132,21 @@ impl Checker<'_> {
                                 .map(V::into_value)
                                 .map_err(|err| err.to_string())
                         });
-                    return match folded {
-                        Ok(value) => Some(literal(value)),
+                    match folded {
+                        Ok(value) => return Some(literal(value)),
                         Err(message) => {
-                            self.lambda_error(
-                                codes::OPERATOR_TYPE,
+                            self.every_point_fails(
+                                codes::OPERATOR_FAILS,
                                 message,
                                 expr.span,
                                 "invalid operand",
                             );
-                            None
+                            return Some(Lowered {
+                                ty: None,
+                                expr: L::Unary(*op, Box::new(inner.expr)),
+                            });
                         }
-                    };
+                    }
                 }
                 let valid = match (op, inner.ty) {
                     (_, None) => true,
@@ -142,8 +159,16 @@ impl Checker<'_> {
                         "invalid unary operator `{symbol}` for {}",
                         inner.ty.unwrap_or("?")
                     );
-                    self.lambda_error(codes::OPERATOR_TYPE, message, expr.span, "invalid operand");
-                    return None;
+                    self.every_point_fails(
+                        codes::OPERATOR_FAILS,
+                        message,
+                        expr.span,
+                        "invalid operand",
+                    );
+                    return Some(Lowered {
+                        ty: None,
+                        expr: L::Unary(*op, Box::new(inner.expr)),
+                    });
                 }
                 Some(Lowered {
                     ty: inner.ty,
@@ -161,18 +186,27 @@ impl Checker<'_> {
                             .map_err(|err| err.to_string()),
                         _ => Err("operands must be scalars".to_owned()),
                     };
-                    return match folded {
-                        Ok(value) => Some(literal(value)),
+                    match folded {
+                        Ok(value) => return Some(literal(value)),
                         Err(message) => {
-                            self.lambda_error(
-                                codes::OPERATOR_TYPE,
+                            let mut message = message;
+                            if let (Value::String(text), true) = (l, looks_like_a_name(l)) {
+                                message.push_str(&format!(
+                                    ": '{text}' is a string; to read a field or tag, use double quotes: \"{text}\""
+                                ));
+                            }
+                            self.every_point_fails(
+                                codes::OPERATOR_FAILS,
                                 message,
                                 expr.span,
                                 "always fails",
                             );
-                            None
+                            return Some(Lowered {
+                                expr: L::Binary(*op, Box::new(left.expr), Box::new(right.expr)),
+                                ty: None,
+                            });
                         }
-                    };
+                    }
                 }
                 let mut ty = None;
                 if let (Some(lt), Some(rt)) = (left.ty, right.ty) {
@@ -180,13 +214,16 @@ impl Checker<'_> {
                         match lambda_expr::binary(*op, l, r) {
                             Ok(result) => ty = Some(result.type_name()),
                             Err(err) => {
-                                self.lambda_error(
-                                    codes::OPERATOR_TYPE,
+                                self.every_point_fails(
+                                    codes::OPERATOR_FAILS,
                                     err.to_string(),
                                     expr.span,
                                     "fails for every point",
                                 );
-                                return None;
+                                return Some(Lowered {
+                                    expr: L::Binary(*op, Box::new(left.expr), Box::new(right.expr)),
+                                    ty: None,
+                                });
                             }
                         }
                     }
@@ -359,13 +396,12 @@ impl Checker<'_> {
             } else if *param == Param::Float && given == "int" {
                 message.push_str(": convert with float()");
             }
-            self.lambda_error(
-                codes::ARG_TYPE,
+            self.every_point_fails(
+                codes::ARGUMENT_FAILS,
                 message,
                 args[index].span,
                 &format!("{expected} expected"),
             );
-            return None;
         }
         let ty = match function.returns() {
             Returns::Type(ty) => Some(ty),
@@ -407,4 +443,11 @@ fn renumbered(expr: L, slots: &mut usize) -> L {
         }
         other => other,
     }
+}
+
+/// Whether a string literal reads like a field or tag name (`'usage_idle'`), the usual slip
+/// for `"usage_idle"`.
+fn looks_like_a_name(value: &Value) -> bool {
+    matches!(value, Value::String(text) if !text.is_empty()
+        && text.chars().all(|ch| ch.is_alphanumeric() || matches!(ch, '_' | '-' | '.')))
 }

@@ -132,7 +132,7 @@ impl Checker<'_> {
             {
                 let ty = lambda.ty.unwrap_or_default();
                 let mut diagnostic = labelled(
-                    codes::ARG_TYPE,
+                    codes::NEVER_BOOL,
                     format!(
                         "`{what}` needs a bool predicate, but this lambda is always {} {ty}",
                         if ty.starts_with(['a', 'e', 'i', 'o', 'u']) {
@@ -144,11 +144,16 @@ impl Checker<'_> {
                     span,
                     format!("evaluates to {ty}"),
                 );
+                diagnostic.severity = crate::Severity::Warning;
                 diagnostic
                     .notes
                     .push("compare it, for example `lambda: \"usage\" > 90.0`".to_owned());
+                diagnostic.notes.push(
+                    "Kapacitor accepts this and fails on every point; weir runs it the same way (the points are dropped)"
+                        .to_owned(),
+                );
                 self.diagnostics.push(diagnostic);
-                None
+                Some(ArgValue::Lambda(lambda))
             }
             (Arg::Lambda | Arg::Predicate, CValue::Lambda(lambda)) => {
                 Some(ArgValue::Lambda(lambda))
