@@ -376,8 +376,9 @@ impl Tasks {
 
     /// `DELETE /tasks/:id`: true when it existed.
     pub fn delete(&self, id: &str) -> Result<bool, TaskError> {
-        self.engine.stop_task(id);
+        // Before the stop: the task's thread forgets the state after its last message.
         self.engine.forget_alert_state(id);
+        self.engine.stop_task(id);
         self.runtime().remove(id);
         Ok(self.store.delete_task(id)?)
     }

@@ -6,6 +6,7 @@
 //! alert events go to the [`Outputs`] the binary provides.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio::sync::{mpsc, oneshot};
@@ -140,6 +141,9 @@ struct RunningTask {
     shared: Arc<TaskShared>,
     done: oneshot::Receiver<()>,
     _query_drivers: QueryDrivers,
+    /// Set when the task was deleted: its thread forgets the persisted alert state after
+    /// its last message, so no save of that message brings the state back.
+    forget_state: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The schedule loops of a batch task's `query` nodes, stopped with the task.
@@ -236,6 +240,12 @@ impl Engine {
         let (sender, mut receiver) = mpsc::channel::<TaskInput>(TASK_QUEUE_BATCHES);
         let (done_sender, done) = oneshot::channel();
         let ticks = task.needs_ticks().then(|| sender.downgrade());
+        let forget_state = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let forget_on_exit = (
+            forget_state.clone(),
+            self.inner.alert_state.clone(),
+            id.to_owned(),
+        );
         std::thread::Builder::new()
             .name(format!("weir-task-{id}"))
             .spawn(move || {
@@ -260,6 +270,10 @@ impl Engine {
                     }
                 }
                 task.stop();
+                let (forget, store, task_id) = forget_on_exit;
+                if let Some(store) = store.filter(|_| forget.load(Ordering::SeqCst)) {
+                    store.forget_task(&task_id);
+                }
                 let _ = done_sender.send(());
             })
             .map_err(|source| EngineError::Spawn {
@@ -293,6 +307,7 @@ impl Engine {
             shared,
             done,
             _query_drivers: query_drivers,
+            forget_state,
         };
         let previous = self.tasks_mut().insert(id.to_owned(), running);
         drop(previous);
@@ -350,10 +365,15 @@ impl Engine {
         self.tasks_mut().remove(id).is_some()
     }
 
-    /// Forget the persisted alert state of task `id` (it was deleted).
+    /// Forget the persisted alert state of task `id` (it is being deleted): now when it is
+    /// not running, else once its thread has processed its last message.
     pub fn forget_alert_state(&self, id: &str) {
-        if let Some(store) = &self.inner.alert_state {
-            store.forget_task(id);
+        let Some(store) = &self.inner.alert_state else {
+            return;
+        };
+        match self.tasks().get(id) {
+            Some(task) => task.forget_state.store(true, Ordering::SeqCst),
+            None => store.forget_task(id),
         }
     }
 
@@ -591,6 +611,36 @@ mod tests {
         let posts = recorder.posts.lock().unwrap().len();
         assert_eq!(posts, 1, "the open window was flushed without new data");
         engine.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_deleted_task_forgets_its_alert_state_after_its_last_message() {
+        let script = "dbrp \"db\".\"autogen\"\n\
+            stream|from().measurement('cpu')|alert().crit(lambda: \"value\" > 0.5).persist()";
+        let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
+        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let memory = Arc::new(crate::alert_state::memory::MemoryStore::default());
+        let engine = Engine::with_alert_state(Arc::new(Recorder::default()), memory.clone());
+        engine.start_task("kept", program.clone()).unwrap();
+        engine.start_task("deleted", program).unwrap();
+        engine.write(batch("db", 3)).await;
+        engine.forget_alert_state("deleted");
+        assert!(engine.stop_task("deleted"));
+        engine.shutdown().await;
+        // The deleted task's thread may still be finishing after shutdown returned for it.
+        for _ in 0..100 {
+            if memory.states.lock().unwrap().len() == 1 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let states = memory.states.lock().unwrap();
+        let tasks: Vec<&str> = states.keys().map(|(task, _, _)| task.as_str()).collect();
+        assert_eq!(tasks, ["kept"]);
+        drop(states);
+        // A task that is not running is forgotten at once.
+        engine.forget_alert_state("kept");
+        assert!(memory.states.lock().unwrap().is_empty());
     }
 
     #[tokio::test(flavor = "current_thread")]
