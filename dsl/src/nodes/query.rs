@@ -255,6 +255,9 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
     let mut step = node.duration("step");
     match language {
         QueryLanguage::InfluxQl => {
+            if group_by_time.is_none() {
+                node.ignored("fill", "it applies to .groupBy(time(...)) buckets");
+            }
             if step.is_some() {
                 let span = node.span_of("step");
                 node.error(
