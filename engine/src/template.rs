@@ -171,7 +171,7 @@ impl Template {
 
     /// Render with `data`.
     pub fn render(&self, data: &TemplateData<'_>) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(64);
         self.render_into(&self.pieces, data, &mut out);
         out
     }
@@ -389,6 +389,8 @@ fn eval<'a>(expr: &Expr, data: &TemplateData<'a>) -> TValue<'a> {
     match expr {
         Expr::Dot => TValue::Whole,
         Expr::Literal(text) => TValue::Str(text.clone()),
+        // `{{ json . }}` (every event's default details): serialized straight from the data.
+        Expr::Json(inner) if **inner == Expr::Dot => TValue::Str(whole_json(data)),
         Expr::Json(inner) => TValue::Str(to_json(&eval(inner, data), data).to_string()),
         Expr::Eq(left, right, equal) => {
             let same = print(&eval(left, data), data) == print(&eval(right, data), data);
@@ -673,6 +675,88 @@ fn to_json(value: &TValue<'_>, data: &TemplateData<'_>) -> Json {
     }
 }
 
+/// The template data as JSON, exactly as [`to_json`] of `.` renders it, without building
+/// a JSON tree first.
+fn whole_json(data: &TemplateData<'_>) -> String {
+    use serde::ser::{SerializeMap, Serializer};
+
+    struct TagsJson<'a>(Option<&'a Tags>);
+    impl serde::Serialize for TagsJson<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(self.0.map(Tags::len))?;
+            for (key, value) in self.0.into_iter().flatten() {
+                map.serialize_entry(key, value)?;
+            }
+            map.end()
+        }
+    }
+    struct FieldsJson<'a>(Option<&'a Fields>);
+    impl serde::Serialize for FieldsJson<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(self.0.map(Fields::len))?;
+            for (key, value) in self.0.into_iter().flatten() {
+                map.serialize_entry(key, &field_json(value))?;
+            }
+            map.end()
+        }
+    }
+    #[derive(serde::Serialize)]
+    struct ServerInfo {
+        #[serde(rename = "ClusterID")]
+        cluster_id: &'static str,
+        #[serde(rename = "Hostname")]
+        hostname: &'static str,
+        #[serde(rename = "ServerID")]
+        server_id: &'static str,
+    }
+    // Keys in the sorted order `to_json` produces.
+    #[derive(serde::Serialize)]
+    struct Whole<'a> {
+        #[serde(rename = "Duration", skip_serializing_if = "Option::is_none")]
+        duration: Option<i64>,
+        #[serde(rename = "Fields", skip_serializing_if = "Option::is_none")]
+        fields: Option<FieldsJson<'a>>,
+        #[serde(rename = "Group")]
+        group: &'a str,
+        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+        id: Option<&'a str>,
+        #[serde(rename = "Level", skip_serializing_if = "Option::is_none")]
+        level: Option<&'a str>,
+        #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+        message: Option<&'a str>,
+        #[serde(rename = "Name")]
+        name: &'a str,
+        #[serde(rename = "ServerInfo")]
+        server_info: ServerInfo,
+        #[serde(rename = "Tags")]
+        tags: TagsJson<'a>,
+        #[serde(rename = "TaskName")]
+        task_name: &'a str,
+        #[serde(rename = "Time", skip_serializing_if = "Option::is_none")]
+        time: Option<String>,
+    }
+    let event = data.id.is_some();
+    let whole = Whole {
+        duration: event.then(|| data.duration.unwrap_or(0)),
+        fields: event.then_some(FieldsJson(data.fields)),
+        group: data.group,
+        id: data.id,
+        level: event.then(|| data.level.unwrap_or_default()),
+        message: data.message,
+        name: data.name,
+        server_info: ServerInfo {
+            cluster_id: "",
+            hostname: "",
+            server_id: "",
+        },
+        tags: TagsJson(data.tags),
+        task_name: data.task_name,
+        time: event.then(|| format_time(data.time.unwrap_or(0))),
+    };
+    // Serializing borrowed strings and numbers cannot fail.
+    serde_json::to_string(&whole).unwrap_or_default()
+}
+
 /// `html/template`'s escaping of text.
 fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -790,6 +874,38 @@ mod tests {
         assert!(Template::parse("{{ end }}", false).is_err());
         assert!(Template::parse("{{ range .Tags }}{{ end }}", false).is_err());
         assert!(Template::parse("{{ if .Level }}{{ else }}", false).is_err());
+    }
+
+    #[test]
+    fn whole_json_matches_the_json_tree() {
+        let tags: Tags = [("host".to_string(), "a\"b".to_string())].into();
+        let fields: Fields = [
+            ("value".to_string(), FieldValue::Float(100.5)),
+            ("n".to_string(), FieldValue::Int(-3)),
+            ("s".to_string(), FieldValue::String("x<y".into())),
+            ("b".to_string(), FieldValue::Bool(true)),
+        ]
+        .into();
+        let mut with_message = data(&tags, &fields);
+        with_message.message = Some("cpu is CRITICAL");
+        let id_only = TemplateData {
+            name: "cpu",
+            task_name: "task",
+            group: "nil",
+            tags: Some(&tags),
+            ..TemplateData::default()
+        };
+        for data in [
+            data(&tags, &fields),
+            with_message,
+            id_only,
+            TemplateData::default(),
+        ] {
+            assert_eq!(
+                whole_json(&data),
+                to_json(&TValue::Whole, &data).to_string()
+            );
+        }
     }
 
     #[test]
