@@ -346,6 +346,105 @@ mod tests {
         assert_eq!(seconds(500_000), "0.000");
     }
 
+    /// Answer one HTTP request with `answer`; returns the request as text.
+    async fn serve_once(
+        listener: tokio::net::TcpListener,
+        status: &'static str,
+        answer: &'static str,
+    ) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buffer).await.unwrap();
+            request.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&request).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|line| {
+                        line.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(str::to_owned)
+                    })
+                    .and_then(|value| value.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let response = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+            answer.len()
+        );
+        stream.write_all(response.as_bytes()).await.unwrap();
+        String::from_utf8_lossy(&request).to_string()
+    }
+
+    #[tokio::test]
+    async fn sends_the_range_step_and_api_key() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(serve_once(
+            listener,
+            "200 OK",
+            r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#,
+        ));
+        let mut config = PrometheusConfig::new("p", &format!("http://{address}/prefix/"));
+        config.api_key = "s3cret".into();
+        let source = PrometheusSource::new(config).unwrap();
+        let request = QueryRequest {
+            language: weir_engine::QueryLanguage::PromQl,
+            cluster: None,
+            query: "sum(rate(x[1m]))".into(),
+            start: 1_700_000_000_123_000_000,
+            end: 1_700_000_300_000_000_000,
+            step: Some(15_000_000_000),
+        };
+        assert!(source.query_range(&request).await.unwrap().is_empty());
+        let seen = server.await.unwrap();
+        assert!(
+            seen.starts_with("POST /prefix/api/v1/query_range HTTP/1.1"),
+            "{seen}"
+        );
+        assert!(
+            seen.to_ascii_lowercase()
+                .contains("authorization: bearer s3cret"),
+            "{seen}"
+        );
+        assert!(
+            seen.ends_with("query=sum%28rate%28x%5B1m%5D%29%29&start=1700000000.123&end=1700000300.000&step=15.000"),
+            "{seen}"
+        );
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(serve_once(
+            listener,
+            "503 Service Unavailable",
+            r#"{"status":"error","errorType":"unavailable","error":"too many queries"}"#,
+        ));
+        let mut config = PrometheusConfig::new("p", &format!("http://{address}"));
+        config.api_key = "k".into();
+        config.api_key_header = "X-API-Key".into();
+        let source = PrometheusSource::new(config).unwrap();
+        let error = source.query_range(&request).await.unwrap_err();
+        assert_eq!(
+            error.0,
+            "prometheus \"p\" returned 503: unavailable: too many queries"
+        );
+        let seen = server.await.unwrap();
+        assert!(
+            seen.to_ascii_lowercase().contains("x-api-key: k\r\n"),
+            "{seen}"
+        );
+    }
+
     #[test]
     fn config_validation_reports_every_problem() {
         let mut config = PrometheusConfig::new("", "ftp://x");
