@@ -2,7 +2,7 @@
 //! its `__meta_*` labels as attributes (without the prefix), and the relationships the
 //! labels imply.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use weir_engine::{Labels, TargetGroup};
 
@@ -17,21 +17,37 @@ const ADDRESS: &str = "__address__";
 /// with several container ports, endpoints with several addresses) are merged.
 pub fn from_discovery(service: &str, source_id: &str, groups: &[TargetGroup]) -> Vec<Observation> {
     let source = format!("{service}/{source_id}");
-    let mut merged: BTreeMap<CiKey, Observation> = BTreeMap::new();
+    // Observations in discovery order, and where each CI's is.
+    let mut merged: Vec<Observation> = Vec::new();
+    let mut index: HashMap<CiKey, usize> = HashMap::new();
     for group in groups {
         for target in &group.targets {
-            let mut labels = group.labels.clone();
-            labels.extend(target.iter().map(|(k, v)| (k.clone(), v.clone())));
-            let Some(observation) = observe(service, &source, &labels) else {
+            // Target labels win over the group's; most groups have none to add.
+            let with_group_labels;
+            let labels = if group.labels.is_empty() {
+                target
+            } else {
+                let mut labels = group.labels.clone();
+                labels.extend(target.iter().map(|(k, v)| (k.clone(), v.clone())));
+                with_group_labels = labels;
+                &with_group_labels
+            };
+            let Some(observation) = observe(service, &source, labels) else {
                 continue;
             };
             let Some(key) = observation.key.clone() else {
                 continue;
             };
-            let entry = merged.entry(key).or_insert_with(|| Observation {
-                key: observation.key.clone(),
-                ..Observation::default()
-            });
+            let entry = match index.entry(key) {
+                std::collections::hash_map::Entry::Vacant(vacant) => {
+                    vacant.insert(merged.len());
+                    merged.push(observation);
+                    continue;
+                }
+                std::collections::hash_map::Entry::Occupied(occupied) => {
+                    &mut merged[*occupied.get()]
+                }
+            };
             for (name, value) in observation.config {
                 entry.config.entry(name).or_insert(value);
             }
@@ -47,11 +63,10 @@ pub fn from_discovery(service: &str, source_id: &str, groups: &[TargetGroup]) ->
             }
         }
     }
-    let mut out: Vec<Observation> = merged.into_values().collect();
-    for observation in &mut out {
+    for observation in &mut merged {
         observation.relations.sort();
     }
-    out
+    merged
 }
 
 fn get<'a>(labels: &'a Labels, name: &str) -> Option<&'a str> {

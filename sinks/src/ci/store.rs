@@ -1,7 +1,7 @@
 //! The CI store: current items, change history and relationships in SQLite, with the
 //! indexes the API's questions need ("what changed in the last hour", "what runs on node X").
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -62,7 +62,19 @@ CREATE TABLE IF NOT EXISTS ci_changes (
 );
 CREATE INDEX IF NOT EXISTS ci_changes_time ON ci_changes (time);
 CREATE INDEX IF NOT EXISTS ci_changes_ci ON ci_changes (ci_id, time);
+CREATE TABLE IF NOT EXISTS ci_sources (
+    source TEXT PRIMARY KEY,
+    seen INTEGER NOT NULL
+);
 ";
+
+/// Added after the first release of the store: a digest of what a source says about a CI,
+/// so an unchanged item is recognised without decoding its stored state.
+const FINGERPRINT_COLUMN: &str = "ALTER TABLE cis ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''";
+
+/// Page cache per connection (KiB, SQLite's negative form): a full collection of 100,000
+/// items touches every page of the items table. SQLite fills it only as pages are used.
+const CACHE_SIZE_KIB: i64 = 64 * 1024;
 
 /// The store.
 pub struct CiStore {
@@ -134,30 +146,44 @@ impl CiStore {
         let connection = Connection::open(dir.join("cis.db"))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
-        connection.execute_batch(SCHEMA)?;
-        Ok(CiStore { connection })
+        CiStore::prepare(connection)
     }
 
     /// An in-memory store (tests and benchmarks).
     pub fn in_memory() -> Result<CiStore, CiStoreError> {
-        let connection = Connection::open_in_memory()?;
+        CiStore::prepare(Connection::open_in_memory()?)
+    }
+
+    fn prepare(connection: Connection) -> Result<CiStore, CiStoreError> {
+        connection.pragma_update(None, "cache_size", -CACHE_SIZE_KIB)?;
         connection.execute_batch(SCHEMA)?;
+        let has_fingerprint: bool = connection.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('cis') WHERE name = 'fingerprint'",
+            [],
+            |row| row.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_fingerprint {
+            // Old rows get an empty fingerprint: their next observation is compared in full.
+            connection.execute_batch(FINGERPRINT_COLUMN)?;
+        }
         Ok(CiStore { connection })
     }
 
-    /// Every stored CI of a source.
-    fn source_states(&self, source: &str) -> Result<BTreeMap<String, CiState>, CiStoreError> {
+    /// The fingerprint of every stored CI of a source, by id (and not seen yet).
+    fn source_fingerprints(
+        &self,
+        source: &str,
+    ) -> Result<HashMap<String, (String, bool)>, CiStoreError> {
         let mut statement = self
             .connection
-            .prepare_cached("SELECT id, state FROM cis WHERE source = ?1")?;
+            .prepare_cached("SELECT id, fingerprint FROM cis WHERE source = ?1")?;
         let rows = statement.query_map(params![source], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
         })?;
-        let mut out = BTreeMap::new();
+        let mut out = HashMap::new();
         for row in rows {
-            let (id, text) = row?;
-            let state = decode(&id, &text)?;
-            out.insert(id, state);
+            let (id, fingerprint) = row?;
+            out.insert(id, (fingerprint, false));
         }
         Ok(out)
     }
@@ -171,17 +197,41 @@ impl CiStore {
         complete: bool,
         time: i64,
     ) -> Result<Vec<Change>, CiStoreError> {
-        let mut existing = self.source_states(source)?;
+        let mut fingerprints = self.source_fingerprints(source)?;
         let transaction = self.connection.transaction()?;
         let mut changes = Vec::new();
-        let mut seen = BTreeSet::new();
         for mut observation in observations {
             let Some(key) = observation.key.clone() else {
                 continue;
             };
             let id = key.id();
-            seen.insert(id.clone());
-            let previous = existing.get(&id);
+            let print = fingerprint(
+                &observation.config,
+                &observation.metrics,
+                &observation.relations,
+                &observation.addresses,
+            );
+            let stored = fingerprints.get_mut(&id);
+            let unchanged = stored.as_ref().is_some_and(|(stored, _)| *stored == print);
+            let known = stored.is_some();
+            if let Some((_, seen)) = stored {
+                *seen = true;
+            }
+            if unchanged {
+                // Unchanged. A complete collection marks its whole source seen at the end;
+                // a partial one marks each item.
+                if !complete {
+                    transaction
+                        .prepare_cached("UPDATE cis SET seen = ?2 WHERE id = ?1")?
+                        .execute(params![id, time])?;
+                }
+                continue;
+            }
+            let previous = match known {
+                true => load_state(&transaction, &id)?,
+                false => None,
+            };
+            let previous = previous.as_ref();
             if let Some(previous) = previous {
                 keep_enrichment(previous, &mut observation);
             }
@@ -203,14 +253,7 @@ impl CiStore {
                 relations: observation.relations,
                 addresses: observation.addresses,
             };
-            if change.is_none() && previous.is_some_and(|p| p.metrics == state.metrics) {
-                // Unchanged: only the seen time moves, which costs one small update.
-                transaction
-                    .prepare_cached("UPDATE cis SET seen = ?2 WHERE id = ?1")?
-                    .execute(params![id, time])?;
-            } else {
-                write_state(&transaction, &id, &state)?;
-            }
+            write_state(&transaction, &id, &state)?;
             if relations_changed {
                 write_relations(&transaction, &id, &state.relations)?;
             }
@@ -231,18 +274,29 @@ impl CiStore {
                 changes.push(change);
             }
             // A later observation of the same CI in this collection compares with this one.
-            existing.insert(id, state);
+            fingerprints.insert(id, (print, true));
         }
         if complete {
-            for (id, state) in existing {
-                if seen.contains(&id) {
-                    continue;
+            let mut missing: Vec<&String> = fingerprints
+                .iter()
+                .filter(|(_, (_, seen))| !seen)
+                .map(|(id, _)| id)
+                .collect();
+            missing.sort();
+            for id in missing {
+                if let Some(state) = load_state(&transaction, id)? {
+                    let change = deletion(&state, time);
+                    remove(&transaction, id)?;
+                    record(&transaction, id, &change)?;
+                    changes.push(change);
                 }
-                let change = deletion(&state, time);
-                remove(&transaction, &id)?;
-                record(&transaction, &id, &change)?;
-                changes.push(change);
             }
+            transaction
+                .prepare_cached(
+                    "INSERT INTO ci_sources (source, seen) VALUES (?1, ?2) \
+                     ON CONFLICT (source) DO UPDATE SET seen = excluded.seen",
+                )?
+                .execute(params![source, time])?;
         }
         transaction.commit()?;
         Ok(changes)
@@ -374,27 +428,39 @@ impl CiStore {
         Ok(ids)
     }
 
+    /// When each source last delivered a complete collection (every item it still has was
+    /// seen then; their rows are not rewritten for that).
+    fn sources_seen(&self) -> Result<HashMap<String, i64>, CiStoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT source, seen FROM ci_sources")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Current CIs.
     pub fn list(&self, query: &CiQuery) -> Result<Vec<CiState>, CiStoreError> {
+        let sources_seen = self.sources_seen()?;
         let related = match query.related.as_deref() {
             Some(target) => Some(self.related_ids(target, query.relation.as_deref())?),
             None => None,
         };
         let mut statement = self
             .connection
-            .prepare("SELECT id, source, kind, state FROM cis ORDER BY kind, key")?;
+            .prepare("SELECT id, source, kind, state, seen FROM cis ORDER BY kind, key")?;
         let rows = statement.query_map([], |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
                 row.get::<_, String>(2)?,
                 row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
             ))
         })?;
         let limit = query.limit.unwrap_or(1000);
         let mut out = Vec::new();
         for row in rows {
-            let (id, source, kind, text) = row?;
+            let (id, source, kind, text, row_seen) = row?;
             if query.kind.as_deref().is_some_and(|k| k != kind) {
                 continue;
             }
@@ -408,7 +474,11 @@ impl CiStore {
             {
                 continue;
             }
-            let state = decode(&id, &text)?;
+            let mut state = decode(&id, &text)?;
+            state.seen = state.seen.max(row_seen);
+            if let Some(seen) = sources_seen.get(&source) {
+                state.seen = state.seen.max(*seen);
+            }
             if let Some(q) = query.q.as_deref() {
                 if !state.key.key.contains(q) && !state.config.values().any(|v| v.contains(q)) {
                     continue;
@@ -424,14 +494,23 @@ impl CiStore {
 
     /// One CI with its relationships both ways; `id` is `kind:key@source`.
     pub fn get(&self, id: &str) -> Result<Option<CiDetail>, CiStoreError> {
-        let text: Option<String> = self
+        let row: Option<(String, i64)> = self
             .connection
-            .query_row("SELECT state FROM cis WHERE id = ?1", params![id], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT state, seen FROM cis WHERE id = ?1",
+                params![id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
             .optional()?;
-        let Some(text) = text else { return Ok(None) };
-        let state = decode(id, &text)?;
+        let Some((text, row_seen)) = row else {
+            return Ok(None);
+        };
+        let mut state = decode(id, &text)?;
+        // Partial observations move the row's seen time, complete ones the source's.
+        state.seen = state.seen.max(row_seen);
+        if let Some(seen) = self.sources_seen()?.get(&state.key.source) {
+            state.seen = state.seen.max(*seen);
+        }
         let mut outgoing = Vec::new();
         for relation in &state.relations {
             let targets: Vec<String> = self
@@ -581,10 +660,61 @@ fn write_state(
         id: id.to_owned(),
         reason: e.to_string(),
     })?;
-    transaction
-        .prepare_cached("INSERT OR REPLACE INTO cis (id, source, kind, key, state, seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![id, state.key.source, state.key.kind, state.key.key, text, state.seen])?;
+    let print = fingerprint(
+        &state.config,
+        &state.metrics,
+        &state.relations,
+        &state.addresses,
+    );
+    // An update leaves the row's indexed columns (source, kind, key) alone.
+    let updated = transaction
+        .prepare_cached("UPDATE cis SET state = ?2, seen = ?3, fingerprint = ?4 WHERE id = ?1")?
+        .execute(params![id, text, state.seen, print])?;
+    if updated == 0 {
+        transaction
+            .prepare_cached("INSERT INTO cis (id, source, kind, key, state, seen, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+            .execute(params![id, state.key.source, state.key.kind, state.key.key, text, state.seen, print])?;
+    }
     Ok(())
+}
+
+fn load_state(
+    transaction: &rusqlite::Transaction<'_>,
+    id: &str,
+) -> Result<Option<CiState>, CiStoreError> {
+    let text: Option<String> = transaction
+        .prepare_cached("SELECT state FROM cis WHERE id = ?1")?
+        .query_row(params![id], |row| row.get(0))
+        .optional()?;
+    text.map(|text| decode(id, &text)).transpose()
+}
+
+/// A digest of what a source says about a CI (enrichment relationships left out, as the
+/// source never reports them). Equal digests mean an unchanged item; a digest computed by
+/// another build of weir may differ, which costs one full comparison, never a missed change.
+/// Only equal digests skip the comparison: a changed item goes unnoticed only if its 64-bit
+/// SipHash collides with the stored one (about one change in 10^19).
+fn fingerprint(
+    config: &BTreeMap<String, String>,
+    metrics: &BTreeMap<String, f64>,
+    relations: &[Relation],
+    addresses: &[String],
+) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    config.hash(&mut hasher);
+    metrics.len().hash(&mut hasher);
+    for (name, value) in metrics {
+        name.hash(&mut hasher);
+        value.to_bits().hash(&mut hasher);
+    }
+    let own = |relation: &&Relation| !ENRICHMENT_RELATIONS.contains(&relation.kind.as_str());
+    relations.iter().filter(own).count().hash(&mut hasher);
+    for relation in relations.iter().filter(own) {
+        relation.hash(&mut hasher);
+    }
+    addresses.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 fn write_relations(
@@ -844,6 +974,98 @@ mod tests {
         assert_eq!(kinds, [ChangeKind::Created, ChangeKind::Updated]);
         assert_eq!(changes[1].diffs[0].new.as_deref(), Some("n2"));
         assert_eq!(store.list(&CiQuery::default()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn unchanged_items_move_their_seen_time_and_metrics_are_not_audited() {
+        let mut store = CiStore::in_memory().unwrap();
+        store
+            .apply("kubernetes/k", vec![pod("a", "n", "1.1.1.1")], true, 1)
+            .unwrap();
+        assert!(
+            store
+                .apply("kubernetes/k", vec![pod("a", "n", "1.1.1.1")], true, 5)
+                .unwrap()
+                .is_empty()
+        );
+        let listed = store.list(&CiQuery::default()).unwrap();
+        assert_eq!((listed[0].updated, listed[0].seen), (1, 5));
+
+        let host = |load: f64| Observation {
+            key: Some(CiKey::new("pipeline/t", "host", "h1")),
+            config: [("os".to_owned(), "Linux".to_owned())].into(),
+            metrics: [("load".to_owned(), load)].into(),
+            ..Observation::default()
+        };
+        store
+            .apply("pipeline/t", vec![host(0.5)], false, 10)
+            .unwrap();
+        assert!(
+            store
+                .apply("pipeline/t", vec![host(0.7)], false, 11)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .apply("pipeline/t", vec![host(0.7)], false, 12)
+                .unwrap()
+                .is_empty()
+        );
+        let item = store.get("host:h1@pipeline/t").unwrap().unwrap();
+        assert_eq!(item.state.metrics["load"], 0.7, "the latest metric is kept");
+        assert_eq!((item.state.updated, item.state.seen), (10, 12));
+    }
+
+    #[test]
+    fn rows_without_a_fingerprint_are_compared_in_full() {
+        let mut store = CiStore::in_memory().unwrap();
+        store
+            .apply("kubernetes/k", vec![pod("a", "n", "1.1.1.1")], true, 1)
+            .unwrap();
+        store
+            .connection
+            .execute("UPDATE cis SET fingerprint = ''", [])
+            .unwrap();
+        assert!(
+            store
+                .apply("kubernetes/k", vec![pod("a", "n", "1.1.1.1")], true, 2)
+                .unwrap()
+                .is_empty()
+        );
+        let moved = store
+            .apply("kubernetes/k", vec![pod("a", "m", "1.1.1.1")], true, 3)
+            .unwrap();
+        assert_eq!(moved.len(), 1);
+        assert_eq!(moved[0].kind, ChangeKind::Updated);
+    }
+
+    #[test]
+    fn stores_of_the_first_format_gain_fingerprints() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let connection = Connection::open(dir.path().join("cis.db")).unwrap();
+            connection
+                .execute_batch(
+                    "CREATE TABLE cis (id TEXT PRIMARY KEY, source TEXT NOT NULL, \
+                     kind TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL, \
+                     seen INTEGER NOT NULL);",
+                )
+                .unwrap();
+        }
+        let mut store = CiStore::open(dir.path()).unwrap();
+        let created = store
+            .apply("kubernetes/k", vec![pod("a", "n", "1.1.1.1")], true, 1)
+            .unwrap();
+        assert_eq!(created.len(), 1);
+        drop(store);
+        let mut store = CiStore::open(dir.path()).unwrap();
+        assert!(
+            store
+                .apply("kubernetes/k", vec![pod("a", "n", "1.1.1.1")], true, 2)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
