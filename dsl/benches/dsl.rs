@@ -71,14 +71,19 @@ fn bench_lambda(c: &mut Criterion) {
     group.bench_function("eval_usage_only", |b| {
         b.iter(|| numeric.eval_bool(black_box(&Point), &mut state))
     });
-    // A regex the fast path hands to the regex engine, and an arithmetic lambda that takes
-    // the general evaluator.
+    // A regex the fast path hands to the regex engine, and a comparison of arithmetic on a
+    // field.
     let regex = predicate("\"usage\" > 90.0 AND \"host\" =~ /^web-\\d+$/");
     group.bench_function("eval_usage_and_host_full_regex", |b| {
         b.iter(|| regex.eval_bool(black_box(&Point), &mut state))
     });
-    let general = predicate("\"usage\" * 2.0 - 1.0 > 90.0");
-    group.bench_function("eval_arithmetic_general", |b| {
+    let arithmetic = predicate("\"usage\" * 2.0 - 1.0 > 90.0");
+    group.bench_function("eval_arithmetic", |b| {
+        b.iter(|| arithmetic.eval_bool(black_box(&Point), &mut state))
+    });
+    // No fast path: the general evaluator.
+    let general = predicate("if(\"usage\" > 90.0, 'hot', 'ok') == 'hot'");
+    group.bench_function("eval_general", |b| {
         b.iter(|| general.eval_bool(black_box(&Point), &mut state))
     });
     group.finish();

@@ -45,7 +45,7 @@ pub struct Lambda {
     /// The result type when known at compile time.
     pub(crate) ty: Option<&'static str>,
     /// The fast path for common predicate shapes (see `lambda_fast`).
-    pub(crate) fast: Option<crate::lambda_fast::Pred>,
+    pub(crate) fast: Option<crate::lambda_fast::Fast>,
 }
 
 impl fmt::Debug for Lambda {
@@ -69,18 +69,27 @@ pub struct LambdaState {
 impl Lambda {
     /// Evaluate against one point.
     pub fn eval(&self, scope: &dyn Scope, state: &mut LambdaState) -> Result<Value, EvalError> {
-        if let Some(fast) = &self.fast {
-            if let Ok(value) = fast.eval(scope) {
-                return Ok(Value::Bool(value));
+        use crate::lambda_fast::{Fast, Num};
+        match &self.fast {
+            Some(Fast::Bool(pred)) => {
+                if let Ok(value) = pred.eval(scope) {
+                    return Ok(Value::Bool(value));
+                }
             }
+            Some(Fast::Num(num)) => match num.eval(scope) {
+                Ok(Num::Float(value)) => return Ok(Value::Float(value)),
+                Ok(Num::Int(value)) => return Ok(Value::Int(value)),
+                Err(_) => {}
+            },
+            None => {}
         }
         crate::lambda_expr::eval(&self.expr, scope, state)
     }
 
     /// Evaluate and require a boolean (for `where`, alert levels, ...).
     pub fn eval_bool(&self, scope: &dyn Scope, state: &mut LambdaState) -> Result<bool, EvalError> {
-        if let Some(fast) = &self.fast {
-            if let Ok(value) = fast.eval(scope) {
+        if let Some(crate::lambda_fast::Fast::Bool(pred)) = &self.fast {
+            if let Ok(value) = pred.eval(scope) {
                 return Ok(value);
             }
         }

@@ -9,6 +9,11 @@
 //! fast path, so evaluating twice never changes state; everything else a lambda can call is
 //! pure.
 //!
+//! Numeric expressions over references and literals (`"used" / "total" * 100.0`, with
+//! `float(...)`/`int(...)` of numbers) are evaluated on plain numbers with Kapacitor's rules
+//! (no int/float promotion, wrapping int arithmetic), both inside comparisons and as whole
+//! lambdas (`eval`).
+//!
 //! Regexes that are an anchored or unanchored literal (`/^web/`, `/\.com$/`, `/^db01$/`,
 //! `/prod/`) are matched with string comparisons instead of the regex engine.
 
@@ -17,6 +22,7 @@ use std::cmp::Ordering;
 use regex::Regex;
 
 use crate::ast::{BinaryOp, UnaryOp};
+use crate::builtins::Builtin;
 use crate::lambda::Scope;
 use crate::lambda_expr::{Expr, V, eval_v};
 use crate::value::Value;
@@ -39,6 +45,12 @@ pub(crate) enum Pred {
         literal: Num,
         literal_left: bool,
     },
+    /// `a <op> b` for numeric expressions `a` and `b`.
+    Compare {
+        left: NumExpr,
+        op: BinaryOp,
+        right: NumExpr,
+    },
     /// `"name" == 'text'` or `!=`, either side.
     EqStr {
         name: Box<str>,
@@ -60,6 +72,101 @@ pub(crate) enum Pred {
 pub(crate) enum Num {
     Int(i64),
     Float(f64),
+}
+
+/// The fast path of a whole lambda.
+#[derive(Debug, Clone)]
+pub(crate) enum Fast {
+    /// A predicate.
+    Bool(Pred),
+    /// A numeric expression.
+    Num(NumExpr),
+}
+
+/// A numeric expression over references and literals.
+#[derive(Debug, Clone)]
+pub(crate) enum NumExpr {
+    Ref(Box<str>),
+    Lit(Num),
+    Neg(Box<NumExpr>),
+    /// `+ - * / %`.
+    Arith(BinaryOp, Box<NumExpr>, Box<NumExpr>),
+    /// `float(x)` of a number.
+    ToFloat(Box<NumExpr>),
+    /// `int(x)` of a number.
+    ToInt(Box<NumExpr>),
+}
+
+impl NumExpr {
+    /// Kapacitor's arithmetic on numbers: ints with ints (wrapping, `/` truncates, `%` only
+    /// here), floats with floats; anything else, and division by an int zero, is an error that
+    /// the general evaluator reports.
+    pub(crate) fn eval(&self, scope: &dyn Scope) -> Result<Num, Fallback> {
+        Ok(match self {
+            NumExpr::Ref(name) => number(scope, name)?,
+            NumExpr::Lit(value) => *value,
+            NumExpr::Neg(operand) => match operand.eval(scope)? {
+                Num::Int(value) => Num::Int(value.wrapping_neg()),
+                Num::Float(value) => Num::Float(-value),
+            },
+            NumExpr::Arith(op, left, right) => match (op, left.eval(scope)?, right.eval(scope)?) {
+                (BinaryOp::Add, Num::Int(a), Num::Int(b)) => Num::Int(a.wrapping_add(b)),
+                (BinaryOp::Sub, Num::Int(a), Num::Int(b)) => Num::Int(a.wrapping_sub(b)),
+                (BinaryOp::Mul, Num::Int(a), Num::Int(b)) => Num::Int(a.wrapping_mul(b)),
+                (BinaryOp::Div | BinaryOp::Mod, Num::Int(_), Num::Int(0)) => {
+                    return Err(Fallback);
+                }
+                (BinaryOp::Div, Num::Int(a), Num::Int(b)) => Num::Int(a.wrapping_div(b)),
+                (BinaryOp::Mod, Num::Int(a), Num::Int(b)) => Num::Int(a.wrapping_rem(b)),
+                (BinaryOp::Add, Num::Float(a), Num::Float(b)) => Num::Float(a + b),
+                (BinaryOp::Sub, Num::Float(a), Num::Float(b)) => Num::Float(a - b),
+                (BinaryOp::Mul, Num::Float(a), Num::Float(b)) => Num::Float(a * b),
+                (BinaryOp::Div, Num::Float(a), Num::Float(b)) => Num::Float(a / b),
+                _ => return Err(Fallback),
+            },
+            NumExpr::ToFloat(operand) => match operand.eval(scope)? {
+                Num::Int(value) => Num::Float(value as f64),
+                float => float,
+            },
+            NumExpr::ToInt(operand) => match operand.eval(scope)? {
+                Num::Float(value) => Num::Int(value as i64),
+                int => int,
+            },
+        })
+    }
+
+    fn has_reference(&self) -> bool {
+        match self {
+            NumExpr::Ref(_) => true,
+            NumExpr::Lit(_) => false,
+            NumExpr::Neg(operand) | NumExpr::ToFloat(operand) | NumExpr::ToInt(operand) => {
+                operand.has_reference()
+            }
+            NumExpr::Arith(_, left, right) => left.has_reference() || right.has_reference(),
+        }
+    }
+}
+
+/// A numeric expression, when `expr` is one.
+fn num_expr(expr: &Expr) -> Option<NumExpr> {
+    Some(match expr {
+        Expr::Reference(name) => NumExpr::Ref(name.as_str().into()),
+        Expr::Literal(Value::Int(value)) => NumExpr::Lit(Num::Int(*value)),
+        Expr::Literal(Value::Float(value)) => NumExpr::Lit(Num::Float(*value)),
+        Expr::Unary(UnaryOp::Neg, operand) => NumExpr::Neg(Box::new(num_expr(operand)?)),
+        Expr::Binary(
+            op @ (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod),
+            left,
+            right,
+        ) => NumExpr::Arith(*op, Box::new(num_expr(left)?), Box::new(num_expr(right)?)),
+        Expr::Call(Builtin::Float, args) if args.len() == 1 => {
+            NumExpr::ToFloat(Box::new(num_expr(&args[0])?))
+        }
+        Expr::Call(Builtin::Int, args) if args.len() == 1 => {
+            NumExpr::ToInt(Box::new(num_expr(&args[0])?))
+        }
+        _ => return None,
+    })
 }
 
 /// A regex, or the plain string test it is equivalent to.
@@ -139,15 +246,18 @@ fn literal_shape(pattern: &str) -> Option<(bool, bool, String)> {
     Some((start, end, literal))
 }
 
-/// Builds the fast path of a lambda body, when it has a bool shape worth one and no stateful
-/// function anywhere.
-pub(crate) fn compile(expr: &Expr) -> Option<Pred> {
+/// Builds the fast path of a lambda body, when it has a bool or numeric shape worth one and
+/// no stateful function anywhere.
+pub(crate) fn compile(expr: &Expr) -> Option<Fast> {
     if has_state(expr) {
         return None;
     }
+    if let Some(num) = num_expr(expr).filter(NumExpr::has_reference) {
+        return Some(Fast::Num(num));
+    }
     match predicate(expr) {
         Pred::General(_) => None,
-        pred => Some(pred),
+        pred => Some(Fast::Bool(pred)),
     }
 }
 
@@ -185,7 +295,16 @@ fn predicate(expr: &Expr) -> Pred {
             let (name, literal, literal_left) = match (&**left, &**right) {
                 (Expr::Reference(name), Expr::Literal(literal)) => (name, literal, false),
                 (Expr::Literal(literal), Expr::Reference(name)) => (name, literal, true),
-                _ => return general(),
+                _ => {
+                    return match (num_expr(left), num_expr(right)) {
+                        (Some(left), Some(right)) => Pred::Compare {
+                            left,
+                            op: *op,
+                            right,
+                        },
+                        _ => general(),
+                    };
+                }
             };
             let name = name.as_str().into();
             match literal {
@@ -303,6 +422,9 @@ impl Pred {
                     compare(*op, value, *literal)
                 })
             }
+            Pred::Compare { left, op, right } => {
+                Ok(compare(*op, left.eval(scope)?, right.eval(scope)?))
+            }
             Pred::EqStr { name, text, equal } => {
                 with_text(scope, name, |value| (value == &**text) == *equal)
             }
@@ -407,6 +529,12 @@ mod tests {
             r#"isPresent("missing") OR "dc" == 'east'"#,
             r#""both" > 1"#,
             r#""nan" > 1.0 OR "nan" == "nan""#,
+            r#""usage" * 2.0 - 1.0 > 90.0"#,
+            r#"float("count") / 2.0 >= "usage" / 100.0"#,
+            r#""count" / 2 == 3 AND "count" % 4 == 3 AND -"count" < int("usage")"#,
+            r#""count" / ("count" - 7) > 1"#,
+            r#""usage" % 2.0 > 1.0"#,
+            r#""count" + "usage" > 1.0"#,
         ];
         let points = [
             Point {
@@ -438,7 +566,10 @@ mod tests {
         ];
         for text in lambdas {
             let lambda = lambda(text);
-            assert!(lambda.fast.is_some(), "{text} has no fast path");
+            assert!(
+                matches!(lambda.fast, Some(Fast::Bool(_))),
+                "{text} has no fast path"
+            );
             for point in &points {
                 let fast = lambda.eval_bool(point, &mut crate::LambdaState::default());
                 let general = match crate::lambda_expr::eval(
@@ -454,6 +585,32 @@ mod tests {
             }
         }
         assert!(lambda("count() > 2").fast.is_none());
+        let numeric = [
+            r#""usage""#,
+            r#"100.0 - "usage""#,
+            r#""count" * 3 + 1"#,
+            r#""count" / 0"#,
+            r#"float("count") / "usage""#,
+            r#"-"name""#,
+        ];
+        for text in numeric {
+            let source = format!("stream|from()|eval(lambda: {text}).as('x')|log()");
+            let (program, _) = crate::compile(&source, &crate::CompileOptions::default());
+            let Some(crate::NodeSpec::Eval(spec)) = program.map(|p| p.nodes[2].spec.clone()) else {
+                panic!("{text}")
+            };
+            let lambda = &spec.expressions[0];
+            assert!(matches!(lambda.fast, Some(Fast::Num(_))), "{text}");
+            for point in &points {
+                let fast = lambda.eval(point, &mut crate::LambdaState::default());
+                let general = crate::lambda_expr::eval(
+                    &lambda.expr,
+                    point,
+                    &mut crate::LambdaState::default(),
+                );
+                assert_eq!(fast, general, "{text} on {:?}", point.fields);
+            }
+        }
         assert!(lambda(r#""a" + 1 > 2 AND sigma("a") > 1.0"#).fast.is_none());
     }
 
