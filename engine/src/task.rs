@@ -170,6 +170,16 @@ impl Task {
             if let NodeSpec::Window(window) = &program_node.spec {
                 needs_ticks |= window.flush_idle.is_some() || window.group_ttl.is_some();
             }
+            // `.groupTTL()` on the other stateful nodes.
+            needs_ticks |= match &program_node.spec {
+                NodeSpec::Sample(spec) => spec.group_ttl.is_some(),
+                NodeSpec::ChangeDetect(spec) => spec.group_ttl.is_some(),
+                NodeSpec::StateCount(spec) => spec.group_ttl.is_some(),
+                NodeSpec::StateDuration(spec) => spec.group_ttl.is_some(),
+                NodeSpec::Combine(spec) => spec.group_ttl.is_some(),
+                NodeSpec::Flatten(spec) => spec.group_ttl.is_some(),
+                _ => false,
+            };
             // Wall-clock nodes.
             let counts_root =
                 matches!(program_node.spec, NodeSpec::Stats(_) | NodeSpec::Deadman(_));

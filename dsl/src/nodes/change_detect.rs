@@ -6,13 +6,16 @@
 //! ```
 
 use crate::nodes::NodeSpec;
-use crate::schema::{Arg, Chains, NodeBuild, NodeKind, Provides, Sig, Wants};
+use crate::schema::{Arg, Chains, NodeBuild, NodeKind, Provides, Sig, Wants, prop};
+use crate::value::Duration;
 
 /// Properties of `changeDetect()`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeDetectSpec {
     /// The watched fields.
     pub fields: Vec<String>,
+    /// weir: forget a group after this long without points (`.groupTTL(1h)`; off by default).
+    pub group_ttl: Option<Duration>,
 }
 
 pub(crate) const KIND: NodeKind = NodeKind {
@@ -23,7 +26,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
         required: 1,
         rest: Some(("field", Arg::Str)),
     },
-    props: &[],
+    props: &[prop("groupTTL", Sig::exact(&[("ttl", Arg::Duration)]))],
     handlers: &[],
     wants: Wants::Any,
     provides: Provides::Same,
@@ -32,7 +35,18 @@ pub(crate) const KIND: NodeKind = NodeKind {
 };
 
 fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
+    let group_ttl = node.duration("groupTTL");
+    if group_ttl.is_some_and(|ttl| ttl.0 <= 0) {
+        let span = node.span_of("groupTTL");
+        node.error(
+            crate::codes::INVALID_PROPERTY,
+            "groupTTL must be positive",
+            span,
+        );
+        return None;
+    }
     Some(NodeSpec::ChangeDetect(ChangeDetectSpec {
         fields: node.arg_strings(0),
+        group_ttl,
     }))
 }

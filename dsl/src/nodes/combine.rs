@@ -24,6 +24,8 @@ pub struct CombineSpec {
     /// At most this many combinations are built for one time (Kapacitor's default: 1e6);
     /// more is an error and that time emits nothing.
     pub max: i64,
+    /// weir: forget a group after this long without points (`.groupTTL(1h)`; off by default).
+    pub group_ttl: Option<Duration>,
 }
 
 /// Kapacitor's default for `.max`.
@@ -42,6 +44,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
         prop("delimiter", Sig::exact(&[("delimiter", Arg::Str)])),
         prop("tolerance", Sig::exact(&[("tolerance", Arg::Duration)])),
         prop("max", Sig::exact(&[("max", Arg::Int)])),
+        prop("groupTTL", Sig::exact(&[("ttl", Arg::Duration)])),
     ],
     handlers: &[],
     // Kapacitor's combine takes either edge and always provides a stream.
@@ -109,12 +112,23 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
         node.error(crate::codes::INVALID_PROPERTY, message, span);
         return None;
     }
+    let group_ttl = node.duration("groupTTL");
+    if group_ttl.is_some_and(|ttl| ttl.0 <= 0) {
+        let span = node.span_of("groupTTL");
+        node.error(
+            crate::codes::INVALID_PROPERTY,
+            "groupTTL must be positive",
+            span,
+        );
+        return None;
+    }
     Some(NodeSpec::Combine(CombineSpec {
         expressions,
         as_,
         delimiter,
         tolerance,
         max,
+        group_ttl,
     }))
 }
 
@@ -134,6 +148,7 @@ mod tests {
         assert!(errors(&format!("{base}.as('a.b', 'c')"))[0].contains("delimiter"));
         assert!(errors(&format!("{base}.as('', 'c')"))[0].contains("empty"));
         assert!(errors(&format!("{base}.as('a')"))[0].contains("2 expressions"));
+        assert!(errors(&format!("{base}.as('a', 'b').groupTTL(0s)"))[0].contains("positive"));
         let (program, diagnostics) = compile(
             &format!("{base}.as('a', 'b')|httpOut('x')"),
             &Default::default(),

@@ -20,6 +20,8 @@ pub struct FlattenSpec {
     pub tolerance: Duration,
     /// Use only the tag values as field names (one field per point).
     pub drop_original_field_name: bool,
+    /// weir: forget a group after this long without points (`.groupTTL(1h)`; off by default).
+    pub group_ttl: Option<Duration>,
 }
 
 pub(crate) const KIND: NodeKind = NodeKind {
@@ -30,6 +32,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
         prop("on", Sig::variadic("tag", Arg::Str)),
         prop("delimiter", Sig::exact(&[("delimiter", Arg::Str)])),
         prop("tolerance", Sig::exact(&[("tolerance", Arg::Duration)])),
+        prop("groupTTL", Sig::exact(&[("ttl", Arg::Duration)])),
         prop(
             "dropOriginalFieldName",
             Sig {
@@ -55,10 +58,21 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
         None => false,
         Some(call) => !matches!(call.args.first(), Some((ArgValue::Bool(false), _))),
     };
+    let group_ttl = node.duration("groupTTL");
+    if group_ttl.is_some_and(|ttl| ttl.0 <= 0) {
+        let span = node.span_of("groupTTL");
+        node.error(
+            crate::codes::INVALID_PROPERTY,
+            "groupTTL must be positive",
+            span,
+        );
+        return None;
+    }
     Some(NodeSpec::Flatten(FlattenSpec {
         on: node.strings("on"),
         delimiter: node.string("delimiter").unwrap_or_else(|| ".".to_owned()),
         tolerance: node.duration("tolerance").unwrap_or_default(),
         drop_original_field_name,
+        group_ttl,
     }))
 }

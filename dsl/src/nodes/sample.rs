@@ -5,7 +5,7 @@
 //! ```
 
 use crate::nodes::NodeSpec;
-use crate::schema::{Arg, ArgValue, Chains, NodeBuild, NodeKind, Provides, Sig, Wants};
+use crate::schema::{Arg, ArgValue, Chains, NodeBuild, NodeKind, Provides, Sig, Wants, prop};
 use crate::value::{Duration, Value};
 
 /// How often `sample()` keeps a point.
@@ -22,13 +22,15 @@ pub enum SampleRate {
 pub struct SampleSpec {
     /// The rate.
     pub rate: SampleRate,
+    /// weir: forget a group after this long without points (`.groupTTL(1h)`; off by default).
+    pub group_ttl: Option<Duration>,
 }
 
 pub(crate) const KIND: NodeKind = NodeKind {
     method: "sample",
     node_name: "sample",
     args: Sig::exact(&[("rate", Arg::Any)]),
-    props: &[],
+    props: &[prop("groupTTL", Sig::exact(&[("ttl", Arg::Duration)]))],
     handlers: &[],
     wants: Wants::Any,
     provides: Provides::Same,
@@ -52,5 +54,15 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
             return None;
         }
     };
-    Some(NodeSpec::Sample(SampleSpec { rate }))
+    let group_ttl = node.duration("groupTTL");
+    if group_ttl.is_some_and(|ttl| ttl.0 <= 0) {
+        let span = node.span_of("groupTTL");
+        node.error(
+            crate::codes::INVALID_PROPERTY,
+            "groupTTL must be positive",
+            span,
+        );
+        return None;
+    }
+    Some(NodeSpec::Sample(SampleSpec { rate, group_ttl }))
 }

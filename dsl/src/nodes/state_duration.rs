@@ -19,6 +19,8 @@ pub struct StateDurationSpec {
     pub as_: String,
     /// Unit of the output (default 1s).
     pub unit: Duration,
+    /// weir: forget a group after this long without points (`.groupTTL(1h)`; off by default).
+    pub group_ttl: Option<Duration>,
 }
 
 pub(crate) const KIND: NodeKind = NodeKind {
@@ -28,6 +30,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
     props: &[
         prop("as", Sig::exact(&[("name", Arg::Str)])),
         prop("unit", Sig::exact(&[("unit", Arg::Duration)])),
+        prop("groupTTL", Sig::exact(&[("ttl", Arg::Duration)])),
     ],
     handlers: &[],
     wants: Wants::Any,
@@ -53,9 +56,20 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
     let as_ = node
         .string("as")
         .unwrap_or_else(|| "state_duration".to_owned());
+    let group_ttl = node.duration("groupTTL");
+    if group_ttl.is_some_and(|ttl| ttl.0 <= 0) {
+        let span = node.span_of("groupTTL");
+        node.error(
+            crate::codes::INVALID_PROPERTY,
+            "groupTTL must be positive",
+            span,
+        );
+        return None;
+    }
     Some(NodeSpec::StateDuration(StateDurationSpec {
         predicate,
         as_,
         unit,
+        group_ttl,
     }))
 }

@@ -18,7 +18,15 @@ use crate::point::Fields;
 pub struct ChangeDetect {
     fields: Vec<String>,
     /// Per group: the watched fields of the last point that passed.
-    previous: HashMap<String, Fields>,
+    previous: HashMap<String, GroupPrevious>,
+    /// `.groupTTL()` in nanoseconds.
+    group_ttl: Option<i64>,
+}
+
+/// One group's memory and when it was last seen (the task's clock).
+struct GroupPrevious {
+    fields: Option<Fields>,
+    last_seen: i64,
 }
 
 impl ChangeDetect {
@@ -27,6 +35,7 @@ impl ChangeDetect {
         ChangeDetect {
             fields: spec.fields.clone(),
             previous: HashMap::default(),
+            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
         }
     }
 
@@ -64,11 +73,19 @@ impl Node for ChangeDetect {
     fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
         match message {
             Message::Point(task_point) => {
-                let mut previous = self.previous.remove(task_point.group.id.as_str());
+                let mut previous = self
+                    .previous
+                    .remove(task_point.group.id.as_str())
+                    .and_then(|group| group.fields);
                 let changed =
                     Self::changed(&self.fields, &mut previous, &task_point.point.fields, ctx);
-                self.previous
-                    .insert(task_point.group.id.clone(), previous.unwrap_or_default());
+                self.previous.insert(
+                    task_point.group.id.clone(),
+                    GroupPrevious {
+                        fields: previous,
+                        last_seen: ctx.now(),
+                    },
+                );
                 if changed {
                     ctx.emit(Message::Point(task_point));
                 }
@@ -78,10 +95,24 @@ impl Node for ChangeDetect {
                 batch
                     .points
                     .retain(|point| Self::changed(&self.fields, &mut previous, &point.fields, ctx));
-                self.previous
-                    .insert(batch.group.id.clone(), previous.unwrap_or_default());
+                self.previous.insert(
+                    batch.group.id.clone(),
+                    GroupPrevious {
+                        fields: previous,
+                        last_seen: ctx.now(),
+                    },
+                );
                 ctx.emit(Message::Batch(batch));
             }
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<'_>) {
+        // weir's `.groupTTL()`: forget groups that saw no point for that long.
+        if let Some(ttl) = self.group_ttl {
+            let now = ctx.now();
+            self.previous
+                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
         }
     }
 
@@ -108,6 +139,7 @@ mod tests {
     fn spec(fields: &[&str]) -> ChangeDetectSpec {
         ChangeDetectSpec {
             fields: fields.iter().map(|f| f.to_string()).collect(),
+            group_ttl: None,
         }
     }
 

@@ -62,6 +62,8 @@ struct GroupBuffer {
     points: Vec<Point>,
     /// Per expression: its stateful-function state, private to the group.
     states: Vec<LambdaState>,
+    /// When the group was last seen (the task's clock).
+    last_seen: i64,
 }
 
 /// Runtime state of `combine()`.
@@ -72,6 +74,8 @@ pub struct Combine {
     tolerance: i64,
     max: u128,
     groups: HashMap<String, GroupBuffer>,
+    /// `.groupTTL()` in nanoseconds.
+    group_ttl: Option<i64>,
 }
 
 impl Combine {
@@ -84,6 +88,7 @@ impl Combine {
             tolerance: spec.tolerance.nanos(),
             max: u128::try_from(spec.max).unwrap_or(0),
             groups: HashMap::default(),
+            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
         }
     }
 
@@ -103,6 +108,7 @@ impl Combine {
                 time: Some(first_time),
                 points: Vec::new(),
                 states: (0..n_expressions).map(|_| LambdaState::default()).collect(),
+                last_seen: 0,
             })
     }
 
@@ -220,6 +226,7 @@ impl Node for Combine {
             Message::Point(TaskPoint { point, group }) => {
                 let buffer =
                     Self::buffer(&mut groups, n_expressions, &group, &point.name, point.time);
+                buffer.last_seen = ctx.now();
                 self.add_point(buffer, point, ctx);
             }
             Message::Batch(batch) => {
@@ -231,6 +238,7 @@ impl Node for Combine {
                     &batch.name,
                     first_time,
                 );
+                buffer.last_seen = ctx.now();
                 buffer.name = batch.name;
                 buffer.time = None;
                 for point in batch.points {
@@ -241,6 +249,15 @@ impl Node for Combine {
             }
         }
         self.groups = groups;
+    }
+
+    fn tick(&mut self, ctx: &mut Context<'_>) {
+        // weir's `.groupTTL()`: forget groups that saw no point for that long.
+        if let Some(ttl) = self.group_ttl {
+            let now = ctx.now();
+            self.groups
+                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
+        }
     }
 
     fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {

@@ -27,12 +27,16 @@ struct GroupBuffer {
     /// The (rounded) time of the buffered points; `None` before the first point of a batch.
     time: Option<i64>,
     points: Vec<Point>,
+    /// When the group was last seen (the task's clock).
+    last_seen: i64,
 }
 
 /// Runtime state of `flatten()`.
 pub struct Flatten {
     spec: FlattenSpec,
     groups: HashMap<String, GroupBuffer>,
+    /// `.groupTTL()` in nanoseconds.
+    group_ttl: Option<i64>,
 }
 
 impl Flatten {
@@ -41,6 +45,7 @@ impl Flatten {
         Flatten {
             spec: spec.clone(),
             groups: HashMap::default(),
+            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
         }
     }
 
@@ -121,7 +126,9 @@ impl Node for Flatten {
                         name: point.name.clone(),
                         time: Some(go_round(point.time, tolerance)),
                         points: Vec::new(),
+                        last_seen: 0,
                     });
+                buffer.last_seen = ctx.now();
                 if let Some((time, fields)) = self.add_point(buffer, point, ctx) {
                     if !fields.is_empty() {
                         let point = Self::flat_point(&buffer.name, &group, time, fields);
@@ -136,7 +143,9 @@ impl Node for Flatten {
                         name: batch.name.clone(),
                         time: None,
                         points: Vec::new(),
+                        last_seen: 0,
                     });
+                buffer.last_seen = ctx.now();
                 buffer.name = batch.name.clone();
                 buffer.time = None;
                 buffer.points.clear();
@@ -162,6 +171,15 @@ impl Node for Flatten {
             }
         }
         self.groups = groups;
+    }
+
+    fn tick(&mut self, ctx: &mut Context<'_>) {
+        // weir's `.groupTTL()`: forget groups that saw no point for that long.
+        if let Some(ttl) = self.group_ttl {
+            let now = ctx.now();
+            self.groups
+                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
+        }
     }
 
     fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
@@ -192,6 +210,7 @@ mod tests {
             delimiter: ".".into(),
             tolerance: Duration(1_000 * MS),
             drop_original_field_name: drop,
+            group_ttl: None,
         }
     }
 

@@ -20,10 +20,19 @@ pub(crate) fn is_go_multiple(time: i64, step: i64) -> bool {
     step <= 0 || (time as i128 + GO_ZERO_TO_EPOCH_NS).rem_euclid(step as i128) == 0
 }
 
+/// One group's count and when it was last seen (the task's clock).
+#[derive(Default)]
+struct GroupCount {
+    count: i64,
+    last_seen: i64,
+}
+
 /// Runtime state of `sample()`.
 pub struct Sample {
     rate: SampleRate,
-    counts: HashMap<String, i64>,
+    counts: HashMap<String, GroupCount>,
+    /// `.groupTTL()` in nanoseconds.
+    group_ttl: Option<i64>,
 }
 
 impl Sample {
@@ -32,6 +41,7 @@ impl Sample {
         Sample {
             rate: spec.rate.clone(),
             counts: HashMap::default(),
+            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
         }
     }
 
@@ -52,8 +62,9 @@ impl Node for Sample {
                     Some(count) => count,
                     None => self.counts.entry(task_point.group.id.clone()).or_default(),
                 };
-                let seen = *count;
-                *count = seen.wrapping_add(1);
+                count.last_seen = ctx.now();
+                let seen = count.count;
+                count.count = seen.wrapping_add(1);
                 if self.keep(seen, task_point.point.time) {
                     ctx.emit(Message::Point(task_point));
                 }
@@ -66,9 +77,24 @@ impl Node for Sample {
                     count += 1;
                     keep
                 });
-                self.counts.insert(batch.group.id.clone(), count);
+                self.counts.insert(
+                    batch.group.id.clone(),
+                    GroupCount {
+                        count,
+                        last_seen: ctx.now(),
+                    },
+                );
                 ctx.emit(Message::Batch(batch));
             }
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<'_>) {
+        // weir's `.groupTTL()`: forget groups that saw no point for that long.
+        if let Some(ttl) = self.group_ttl {
+            let now = ctx.now();
+            self.counts
+                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
         }
     }
 
@@ -97,6 +123,7 @@ mod tests {
     fn count_keeps_the_first_of_every_n_per_group() {
         let mut node = Sample::new(&SampleSpec {
             rate: SampleRate::Count(2),
+            group_ttl: None,
         });
         let a = group(&[("host", "a")]);
         let b = group(&[("host", "b")]);
@@ -120,6 +147,7 @@ mod tests {
     fn duration_keeps_exact_multiples_only() {
         let mut node = Sample::new(&SampleSpec {
             rate: SampleRate::Duration(Duration(10 * S)),
+            group_ttl: None,
         });
         let g = group(&[]);
         let mut odd = value_point(20, 4.0, &g);
@@ -152,6 +180,7 @@ mod tests {
     fn batches_are_sampled_inside_with_the_count_restarting() {
         let mut node = Sample::new(&SampleSpec {
             rate: SampleRate::Count(2),
+            group_ttl: None,
         });
         let g = group(&[]);
         let inputs = vec![

@@ -19,6 +19,8 @@ use crate::point::{FieldValue, Point};
 struct GroupState {
     lambda: LambdaState,
     count: i64,
+    /// When the group was last seen (the task's clock).
+    last_seen: i64,
 }
 
 /// Runtime state of `stateCount()`.
@@ -26,6 +28,8 @@ pub struct StateCount {
     predicate: Lambda,
     as_: String,
     groups: HashMap<String, GroupState>,
+    /// `.groupTTL()` in nanoseconds.
+    group_ttl: Option<i64>,
 }
 
 impl StateCount {
@@ -35,6 +39,7 @@ impl StateCount {
             predicate: spec.predicate.clone(),
             as_: spec.as_.clone(),
             groups: HashMap::default(),
+            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
         }
     }
 
@@ -69,6 +74,7 @@ impl Node for StateCount {
     fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
         let group_id = message.group().id.clone();
         let mut state = self.groups.remove(&group_id).unwrap_or_default();
+        state.last_seen = ctx.now();
         match message {
             Message::Point(mut task_point) => {
                 if self.track(&mut state, &mut task_point.point, ctx) {
@@ -84,6 +90,15 @@ impl Node for StateCount {
             }
         }
         self.groups.insert(group_id, state);
+    }
+
+    fn tick(&mut self, ctx: &mut Context<'_>) {
+        // weir's `.groupTTL()`: forget groups that saw no point for that long.
+        if let Some(ttl) = self.group_ttl {
+            let now = ctx.now();
+            self.groups
+                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
+        }
     }
 
     fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
@@ -203,6 +218,42 @@ mod tests {
         assert_eq!(node.cardinality(), 0);
         node.process(0, value_point(4, 5.0, &g), &mut ctx);
         assert_eq!(ints(&out, "state_count"), vec![1, 2, 1]);
+    }
+
+    #[test]
+    fn group_ttl_forgets_idle_groups_on_ticks() {
+        use crate::nodes::ErrorLog;
+        use crate::stats::NodeStats;
+        const S: i64 = 1_000_000_000;
+        let mut node = StateCount::new(&spec(
+            "stream|from()|stateCount(lambda: \"value\" > 1.0).groupTTL(10s)",
+        ));
+        let (a, b) = (group(&[("host", "a")]), group(&[("host", "b")]));
+        let recorder = Recorder::default();
+        let stats = NodeStats::default();
+        let mut error_log = ErrorLog::default();
+        let mut out = Vec::new();
+        let mut ctx = Context {
+            out: &mut out,
+            outputs: &recorder,
+            task: "test",
+            node: "node1",
+            stats: &stats,
+            error_log: &mut error_log,
+            now: 0,
+        };
+        node.process(0, value_point(0, 5.0, &a), &mut ctx);
+        ctx.now = 5 * S;
+        node.process(0, value_point(5, 5.0, &b), &mut ctx);
+        ctx.now = 9 * S;
+        node.tick(&mut ctx);
+        assert_eq!(node.cardinality(), 2);
+        ctx.now = 10 * S;
+        node.tick(&mut ctx);
+        assert_eq!(node.cardinality(), 1, "a was idle for 10s");
+        node.process(0, value_point(10, 5.0, &a), &mut ctx);
+        node.process(0, value_point(10, 5.0, &b), &mut ctx);
+        assert_eq!(ints(&out, "state_count"), vec![1, 1, 1, 2]);
     }
 
     #[test]

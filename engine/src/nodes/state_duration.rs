@@ -20,6 +20,8 @@ use crate::point::{FieldValue, Point};
 struct GroupState {
     lambda: LambdaState,
     start: Option<i64>,
+    /// When the group was last seen (the task's clock).
+    last_seen: i64,
 }
 
 /// Runtime state of `stateDuration()`.
@@ -28,6 +30,8 @@ pub struct StateDuration {
     as_: String,
     unit: f64,
     groups: HashMap<String, GroupState>,
+    /// `.groupTTL()` in nanoseconds.
+    group_ttl: Option<i64>,
 }
 
 impl StateDuration {
@@ -39,6 +43,7 @@ impl StateDuration {
             // The dsl refuses a unit that is not positive.
             unit: spec.unit.nanos().max(1) as f64,
             groups: HashMap::default(),
+            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
         }
     }
 
@@ -73,6 +78,7 @@ impl Node for StateDuration {
     fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
         let group_id = message.group().id.clone();
         let mut state = self.groups.remove(&group_id).unwrap_or_default();
+        state.last_seen = ctx.now();
         match message {
             Message::Point(mut task_point) => {
                 if self.track(&mut state, &mut task_point.point, ctx) {
@@ -88,6 +94,15 @@ impl Node for StateDuration {
             }
         }
         self.groups.insert(group_id, state);
+    }
+
+    fn tick(&mut self, ctx: &mut Context<'_>) {
+        // weir's `.groupTTL()`: forget groups that saw no point for that long.
+        if let Some(ttl) = self.group_ttl {
+            let now = ctx.now();
+            self.groups
+                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
+        }
     }
 
     fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
