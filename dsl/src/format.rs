@@ -177,7 +177,12 @@ fn reference(name: &str) -> String {
 }
 
 fn string(text: &str) -> String {
-    if text.contains('\n') && !text.contains("'''") {
+    // Triple quotes have no escapes: they cannot hold `'''` or end with a quote. Single quotes
+    // escape only `\'`, so they cannot end with a backslash (the closing quote would be
+    // escaped). Multi-line text prefers triple quotes.
+    let triple_ok = !text.contains("'''") && !text.ends_with('\'');
+    let single_ok = !text.ends_with('\\');
+    if triple_ok && (text.contains('\n') || !single_ok) {
         return format!("'''{text}'''");
     }
     format!("'{}'", text.replace('\'', "\\'"))
@@ -280,6 +285,24 @@ fn inline(out: &mut String, expr: &Expr) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_keep_their_text() {
+        // The first one was found by the fuzz target: a multi-line string ending in a quote.
+        for text in ["a\n'b'", "x\\", "'''", "it's\n", "a\\'b", "\\\n"] {
+            let written = string(text);
+            let (tokens, diagnostics) = crate::lexer::lex(&written);
+            assert!(
+                diagnostics.is_empty(),
+                "{text:?} as {written}: {diagnostics:?}"
+            );
+            assert_eq!(
+                tokens[0].kind,
+                crate::lexer::TokenKind::Str(text.to_owned()),
+                "{written}"
+            );
+        }
+    }
 
     #[test]
     fn formats_like_tickfmt() {
