@@ -118,6 +118,14 @@ impl Node for Deadman {
         self.scratch = rates;
     }
 
+    fn barrier(&mut self, barrier: &crate::message::Barrier, ctx: &mut Context<'_>) -> bool {
+        // Each stage forgets a deleted group, as the three nodes of Kapacitor's expansion do.
+        self.stats.barrier(barrier, ctx);
+        self.derivative.barrier(barrier, ctx);
+        self.alert.barrier(barrier, ctx);
+        true
+    }
+
     fn attach_alert_state(
         &mut self,
         store: &Arc<dyn crate::alert_state::AlertStateStore>,

@@ -166,6 +166,15 @@ impl Node for Stats {
         }
     }
 
+    fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
+        if barrier.delete {
+            // A deleted group is no longer counted (nor reported, so a deadman stops
+            // alerting about it).
+            self.counters.remove(barrier.group.id.as_str());
+        }
+        true
+    }
+
     fn cardinality(&self) -> usize {
         self.counters.len()
     }
@@ -328,6 +337,46 @@ mod tests {
         assert!(bodies[1].1.contains("\"host\":\"b\""), "{}", bodies[1].1);
         assert!(bodies[2].0.ends_with("/stream"));
         assert!(bodies[2].1.contains(",4]"), "{}", bodies[2].1);
+    }
+
+    #[test]
+    fn a_deleting_barrier_forgets_the_group() {
+        let mut node = Stats::new(&StatsSpec {
+            interval: Duration(10 * S),
+            align: false,
+        });
+        let recorder = Recorder::default();
+        let stats = NodeStats::default();
+        let mut error_log = ErrorLog::default();
+        let mut out = Vec::new();
+        let mut ctx = Context {
+            out: &mut out,
+            outputs: &recorder,
+            task: "test",
+            node: "stats1",
+            stats: &stats,
+            error_log: &mut error_log,
+            now: 0,
+        };
+        let a = group(&[("host", "a")]);
+        let b = group(&[("host", "b")]);
+        node.process(0, value_point(1, 1.0, &a), &mut ctx);
+        node.process(0, value_point(1, 1.0, &b), &mut ctx);
+        let barrier = |group: &Group, delete| crate::message::Barrier {
+            group: group.clone(),
+            time: 5 * S,
+            delete,
+        };
+        assert!(node.barrier(&barrier(&a, false), &mut ctx));
+        assert_eq!(node.cardinality(), 2);
+        assert!(node.barrier(&barrier(&a, true), &mut ctx));
+        assert_eq!(node.cardinality(), 1);
+        let groups: Vec<String> = node
+            .due(10 * S)
+            .iter()
+            .map(|message| message.group().id.clone())
+            .collect();
+        assert_eq!(groups, ["host=b"]);
     }
 
     #[test]
