@@ -4,7 +4,9 @@
 //! `regex`, `target_label`, `replacement`, `modulus`, `action`) and their kebab-case aliases.
 //! Regexes are anchored (`^(?:…)$`) and compiled once, while the config is loaded, and every
 //! cross-field rule Prometheus enforces is checked there too, so a bad rule is reported at
-//! load time with the rule's problem named. [`process`] then applies the rules in order:
+//! load time with the rule's problem named. [`process`] then applies the rules in order,
+//! remembering each regex's recent results by input (relabelling sees the same values on every
+//! refresh and scrape) and reusing per-thread buffers, so a rule allocates only what it adds:
 //!
 //! ```
 //! use weir_engine::Labels;
@@ -22,9 +24,11 @@
 //! assert_eq!(relabelled["host"], "10.0.0.1");
 //! ```
 
-use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::btree_map::Entry;
 use std::fmt;
 use std::ops::Bound;
+use std::sync::{Arc, Mutex};
 
 use md5::{Digest, Md5};
 use regex::Regex;
@@ -160,7 +164,27 @@ pub struct RelabelRegex {
     prefix: String,
     /// The regex is exactly `<prefix>(.+)`: group 1 is whatever follows the prefix.
     prefix_then_group: bool,
+    /// The regex has no metacharacters: it matches exactly its own text.
+    literal: bool,
+    /// Recent capture results by input, shared by clones of this regex.
+    cache: Arc<MatchCache>,
 }
+
+/// The capture spans of a whole-input match, one per group (`None`: the group took no part).
+type Spans = Vec<Option<(usize, usize)>>;
+
+/// Recent capture results of one regex by input. Relabelling sees the same values again and
+/// again (every target on every discovery refresh, every series on every scrape), so a hit
+/// skips the regex engine; vmagent's relabelling caches regex results the same way. Bounded:
+/// it starts over when full.
+#[derive(Default)]
+struct MatchCache(Mutex<HashMap<Box<str>, Option<CachedSpans>>>);
+
+/// [`Spans`] as stored in the cache.
+type CachedSpans = Box<[Option<(usize, usize)>]>;
+
+/// Inputs remembered per regex before its cache starts over.
+const MATCH_CACHE_CAPACITY: usize = 4096;
 
 impl RelabelRegex {
     /// Compile `source` anchored at both ends, as Prometheus does.
@@ -175,6 +199,10 @@ impl RelabelRegex {
             compiled,
             prefix: literal_prefix(source),
             prefix_then_group: false,
+            literal: !source.contains([
+                '\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$',
+            ]),
+            cache: Arc::default(),
         })
         .map(|mut regex| {
             regex.prefix_then_group =
@@ -190,12 +218,121 @@ impl RelabelRegex {
 
     /// Whether the whole of `text` matches.
     pub fn is_match(&self, text: &str) -> bool {
+        if self.literal {
+            return text == self.source;
+        }
         text.starts_with(&self.prefix) && self.compiled.is_match(text)
+    }
+
+    /// Match the whole of `text`, putting the capture spans into `spans`; false when it does
+    /// not match.
+    fn captures_into(&self, text: &str, spans: &mut Spans) -> bool {
+        spans.clear();
+        if !text.starts_with(&self.prefix) {
+            return false;
+        }
+        // Another thread holding the cache never makes this one wait: it runs the regex.
+        if let Ok(cache) = self.cache.0.try_lock() {
+            if let Some(hit) = cache.get(text) {
+                return match hit {
+                    Some(found) => {
+                        spans.extend_from_slice(found);
+                        true
+                    }
+                    None => false,
+                };
+            }
+        }
+        let mut locations = self.compiled.capture_locations();
+        let matched = self.compiled.captures_read(&mut locations, text).is_some();
+        if matched {
+            spans.extend((0..locations.len()).map(|idx| locations.get(idx)));
+        }
+        if let Ok(mut cache) = self.cache.0.try_lock() {
+            if cache.len() >= MATCH_CACHE_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(
+                text.into(),
+                matched.then(|| spans.clone().into_boxed_slice()),
+            );
+        }
+        matched
+    }
+
+    /// Go's `Regexp.Expand` (what Prometheus uses): `$name`, `${name}` and `$$` in
+    /// `template` are replaced from a match of `haystack` with `spans`; a reference to a group
+    /// that does not exist or took no part is empty, a malformed one is kept as text.
+    fn expand(
+        &self,
+        template: &str,
+        haystack: &str,
+        spans: &[Option<(usize, usize)>],
+        out: &mut String,
+    ) {
+        let mut rest = template;
+        while let Some(dollar) = rest.find('$') {
+            out.push_str(&rest[..dollar]);
+            rest = &rest[dollar + 1..];
+            if let Some(after) = rest.strip_prefix('$') {
+                out.push('$');
+                rest = after;
+                continue;
+            }
+            let Some((name, after)) = reference(rest) else {
+                out.push('$');
+                continue;
+            };
+            rest = after;
+            let group = group_number(name).or_else(|| {
+                self.compiled
+                    .capture_names()
+                    .position(|group_name| group_name == Some(name))
+            });
+            if let Some(Some((start, end))) = group.and_then(|idx| spans.get(idx)) {
+                out.push_str(&haystack[*start..*end]);
+            }
+        }
+        out.push_str(rest);
     }
 
     fn is_default(&self) -> bool {
         self.source == DEFAULT_REGEX
     }
+}
+
+/// The name of a `$name` or `${name}` reference at the start of `text` (after the `$`) and
+/// what follows it; `None` when malformed. Names are letters, digits and `_`, as in Go.
+fn reference(text: &str) -> Option<(&str, &str)> {
+    let (braced, body) = match text.strip_prefix('{') {
+        Some(body) => (true, body),
+        None => (false, text),
+    };
+    let end = body
+        .char_indices()
+        .find(|(_, c)| !(c.is_alphabetic() || c.is_numeric() || *c == '_'))
+        .map_or(body.len(), |(idx, _)| idx);
+    if end == 0 {
+        return None;
+    }
+    let name = &body[..end];
+    let rest = &body[end..];
+    if braced {
+        rest.strip_prefix('}').map(|rest| (name, rest))
+    } else {
+        Some((name, rest))
+    }
+}
+
+/// A reference's group number as Go reads it: decimal digits, no leading zero, below 1e8.
+fn group_number(name: &str) -> Option<usize> {
+    if name.len() > 8 || (name.len() > 1 && name.starts_with('0')) {
+        return None;
+    }
+    if !name.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    name.parse().ok()
 }
 
 /// The literal every match of `source` (anchored) must start with; conservative: only plain
@@ -438,12 +575,44 @@ pub fn is_valid_label_name(name: &str) -> bool {
 
 /// Apply `configs` in order; `None` means a keep/drop rule dropped the label set.
 pub fn process(mut labels: Labels, configs: &[RelabelConfig]) -> Option<Labels> {
-    for config in configs {
-        if !apply(&mut labels, config) {
-            return None;
-        }
+    if configs.is_empty() {
+        return Some(labels);
     }
-    Some(labels)
+    SCRATCH.with(|scratch| {
+        // A rule never calls back into `process`, so the borrow is never held twice; fall back
+        // to fresh buffers rather than panic if that ever changes.
+        let mut fresh = Scratch::default();
+        let mut borrowed = scratch.try_borrow_mut();
+        let scratch = match borrowed.as_deref_mut() {
+            Ok(scratch) => scratch,
+            Err(_) => &mut fresh,
+        };
+        for config in configs {
+            if !apply(&mut labels, config, scratch) {
+                return None;
+            }
+        }
+        Some(labels)
+    })
+}
+
+/// Buffers reused across rules and calls, so the hot path allocates only what it keeps.
+#[derive(Default)]
+struct Scratch {
+    /// The joined source values of a rule with several source labels.
+    joined: String,
+    /// A value being built (replacement, hash bucket, copied value).
+    value: String,
+    /// Label names being built (target_label templates).
+    name: String,
+    /// Labels a labelmap rule adds (collected first: the map is not changed while read).
+    mapped: Vec<(String, String)>,
+    /// Capture spans of the current match.
+    spans: Spans,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// The source values joined with the separator, borrowed when there is only one label.
@@ -471,84 +640,106 @@ fn is_group_one(replacement: &str) -> bool {
     replacement == DEFAULT_REPLACEMENT || replacement == "${1}"
 }
 
-/// Set a label; like Prometheus' label builder an empty value removes it.
-fn set_label(labels: &mut Labels, name: &str, value: String) {
+/// Set a label to a copy of `value`; like Prometheus' label builder an empty value removes
+/// it. An existing label's string is reused.
+fn set_label(labels: &mut Labels, name: &str, value: &str) {
     if value.is_empty() {
         labels.remove(name);
-    } else if let Some(existing) = labels.get_mut(name) {
-        *existing = value;
+        return;
+    }
+    // One tree walk for a new label (the usual case: rules mostly add labels), at the price of
+    // a name copy that is dropped when the label exists.
+    match labels.entry(name.to_owned()) {
+        Entry::Occupied(mut entry) => {
+            let existing = entry.get_mut();
+            if existing != value {
+                existing.clear();
+                existing.push_str(value);
+            }
+        }
+        Entry::Vacant(entry) => {
+            entry.insert(value.to_owned());
+        }
+    }
+}
+
+/// [`set_label`] with owned strings (nothing to copy).
+fn set_label_owned(labels: &mut Labels, name: String, value: String) {
+    if value.is_empty() {
+        labels.remove(&name);
     } else {
-        labels.insert(name.to_owned(), value);
+        labels.insert(name, value);
     }
 }
 
 /// Apply one rule; false means drop the label set.
-fn apply(labels: &mut Labels, config: &RelabelConfig) -> bool {
-    let mut buffer = String::new();
+fn apply(labels: &mut Labels, config: &RelabelConfig, scratch: &mut Scratch) -> bool {
+    let buffer = &mut scratch.joined;
     match config.action {
-        Action::Keep => config
-            .regex
-            .is_match(joined_value(labels, config, &mut buffer)),
-        Action::Drop => !config
-            .regex
-            .is_match(joined_value(labels, config, &mut buffer)),
+        Action::Keep => config.regex.is_match(joined_value(labels, config, buffer)),
+        Action::Drop => !config.regex.is_match(joined_value(labels, config, buffer)),
         Action::KeepEqual | Action::DropEqual => {
-            let value = joined_value(labels, config, &mut buffer);
+            let value = joined_value(labels, config, buffer);
             let target = labels.get(&config.target_label).map_or("", String::as_str);
             (value == target) == (config.action == Action::KeepEqual)
         }
         Action::Replace => {
-            replace(labels, config, &mut buffer);
+            replace(labels, config, scratch);
             true
         }
         Action::Lowercase => {
-            let value = joined_value(labels, config, &mut buffer).to_lowercase();
-            set_label(labels, &config.target_label, value);
+            let value = joined_value(labels, config, buffer).to_lowercase();
+            set_label_owned(labels, config.target_label.clone(), value);
             true
         }
         Action::Uppercase => {
-            let value = joined_value(labels, config, &mut buffer).to_uppercase();
-            set_label(labels, &config.target_label, value);
+            let value = joined_value(labels, config, buffer).to_uppercase();
+            set_label_owned(labels, config.target_label.clone(), value);
             true
         }
         Action::HashMod => {
-            let digest = Md5::digest(joined_value(labels, config, &mut buffer).as_bytes());
+            let digest = Md5::digest(joined_value(labels, config, buffer).as_bytes());
             let mut tail = [0u8; 8];
             tail.copy_from_slice(&digest[8..16]);
             // A zero modulus is rejected by validate(); skip the rule rather than divide by zero.
             if let Some(bucket) = u64::from_be_bytes(tail).checked_rem(config.modulus) {
-                set_label(labels, &config.target_label, bucket.to_string());
+                scratch.value.clear();
+                push_decimal(&mut scratch.value, bucket);
+                set_label(labels, &config.target_label, &scratch.value);
             }
             true
         }
         Action::LabelMap if config.regex.prefix_then_group && is_group_one(&config.replacement) => {
             // `prefix(.+)` mapped to `$1`, the usual labelmap: strip the prefix.
             let prefix = config.regex.prefix.as_str();
-            let mapped: Vec<(String, String)> = labels
-                .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
-                .take_while(|(name, _)| name.starts_with(prefix))
-                .filter(|(name, _)| name.len() > prefix.len())
-                .map(|(name, value)| (name[prefix.len()..].to_owned(), value.clone()))
-                .collect();
-            for (name, value) in mapped {
-                set_label(labels, &name, value);
+            let mapped = &mut scratch.mapped;
+            mapped.clear();
+            mapped.extend(
+                labels
+                    .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+                    .take_while(|(name, _)| name.starts_with(prefix))
+                    .filter(|(name, _)| name.len() > prefix.len())
+                    .map(|(name, value)| (name[prefix.len()..].to_owned(), value.clone())),
+            );
+            for (name, value) in mapped.drain(..) {
+                set_label_owned(labels, name, value);
             }
             true
         }
         Action::LabelMap => {
-            let mapped: Vec<(String, String)> = labels
-                .iter()
-                // The prefix and match tests are cheap; only matches pay for captures.
-                .filter(|(name, _)| config.regex.is_match(name))
-                .filter_map(|(name, value)| {
-                    let captures = config.regex.compiled.captures(name)?;
+            let Scratch { mapped, spans, .. } = scratch;
+            mapped.clear();
+            for (name, value) in labels.iter() {
+                if config.regex.captures_into(name, spans) {
                     let mut new_name = String::new();
-                    captures.expand(&config.replacement, &mut new_name);
-                    Some((new_name, value.clone()))
-                })
-                .collect();
-            for (name, value) in mapped {
-                set_label(labels, &name, value);
+                    config
+                        .regex
+                        .expand(&config.replacement, name, spans, &mut new_name);
+                    mapped.push((new_name, value.clone()));
+                }
+            }
+            for (name, value) in mapped.drain(..) {
+                set_label_owned(labels, name, value);
             }
             true
         }
@@ -563,39 +754,66 @@ fn apply(labels: &mut Labels, config: &RelabelConfig) -> bool {
     }
 }
 
-fn replace(labels: &mut Labels, config: &RelabelConfig, buffer: &mut String) {
-    let value = joined_value(labels, config, buffer);
+/// Append `n` in decimal without going through `fmt`.
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // `n % 10` is a single digit, so the cast cannot truncate.
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
+    }
+}
+
+fn replace(labels: &mut Labels, config: &RelabelConfig, scratch: &mut Scratch) {
+    let Scratch {
+        joined,
+        value: out,
+        name,
+        spans,
+        ..
+    } = scratch;
+    let value = joined_value(labels, config, joined);
     // The most common rule copies a value as it is (default regex and replacement): the
     // expansion of `$1` over `(.*)` is the value itself, so skip the regex engine.
     if config.regex.is_default()
         && is_group_one(&config.replacement)
         && !config.target_label.contains('$')
     {
-        let value = value.to_owned();
-        set_label(labels, &config.target_label, value);
+        out.clear();
+        out.push_str(value);
+        set_label(labels, &config.target_label, out);
         return;
     }
-    let Some(captures) = config.regex.compiled.captures(value) else {
+    if !config.regex.captures_into(value, spans) {
         return;
-    };
-    let target: Cow<'_, str> = if config.target_label.contains('$') {
-        let mut target = String::new();
-        captures.expand(&config.target_label, &mut target);
-        if !is_valid_label_name(&target) {
+    }
+    let target = if config.target_label.contains('$') {
+        name.clear();
+        config
+            .regex
+            .expand(&config.target_label, value, spans, name);
+        if !is_valid_label_name(name) {
             return;
         }
-        Cow::Owned(target)
+        name.as_str()
     } else {
-        Cow::Borrowed(&config.target_label)
+        config.target_label.as_str()
     };
-    let result = if config.replacement.contains('$') {
-        let mut result = String::new();
-        captures.expand(&config.replacement, &mut result);
-        result
+    out.clear();
+    if config.replacement.contains('$') {
+        config.regex.expand(&config.replacement, value, spans, out);
     } else {
-        config.replacement.clone()
-    };
-    set_label(labels, &target, result);
+        out.push_str(&config.replacement);
+    }
+    set_label(labels, target, out);
 }
 
 #[cfg(test)]
@@ -611,6 +829,81 @@ mod tests {
 
     fn rules(json: &str) -> Vec<RelabelConfig> {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn expansion_follows_go_and_agrees_with_the_regex_crate() {
+        let regex = RelabelRegex::new(r"(?P<host>[^:]+):(\d+)(x)?").unwrap();
+        let haystack = "web-1:9100";
+        let mut spans = Vec::new();
+        assert!(regex.captures_into(haystack, &mut spans));
+        let expand = |template: &str| {
+            let mut out = String::new();
+            regex.expand(template, haystack, &spans, &mut out);
+            out
+        };
+        let captures = regex.compiled.captures(haystack).unwrap();
+        for template in [
+            "$1",
+            "${1}",
+            "$1:$2",
+            "${host}-${2}",
+            "$host",
+            "$$1",
+            "a$",
+            "$3",
+            "$9",
+            "${x",
+            "$-",
+            "${1}x",
+            "plain",
+            "$0",
+            "$2$1",
+            "",
+        ] {
+            let mut theirs = String::new();
+            captures.expand(template, &mut theirs);
+            assert_eq!(expand(template), theirs, "template {template:?}");
+        }
+        // Go reads `$1x` as the group named "1x" (there is none) and rejects leading zeros.
+        assert_eq!(expand("$1x"), "");
+        assert_eq!(expand("${01}"), "");
+        // An empty name is malformed in Go (kept as text); the regex crate expands it to "".
+        assert_eq!(expand("${}"), "${}");
+        assert_eq!(expand("$h\u{e9}"), "");
+    }
+
+    #[test]
+    fn cached_matches_give_the_same_answers() {
+        let configs = rules(
+            r#"[{"source_labels": ["a"], "regex": "(\\w+)-(\\d+)", "target_label": "b",
+                 "replacement": "$2.$1"}]"#,
+        );
+        for round in 0..3 {
+            for idx in 0..(MATCH_CACHE_CAPACITY + 10) {
+                let input = format!("n{}-{idx}", idx % 7);
+                let out = process(labels(&[("a", &input)]), &configs).unwrap();
+                assert_eq!(
+                    out.get("b").map(String::as_str),
+                    Some(format!("{idx}.n{}", idx % 7).as_str()),
+                    "round {round}"
+                );
+            }
+            let out = process(labels(&[("a", "no match")]), &configs).unwrap();
+            assert!(!out.contains_key("b"));
+        }
+        assert!(configs[0].regex.cache.0.lock().unwrap().len() <= MATCH_CACHE_CAPACITY);
+    }
+
+    #[test]
+    fn literal_regexes_match_exactly() {
+        let regex = RelabelRegex::new("true").unwrap();
+        assert!(regex.literal);
+        assert!(regex.is_match("true"));
+        assert!(!regex.is_match("truex"));
+        assert!(!regex.is_match("TRUE"));
+        assert!(!RelabelRegex::new("t.ue").unwrap().literal);
+        assert!(RelabelRegex::new("t.ue").unwrap().is_match("true"));
     }
 
     #[test]
