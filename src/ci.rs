@@ -85,6 +85,7 @@ impl Cis {
                         .apply(&source, observations, complete, now)
                         .and_then(|mut changes| {
                             changes.extend(store.enrich_dns(now)?);
+                            changes.extend(store.enrich_targets(now)?);
                             Ok(changes)
                         }),
                     Command::Expire { before } => store.expire_history(before).map(|_| Vec::new()),

@@ -397,6 +397,27 @@ path = "{script}"
         host["metrics"]["value"], 1.0,
         "the info value is a metric: {host}"
     );
+    // The host is linked to the discovered target it was scraped as.
+    let linked = eventually(Duration::from_secs(20), || {
+        let host = get(
+            &weir,
+            &format!("/weir/v1/cis/{}", host_id.replace('/', "%2F")),
+        );
+        host["outgoing"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["kind"] == "discovered-as")
+            .cloned()
+    })
+    .unwrap_or_else(|| panic!("{host_id} never linked to its target; log:\n{}", weir.log()));
+    assert_eq!(
+        linked["targets"],
+        json!([format!(
+            "static.target:{node_address}@static-discovery/node"
+        )]),
+        "{linked}"
+    );
     let hosts = get(&weir, "/weir/v1/cis?kind=host&source=pipeline");
     assert_eq!(hosts["cis"].as_array().map_or(0, Vec::len), 2, "{hosts}");
 
@@ -410,11 +431,14 @@ path = "{script}"
     .unwrap_or_else(|| panic!("own target never became a host CI; log:\n{}", weir.log()));
     target.set_release("6.1.0-21-amd64");
     let updated = eventually(Duration::from_secs(30), || {
-        changes(&weir, "kind=host")
-            .into_iter()
-            .find(|c| c["change"] == "updated")
+        changes(&weir, "kind=host").into_iter().find(|c| {
+            c["change"] == "updated"
+                && c["diffs"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|d| d["attribute"] == "kernel"))
+        })
     })
-    .unwrap_or_else(|| panic!("no updated host change; log:\n{}", weir.log()));
+    .unwrap_or_else(|| panic!("no kernel update; log:\n{}", weir.log()));
     assert_eq!(updated["ci"], own_id.as_str(), "{updated}");
     assert_eq!(
         updated["diffs"],
@@ -423,12 +447,34 @@ path = "{script}"
     );
     // Scrapes keep observing both hosts; nothing else changes and nothing is deleted.
     std::thread::sleep(Duration::from_secs(3));
+    // Per host: created, linked to its target (a relationship change), and the kernel upgrade.
     let history = changes(&weir, "kind=host");
-    let kinds: Vec<&str> = history
+    let mut summary: Vec<(String, String)> = history
         .iter()
-        .filter_map(|c| c["change"].as_str())
+        .map(|c| {
+            let attributes: Vec<&str> = c["diffs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d["attribute"].as_str())
+                .collect();
+            let what = match c["change"].as_str() {
+                Some("updated") => attributes.join(","),
+                other => other.unwrap_or("").to_owned(),
+            };
+            (c["ci"].as_str().unwrap_or("").to_owned(), what)
+        })
         .collect();
-    assert_eq!(kinds, ["updated", "created", "created"], "{history:?}");
+    summary.sort();
+    let mut expected = vec![
+        (host_id.clone(), "created".to_owned()),
+        (host_id.clone(), "relation:discovered-as".to_owned()),
+        (own_id.clone(), "created".to_owned()),
+        (own_id.clone(), "kernel".to_owned()),
+        (own_id.clone(), "relation:discovered-as".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(summary, expected, "{history:?}");
     weir.stop();
 }
 

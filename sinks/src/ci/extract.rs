@@ -92,7 +92,8 @@ fn attributes(labels: &Labels, prefix: &str, skip: &[&str]) -> BTreeMap<String, 
     config
 }
 
-fn host_of(address: &str) -> String {
+/// The host of `host:port` (or `[v6]:port`); the text itself when it names no port.
+pub(crate) fn host_of(address: &str) -> String {
     if let Some(rest) = address.strip_prefix('[') {
         return rest.split(']').next().unwrap_or(rest).to_owned();
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::diff::{deletion, diff};
+use super::extract::host_of;
 use super::model::{Change, ChangeKind, CiKey, CiState, Observation, Relation};
 
 /// Store errors.
@@ -355,35 +356,72 @@ impl CiStore {
                     targets.insert(row?);
                 }
             }
-            let mut relations: Vec<Relation> = state
-                .relations
-                .iter()
-                .filter(|r| r.kind != "resolves-to")
-                .cloned()
-                .collect();
-            relations.extend(
-                targets
-                    .into_iter()
-                    .map(|(kind, key)| Relation::new("resolves-to", &kind, key)),
-            );
-            relations.sort();
-            if relations != state.relations {
-                let observation = Observation {
-                    key: Some(state.key.clone()),
-                    config: state.config.clone(),
-                    metrics: state.metrics.clone(),
-                    relations: relations.clone(),
-                    addresses: state.addresses.clone(),
-                };
-                if let Some(change) = diff(Some(&state), &observation, &state.key, time) {
-                    record(&transaction, &id, &change)?;
-                    changes.push(change);
-                }
-                state.relations = relations;
-                state.updated = time;
-                write_state(&transaction, &id, &state)?;
-                write_relations(&transaction, &id, &state.relations)?;
+            changes.extend(set_enrichment(
+                &transaction,
+                &id,
+                &mut state,
+                "resolves-to",
+                targets,
+                time,
+            )?);
+        }
+        transaction.commit()?;
+        Ok(changes)
+    }
+
+    /// Link what pipelines report under a scraped target's address (`ciOut` keyed by the
+    /// `instance` tag, `host:port`) to the discovered items behind it (`discovered-as`): the
+    /// discovered target with that very address, and the items that answer on its host (a
+    /// Kubernetes node, an EC2 instance).
+    pub fn enrich_targets(&mut self, time: i64) -> Result<Vec<Change>, CiStoreError> {
+        let mut items = Vec::new();
+        {
+            let mut statement = self
+                .connection
+                .prepare("SELECT id, state FROM cis WHERE source LIKE 'pipeline/%'")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (id, text) = row?;
+                items.push((id.clone(), decode(&id, &text)?));
             }
+        }
+        let transaction = self.connection.transaction()?;
+        let mut changes = Vec::new();
+        for (id, mut state) in items {
+            let address = state.key.key.clone();
+            let mut targets = BTreeSet::new();
+            {
+                let mut statement = transaction.prepare_cached(
+                    "SELECT kind, key FROM cis WHERE key = ?1 AND kind LIKE '%.target' AND source NOT LIKE 'pipeline/%'",
+                )?;
+                let rows = statement.query_map(params![address], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?;
+                for row in rows {
+                    targets.insert(row?);
+                }
+                let mut statement = transaction.prepare_cached(
+                    "SELECT c.kind, c.key FROM ci_addresses a JOIN cis c ON c.id = a.ci_id \
+                     WHERE a.address = ?1 AND c.kind NOT LIKE '%.target' \
+                     AND c.kind != 'dns.record' AND c.source NOT LIKE 'pipeline/%'",
+                )?;
+                let rows = statement.query_map(params![host_of(&address)], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?;
+                for row in rows {
+                    targets.insert(row?);
+                }
+            }
+            changes.extend(set_enrichment(
+                &transaction,
+                &id,
+                &mut state,
+                "discovered-as",
+                targets,
+                time,
+            )?);
         }
         transaction.commit()?;
         Ok(changes)
@@ -620,7 +658,50 @@ impl CiStore {
 
 /// Relationships that enrichment (not the source) owns: a source's observation never
 /// carries them, so they are kept from the stored state until enrichment itself changes them.
-const ENRICHMENT_RELATIONS: &[&str] = &["resolves-to"];
+const ENRICHMENT_RELATIONS: &[&str] = &["resolves-to", "discovered-as"];
+
+/// Replace a CI's enrichment relationships of `kind` with links to `targets` (kind, key);
+/// the change, when they differ.
+fn set_enrichment(
+    transaction: &rusqlite::Transaction<'_>,
+    id: &str,
+    state: &mut CiState,
+    kind: &str,
+    targets: BTreeSet<(String, String)>,
+    time: i64,
+) -> Result<Option<Change>, CiStoreError> {
+    let mut relations: Vec<Relation> = state
+        .relations
+        .iter()
+        .filter(|r| r.kind != kind)
+        .cloned()
+        .collect();
+    relations.extend(
+        targets
+            .into_iter()
+            .map(|(target_kind, key)| Relation::new(kind, &target_kind, key)),
+    );
+    relations.sort();
+    if relations == state.relations {
+        return Ok(None);
+    }
+    let observation = Observation {
+        key: Some(state.key.clone()),
+        config: state.config.clone(),
+        metrics: state.metrics.clone(),
+        relations: relations.clone(),
+        addresses: state.addresses.clone(),
+    };
+    let change = diff(Some(state), &observation, &state.key, time);
+    if let Some(change) = &change {
+        record(transaction, id, change)?;
+    }
+    state.relations = relations;
+    state.updated = time;
+    write_state(transaction, id, state)?;
+    write_relations(transaction, id, &state.relations)?;
+    Ok(change)
+}
 
 fn keep_enrichment(previous: &CiState, observation: &mut Observation) {
     let mut kept = false;
@@ -1066,6 +1147,60 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn pipeline_items_link_to_the_discovered_target_behind_their_address() {
+        let mut store = CiStore::in_memory().unwrap();
+        let target = |address: &str| Observation {
+            key: Some(CiKey::new("static-discovery/s", "static.target", address)),
+            addresses: vec![host_of(address)],
+            ..Observation::default()
+        };
+        store
+            .apply(
+                "static-discovery/s",
+                vec![target("10.0.0.5:9100"), target("10.0.0.5:8080")],
+                true,
+                1,
+            )
+            .unwrap();
+        let node = Observation {
+            key: Some(CiKey::new("kubernetes/n", "kubernetes.node", "node-1")),
+            addresses: vec!["10.0.0.5".to_owned()],
+            ..Observation::default()
+        };
+        store.apply("kubernetes/n", vec![node], true, 1).unwrap();
+        let host = || Observation {
+            key: Some(CiKey::new("pipeline/host_info", "host", "10.0.0.5:9100")),
+            config: [("kernel".to_owned(), "6.1".to_owned())].into(),
+            ..Observation::default()
+        };
+        store
+            .apply("pipeline/host_info", vec![host()], false, 2)
+            .unwrap();
+        let changes = store.enrich_targets(3).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            changes[0].diffs[0].new.as_deref(),
+            Some("kubernetes.node:node-1,static.target:10.0.0.5:9100"),
+            "the exact target and what answers on its host, not the other port"
+        );
+        assert!(
+            store
+                .apply("pipeline/host_info", vec![host()], false, 4)
+                .unwrap()
+                .is_empty(),
+            "observing the host again keeps its links"
+        );
+        assert!(store.enrich_targets(5).unwrap().is_empty());
+        let on_target = store
+            .list(&CiQuery {
+                related: Some("static.target:10.0.0.5:9100".into()),
+                ..CiQuery::default()
+            })
+            .unwrap();
+        assert_eq!(on_target.len(), 1);
     }
 
     #[test]
