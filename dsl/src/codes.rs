@@ -83,6 +83,8 @@ pub const OPERATOR_FAILS: &str = "W606";
 pub const ARGUMENT_FAILS: &str = "W607";
 /// A predicate (`where`, alert levels, ...) that can never evaluate to a bool.
 pub const NEVER_BOOL: &str = "W608";
+/// A batch query with a time condition of its own (ANDed with the period's range).
+pub const QUERY_TIME_CONDITION: &str = "W609";
 
 /// Every code with a one-line summary, for `weir explain` and the docs.
 pub const ALL: &[(&str, &str)] = &[
@@ -138,6 +140,10 @@ pub const ALL: &[(&str, &str)] = &[
         "a function argument that fails on every point",
     ),
     (NEVER_BOOL, "a predicate that is never a bool"),
+    (
+        QUERY_TIME_CONDITION,
+        "a query time condition ANDed with the period's range",
+    ),
 ];
 
 #[cfg(test)]

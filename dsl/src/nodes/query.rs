@@ -48,7 +48,8 @@ pub enum QueryLanguage {
 /// Properties of `query()`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QuerySpec {
-    /// The query: an InfluxQL `SELECT` without a time condition or `GROUP BY`, or PromQL.
+    /// The query: an InfluxQL `SELECT` without a `GROUP BY` (a time condition of its own is
+    /// ANDed with the range, as in Kapacitor), or PromQL.
     pub query: String,
     /// Which language `query` is in.
     pub language: QueryLanguage,
@@ -143,13 +144,13 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
                 ok = false;
             }
             Ok(parts) if parts.condition.is_some_and(mentions_time) => {
+                // Kapacitor ANDs the query's own condition with the range; so does weir.
                 let span = node.call.span;
-                node.error(
-                    code,
-                    "the query must not have a time condition: weir adds the time range from .period(...) and .offset(...)",
+                node.diagnostics.push(crate::Diagnostic::warning(
+                    crate::codes::QUERY_TIME_CONDITION,
+                    "the query has its own time condition: it is ANDed with the range from .period(...) and .offset(...), so each run sees only their overlap",
                     span,
-                );
-                ok = false;
+                ));
             }
             Ok(_) => {}
         }
