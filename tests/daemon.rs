@@ -305,6 +305,8 @@ fn https_serves_the_api_with_the_configured_certificate() {
 /// forty-nine scraping without a gap. weir scrapes its own `/metrics` fifty times over; a
 /// restarted scraper starts its targets' counters from zero, so counters that only ever grow
 /// prove the forty-nine were never stopped, and the changed one proves the check can fail.
+/// A tick counts whether it scraped or skipped (an overloaded machine may time scrapes out
+/// and open a circuit): what is tested is that every target's loop kept running.
 #[test]
 fn reloading_one_scraper_of_fifty_leaves_the_others_running() {
     let scrapers = |changed_interval: &str| {
@@ -333,7 +335,7 @@ fn reloading_one_scraper_of_fifty_leaves_the_others_running() {
                     .filter_map(|t| {
                         Some((
                             t["scraper"].as_str()?.to_owned(),
-                            t["scrapes_total"].as_u64()?,
+                            t["scrapes_total"].as_u64()? + t["skipped_total"].as_u64()?,
                         ))
                     })
                     .collect()
@@ -393,8 +395,9 @@ fn reloading_one_scraper_of_fifty_leaves_the_others_running() {
     });
     assert!(
         after.is_some(),
-        "the forty-nine stopped scraping after the reload: {:?}",
-        counts()
+        "the forty-nine stopped scraping after the reload: {:?}\nlog:\n{}",
+        counts(),
+        weir.log()
     );
     assert!(
         restarted_changed,
