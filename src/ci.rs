@@ -81,11 +81,21 @@ impl Cis {
                 let mut store = writer_store.lock().unwrap_or_else(|p| p.into_inner());
                 let now = now_nanos();
                 let result = match command {
+                    // Links can only change where something changed: after a discovery
+                    // change every link is recomputed, after a pipeline change only the
+                    // changed items' links.
                     Command::Collection { source, observations, complete } => store
                         .apply(&source, observations, complete, now)
                         .and_then(|mut changes| {
-                            changes.extend(store.enrich_dns(now)?);
-                            changes.extend(store.enrich_targets(now)?);
+                            let pipeline = source.starts_with("pipeline/");
+                            if !changes.is_empty() && pipeline {
+                                let ids: Vec<String> =
+                                    changes.iter().map(|change| change.key.id()).collect();
+                                changes.extend(store.enrich_targets(now, Some(&ids))?);
+                            } else if !changes.is_empty() {
+                                changes.extend(store.enrich_dns(now)?);
+                                changes.extend(store.enrich_targets(now, None)?);
+                            }
                             Ok(changes)
                         }),
                     Command::Expire { before } => store.expire_history(before).map(|_| Vec::new()),

@@ -372,19 +372,39 @@ impl CiStore {
     /// Link what pipelines report under a scraped target's address (`ciOut` keyed by the
     /// `instance` tag, `host:port`) to the discovered items behind it (`discovered-as`): the
     /// discovered target with that very address, and the items that answer on its host (a
-    /// Kubernetes node, an EC2 instance).
-    pub fn enrich_targets(&mut self, time: i64) -> Result<Vec<Change>, CiStoreError> {
+    /// Kubernetes node, an EC2 instance). With `only`, just those items (the ones a pipeline
+    /// just created or changed); without, every pipeline item (after a discovery change).
+    pub fn enrich_targets(
+        &mut self,
+        time: i64,
+        only: Option<&[String]>,
+    ) -> Result<Vec<Change>, CiStoreError> {
         let mut items = Vec::new();
-        {
-            let mut statement = self
-                .connection
-                .prepare("SELECT id, state FROM cis WHERE source LIKE 'pipeline/%'")?;
-            let rows = statement.query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })?;
-            for row in rows {
-                let (id, text) = row?;
-                items.push((id.clone(), decode(&id, &text)?));
+        match only {
+            Some(ids) => {
+                let mut statement = self.connection.prepare_cached(
+                    "SELECT state FROM cis WHERE id = ?1 AND source LIKE 'pipeline/%'",
+                )?;
+                for id in ids {
+                    let text: Option<String> = statement
+                        .query_row(params![id], |row| row.get(0))
+                        .optional()?;
+                    if let Some(text) = text {
+                        items.push((id.clone(), decode(id, &text)?));
+                    }
+                }
+            }
+            None => {
+                let mut statement = self
+                    .connection
+                    .prepare("SELECT id, state FROM cis WHERE source LIKE 'pipeline/%'")?;
+                let rows = statement.query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?;
+                for row in rows {
+                    let (id, text) = row?;
+                    items.push((id.clone(), decode(&id, &text)?));
+                }
             }
         }
         let transaction = self.connection.transaction()?;
@@ -1179,7 +1199,12 @@ mod tests {
         store
             .apply("pipeline/host_info", vec![host()], false, 2)
             .unwrap();
-        let changes = store.enrich_targets(3).unwrap();
+        let changes = store
+            .enrich_targets(
+                3,
+                Some(&["host:10.0.0.5:9100@pipeline/host_info".to_owned()]),
+            )
+            .unwrap();
         assert_eq!(changes.len(), 1);
         assert_eq!(
             changes[0].diffs[0].new.as_deref(),
@@ -1193,7 +1218,7 @@ mod tests {
                 .is_empty(),
             "observing the host again keeps its links"
         );
-        assert!(store.enrich_targets(5).unwrap().is_empty());
+        assert!(store.enrich_targets(5, None).unwrap().is_empty());
         let on_target = store
             .list(&CiQuery {
                 related: Some("static.target:10.0.0.5:9100".into()),
@@ -1201,6 +1226,14 @@ mod tests {
             })
             .unwrap();
         assert_eq!(on_target.len(), 1);
+        store
+            .apply("static-discovery/s", vec![target("10.0.0.5:8080")], true, 6)
+            .unwrap();
+        let unlinked = store.enrich_targets(7, None).unwrap();
+        assert_eq!(
+            unlinked[0].diffs[0].new.as_deref(),
+            Some("kubernetes.node:node-1")
+        );
     }
 
     #[test]
