@@ -137,3 +137,106 @@ impl Node for Eval {
         self.states.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nodes::test_support::*;
+    use weir_dsl::NodeSpec;
+
+    fn node(script: &str) -> Eval {
+        let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
+        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let spec = program
+            .nodes
+            .into_iter()
+            .find_map(|node| match node.spec {
+                NodeSpec::Eval(spec) => Some(spec),
+                _ => None,
+            })
+            .expect("an eval node");
+        Eval::new(&spec)
+    }
+
+    fn point(message: &Message) -> &Point {
+        match message {
+            Message::Point(point) => &point.point,
+            Message::Batch(_) => panic!("expected a point"),
+        }
+    }
+
+    #[test]
+    fn without_keep_only_the_new_fields_remain() {
+        let mut node = node("stream|from()|eval(lambda: \"value\" * 2.0).as('double')");
+        let g = group(&[]);
+        let (out, errors) = run(
+            &mut node,
+            vec![(0, value_point(1, 2.5, &g))],
+            &Recorder::default(),
+            false,
+        );
+        assert_eq!(errors, 0);
+        let fields: Vec<&str> = point(&out[0]).fields.keys().map(String::as_str).collect();
+        assert_eq!(fields, vec!["double"]);
+        assert_eq!(float(&out[0], "double"), 5.0);
+    }
+
+    #[test]
+    fn keep_retains_the_old_fields_and_later_expressions_see_earlier_results() {
+        let mut node = node(
+            "stream|from()|eval(lambda: \"value\" * 2.0, lambda: \"double\" + 1.0).as('double', 'plus').keep()",
+        );
+        let g = group(&[]);
+        let (out, _) = run(
+            &mut node,
+            vec![(0, value_point(1, 2.0, &g))],
+            &Recorder::default(),
+            false,
+        );
+        assert_eq!(float(&out[0], "value"), 2.0);
+        assert_eq!(float(&out[0], "double"), 4.0);
+        assert_eq!(float(&out[0], "plus"), 5.0);
+    }
+
+    #[test]
+    fn tags_turn_string_results_into_tags() {
+        let mut node = node(
+            "stream|from()|eval(lambda: if(\"value\" > 1.0, 'high', 'low')).as('level').tags('level').keep()",
+        );
+        let g = group(&[]);
+        let (out, _) = run(
+            &mut node,
+            vec![(0, value_point(1, 2.0, &g)), (0, value_point(2, 0.5, &g))],
+            &Recorder::default(),
+            false,
+        );
+        assert_eq!(point(&out[0]).tags["level"], "high");
+        assert_eq!(point(&out[1]).tags["level"], "low");
+        assert!(!point(&out[0]).fields.contains_key("level"));
+    }
+
+    #[test]
+    fn stateful_functions_count_per_group() {
+        let mut node = node("stream|from()|eval(lambda: count()).as('n')");
+        let a = group(&[("host", "a")]);
+        let b = group(&[("host", "b")]);
+        let inputs = vec![
+            (0, value_point(1, 1.0, &a)),
+            (0, value_point(1, 1.0, &b)),
+            (0, value_point(2, 1.0, &a)),
+        ];
+        let (out, _) = run(&mut node, inputs, &Recorder::default(), false);
+        let counts: Vec<Option<FieldValue>> = out
+            .iter()
+            .map(|m| point(m).fields.get("n").cloned())
+            .collect();
+        assert_eq!(
+            counts,
+            vec![
+                Some(FieldValue::Int(1)),
+                Some(FieldValue::Int(1)),
+                Some(FieldValue::Int(2))
+            ]
+        );
+    }
+}
