@@ -283,16 +283,10 @@ mod tests {
     const S: i64 = 1_000_000_000;
 
     fn spec(script: &str) -> CombineSpec {
-        let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
-        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
-        program
-            .nodes
-            .into_iter()
-            .find_map(|node| match node.spec {
-                NodeSpec::Combine(spec) => Some(spec),
-                _ => None,
-            })
-            .unwrap()
+        spec_of(script, |spec| match spec {
+            NodeSpec::Combine(spec) => Some(spec),
+            _ => None,
+        })
     }
 
     fn service_point(millis: i64, service: &str, value: f64, group: &Group) -> Message {

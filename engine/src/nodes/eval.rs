@@ -145,16 +145,10 @@ mod tests {
     use weir_dsl::NodeSpec;
 
     fn node(script: &str) -> Eval {
-        let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
-        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
-        let spec = program
-            .nodes
-            .into_iter()
-            .find_map(|node| match node.spec {
-                NodeSpec::Eval(spec) => Some(spec),
-                _ => None,
-            })
-            .expect("an eval node");
+        let spec = spec_of(script, |spec| match spec {
+            NodeSpec::Eval(spec) => Some(spec),
+            _ => None,
+        });
         Eval::new(&spec)
     }
 

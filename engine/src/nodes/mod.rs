@@ -316,6 +316,18 @@ pub(crate) mod test_support {
         (out, stats.snapshot().get("errors").copied().unwrap_or(0))
     }
 
+    /// Compile `script` (panicking with its diagnostics if it does not compile) and return
+    /// the first node spec that `pick` accepts.
+    pub fn spec_of<T>(script: &str, pick: impl Fn(weir_dsl::NodeSpec) -> Option<T>) -> T {
+        let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
+        let program = program.unwrap_or_else(|| panic!("{script}: {diagnostics:?}"));
+        program
+            .nodes
+            .into_iter()
+            .find_map(|node| pick(node.spec))
+            .unwrap_or_else(|| panic!("{script}: no node of the kind asked for"))
+    }
+
     pub fn group(tags: &[(&str, &str)]) -> Group {
         if tags.is_empty() {
             return GroupInfo::nil();

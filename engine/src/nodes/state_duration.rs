@@ -125,16 +125,10 @@ mod tests {
     use weir_dsl::NodeSpec;
 
     fn spec(script: &str) -> StateDurationSpec {
-        let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
-        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
-        program
-            .nodes
-            .into_iter()
-            .find_map(|node| match node.spec {
-                NodeSpec::StateDuration(spec) => Some(spec),
-                _ => None,
-            })
-            .unwrap()
+        spec_of(script, |spec| match spec {
+            NodeSpec::StateDuration(spec) => Some(spec),
+            _ => None,
+        })
     }
 
     fn floats(out: &[Message], field: &str) -> Vec<f64> {

@@ -75,16 +75,10 @@ mod tests {
     use weir_dsl::NodeSpec;
 
     fn node(script: &str) -> Where {
-        let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
-        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
-        let spec = program
-            .nodes
-            .into_iter()
-            .find_map(|node| match node.spec {
-                NodeSpec::Where(spec) => Some(spec),
-                _ => None,
-            })
-            .expect("a where node");
+        let spec = spec_of(script, |spec| match spec {
+            NodeSpec::Where(spec) => Some(spec),
+            _ => None,
+        });
         Where::new(&spec)
     }
 
