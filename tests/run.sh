@@ -48,11 +48,11 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
-step "weir check / fmt --check / test on scripts/"
-"$WEIR_BIN" check scripts/*.tick
-"$WEIR_BIN" fmt --check scripts/*.tick
+step "weir check / fmt --check / test on scripts/ and scripts/batch/"
+"$WEIR_BIN" check scripts/*.tick scripts/batch/*.tick
+"$WEIR_BIN" fmt --check scripts/*.tick scripts/batch/*.tick
 failed=0
-for script in scripts/*.tick; do
+for script in scripts/*.tick scripts/batch/*.tick; do
   base="${script%.tick}"
   if [ -f "$base.lp" ] && [ -f "$base.expected.jsonl" ]; then
     "$WEIR_BIN" test "$script" --data "$base.lp" --expect "$base.expected.jsonl" || failed=1

@@ -17,10 +17,13 @@ fn weir(args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// `scripts/*.tick` (the stream examples the embedded default runs) and `scripts/batch/*.tick`
+/// (batch examples, which need a `[[prometheus]]` or `[[influxdb]]` source to run).
 fn scripts() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
-    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("scripts/")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let mut scripts: Vec<PathBuf> = [root.clone(), root.join("batch")]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|e| e == "tick"))
         .collect();
