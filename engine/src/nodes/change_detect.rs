@@ -6,21 +6,17 @@
 //! error for that field and that field does not count as a change, and on batch edges the
 //! memory restarts with every batch.
 
-use rustc_hash::FxHashMap as HashMap;
-
 use weir_dsl::nodes::ChangeDetectSpec;
 
 use crate::message::Message;
-use crate::nodes::{Context, Node};
+use crate::nodes::{Context, GroupStates, LastSeen, Node};
 use crate::point::Fields;
 
 /// Runtime state of `changeDetect()`.
 pub struct ChangeDetect {
     fields: Vec<String>,
     /// Per group: the watched fields of the last point that passed.
-    previous: HashMap<String, GroupPrevious>,
-    /// `.groupTTL()` in nanoseconds.
-    group_ttl: Option<i64>,
+    previous: GroupStates<GroupPrevious>,
 }
 
 /// One group's memory and when it was last seen (the task's clock).
@@ -29,13 +25,18 @@ struct GroupPrevious {
     last_seen: i64,
 }
 
+impl LastSeen for GroupPrevious {
+    fn last_seen(&self) -> i64 {
+        self.last_seen
+    }
+}
+
 impl ChangeDetect {
     /// Build from the spec.
     pub fn new(spec: &ChangeDetectSpec) -> ChangeDetect {
         ChangeDetect {
             fields: spec.fields.clone(),
-            previous: HashMap::default(),
-            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
+            previous: GroupStates::new(spec.group_ttl),
         }
     }
 
@@ -108,19 +109,11 @@ impl Node for ChangeDetect {
     }
 
     fn tick(&mut self, ctx: &mut Context<'_>) {
-        // weir's `.groupTTL()`: forget groups that saw no point for that long.
-        if let Some(ttl) = self.group_ttl {
-            let now = ctx.now();
-            self.previous
-                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
-        }
+        self.previous.expire(ctx.now());
     }
 
     fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
-        if barrier.delete {
-            // `barrier().delete(TRUE)`: the group starts over at its next point.
-            self.previous.remove(barrier.group.id.as_str());
-        }
+        self.previous.on_barrier(barrier);
         true
     }
 

@@ -19,7 +19,7 @@ use weir_dsl::nodes::CombineSpec;
 use weir_dsl::{Lambda, LambdaState};
 
 use crate::message::{Group, Message, PointScope, TaskPoint};
-use crate::nodes::{Context, Node};
+use crate::nodes::{Context, GroupStates, LastSeen, Node};
 use crate::point::{Fields, Point, Tags};
 
 /// Go's `Time.Round(step)`: to the nearest multiple of `step` counted from Go's zero time
@@ -66,6 +66,12 @@ struct GroupBuffer {
     last_seen: i64,
 }
 
+impl LastSeen for GroupBuffer {
+    fn last_seen(&self) -> i64 {
+        self.last_seen
+    }
+}
+
 /// Runtime state of `combine()`.
 pub struct Combine {
     expressions: Vec<Lambda>,
@@ -73,9 +79,7 @@ pub struct Combine {
     delimiter: String,
     tolerance: i64,
     max: u128,
-    groups: HashMap<String, GroupBuffer>,
-    /// `.groupTTL()` in nanoseconds.
-    group_ttl: Option<i64>,
+    groups: GroupStates<GroupBuffer>,
 }
 
 impl Combine {
@@ -87,8 +91,7 @@ impl Combine {
             delimiter: spec.delimiter.clone(),
             tolerance: spec.tolerance.nanos(),
             max: u128::try_from(spec.max).unwrap_or(0),
-            groups: HashMap::default(),
-            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
+            groups: GroupStates::new(spec.group_ttl),
         }
     }
 
@@ -221,7 +224,7 @@ impl Combine {
 impl Node for Combine {
     fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
         let n_expressions = self.expressions.len();
-        let mut groups = std::mem::take(&mut self.groups);
+        let mut groups = std::mem::take(&mut *self.groups);
         match message {
             Message::Point(TaskPoint { point, group }) => {
                 let buffer =
@@ -248,23 +251,15 @@ impl Node for Combine {
                 buffer.points.clear();
             }
         }
-        self.groups = groups;
+        *self.groups = groups;
     }
 
     fn tick(&mut self, ctx: &mut Context<'_>) {
-        // weir's `.groupTTL()`: forget groups that saw no point for that long.
-        if let Some(ttl) = self.group_ttl {
-            let now = ctx.now();
-            self.groups
-                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
-        }
+        self.groups.expire(ctx.now());
     }
 
     fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
-        if barrier.delete {
-            // `barrier().delete(TRUE)`: the group starts over at its next point.
-            self.groups.remove(barrier.group.id.as_str());
-        }
+        self.groups.on_barrier(barrier);
         true
     }
 

@@ -12,13 +12,11 @@
 //! - on batch edges each batch becomes a batch of flattened points, one per time, the last
 //!   one emitted at the end of the batch.
 
-use rustc_hash::FxHashMap as HashMap;
-
 use weir_dsl::nodes::FlattenSpec;
 
 use crate::message::{Batch, Group, Message, TaskPoint};
 use crate::nodes::combine::go_round;
-use crate::nodes::{Context, Node};
+use crate::nodes::{Context, GroupStates, LastSeen, Node};
 use crate::point::{Fields, Point};
 
 /// One group's buffer.
@@ -31,12 +29,16 @@ struct GroupBuffer {
     last_seen: i64,
 }
 
+impl LastSeen for GroupBuffer {
+    fn last_seen(&self) -> i64 {
+        self.last_seen
+    }
+}
+
 /// Runtime state of `flatten()`.
 pub struct Flatten {
     spec: FlattenSpec,
-    groups: HashMap<String, GroupBuffer>,
-    /// `.groupTTL()` in nanoseconds.
-    group_ttl: Option<i64>,
+    groups: GroupStates<GroupBuffer>,
 }
 
 impl Flatten {
@@ -44,8 +46,7 @@ impl Flatten {
     pub fn new(spec: &FlattenSpec) -> Flatten {
         Flatten {
             spec: spec.clone(),
-            groups: HashMap::default(),
-            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
+            groups: GroupStates::new(spec.group_ttl),
         }
     }
 
@@ -116,7 +117,7 @@ impl Flatten {
 
 impl Node for Flatten {
     fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
-        let mut groups = std::mem::take(&mut self.groups);
+        let mut groups = std::mem::take(&mut *self.groups);
         match message {
             Message::Point(TaskPoint { point, group }) => {
                 let tolerance = self.spec.tolerance.nanos();
@@ -170,23 +171,15 @@ impl Node for Flatten {
                 }));
             }
         }
-        self.groups = groups;
+        *self.groups = groups;
     }
 
     fn tick(&mut self, ctx: &mut Context<'_>) {
-        // weir's `.groupTTL()`: forget groups that saw no point for that long.
-        if let Some(ttl) = self.group_ttl {
-            let now = ctx.now();
-            self.groups
-                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
-        }
+        self.groups.expire(ctx.now());
     }
 
     fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
-        if barrier.delete {
-            // `barrier().delete(TRUE)`: the group starts over at its next point.
-            self.groups.remove(barrier.group.id.as_str());
-        }
+        self.groups.on_barrier(barrier);
         true
     }
 

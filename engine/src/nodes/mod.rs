@@ -183,6 +183,58 @@ pub enum Published {
     HttpOut(String, Arc<http_out::HttpOutState>),
 }
 
+/// A group's state that knows when its group last saw a point (wall-clock nanoseconds).
+pub(crate) trait LastSeen {
+    /// When the group last saw a point.
+    fn last_seen(&self) -> i64;
+}
+
+/// Per-group state of a stateful node, with the two ways a group is forgotten: weir's
+/// `.groupTTL()` (no point for that long, checked on ticks) and `barrier().delete(TRUE)`.
+/// Dereferences to the map from group id to state.
+pub(crate) struct GroupStates<S> {
+    states: rustc_hash::FxHashMap<String, S>,
+    ttl: Option<i64>,
+}
+
+impl<S: LastSeen> GroupStates<S> {
+    /// No groups yet; a missing or non-positive TTL never expires a group.
+    pub(crate) fn new(ttl: Option<weir_dsl::Duration>) -> GroupStates<S> {
+        GroupStates {
+            states: rustc_hash::FxHashMap::default(),
+            ttl: ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
+        }
+    }
+
+    /// `.groupTTL()`: forget the groups that saw no point for that long.
+    pub(crate) fn expire(&mut self, now: i64) {
+        if let Some(ttl) = self.ttl {
+            self.states
+                .retain(|_, state| now.saturating_sub(state.last_seen()) < ttl);
+        }
+    }
+
+    /// `barrier().delete(TRUE)`: the group starts over at its next point.
+    pub(crate) fn on_barrier(&mut self, barrier: &crate::message::Barrier) {
+        if barrier.delete {
+            self.states.remove(barrier.group.id.as_str());
+        }
+    }
+}
+
+impl<S> std::ops::Deref for GroupStates<S> {
+    type Target = rustc_hash::FxHashMap<String, S>;
+    fn deref(&self) -> &Self::Target {
+        &self.states
+    }
+}
+
+impl<S> std::ops::DerefMut for GroupStates<S> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.states
+    }
+}
+
 /// Why a node could not be built.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildError(pub String);

@@ -4,12 +4,10 @@
 //! On batch edges the points inside each batch are sampled, the count restarting with every
 //! batch; the batch itself always flows on, as in Kapacitor's `sampleGroup`.
 
-use rustc_hash::FxHashMap as HashMap;
-
 use weir_dsl::nodes::{SampleRate, SampleSpec};
 
 use crate::message::Message;
-use crate::nodes::{Context, Node};
+use crate::nodes::{Context, GroupStates, LastSeen, Node};
 
 /// Nanoseconds from Go's zero time (0001-01-01T00:00:00Z) to the Unix epoch: Go truncates
 /// and rounds times relative to its zero time, not to the epoch.
@@ -27,12 +25,16 @@ struct GroupCount {
     last_seen: i64,
 }
 
+impl LastSeen for GroupCount {
+    fn last_seen(&self) -> i64 {
+        self.last_seen
+    }
+}
+
 /// Runtime state of `sample()`.
 pub struct Sample {
     rate: SampleRate,
-    counts: HashMap<String, GroupCount>,
-    /// `.groupTTL()` in nanoseconds.
-    group_ttl: Option<i64>,
+    counts: GroupStates<GroupCount>,
 }
 
 impl Sample {
@@ -40,8 +42,7 @@ impl Sample {
     pub fn new(spec: &SampleSpec) -> Sample {
         Sample {
             rate: spec.rate.clone(),
-            counts: HashMap::default(),
-            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
+            counts: GroupStates::new(spec.group_ttl),
         }
     }
 
@@ -90,19 +91,11 @@ impl Node for Sample {
     }
 
     fn tick(&mut self, ctx: &mut Context<'_>) {
-        // weir's `.groupTTL()`: forget groups that saw no point for that long.
-        if let Some(ttl) = self.group_ttl {
-            let now = ctx.now();
-            self.counts
-                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
-        }
+        self.counts.expire(ctx.now());
     }
 
     fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
-        if barrier.delete {
-            // `barrier().delete(TRUE)`: the group starts over at its next point.
-            self.counts.remove(barrier.group.id.as_str());
-        }
+        self.counts.on_barrier(barrier);
         true
     }
 

@@ -6,13 +6,11 @@
 //! point whose predicate fails to evaluate is dropped and counted as an error (the state
 //! keeps its start), and on batch edges the state restarts with every batch.
 
-use rustc_hash::FxHashMap as HashMap;
-
 use weir_dsl::nodes::StateDurationSpec;
 use weir_dsl::{Lambda, LambdaState};
 
 use crate::message::{Message, PointScope};
-use crate::nodes::{Context, Node};
+use crate::nodes::{Context, GroupStates, LastSeen, Node};
 use crate::point::{FieldValue, Point};
 
 /// One group's state: the lambda's own state and when the state began.
@@ -24,14 +22,18 @@ struct GroupState {
     last_seen: i64,
 }
 
+impl LastSeen for GroupState {
+    fn last_seen(&self) -> i64 {
+        self.last_seen
+    }
+}
+
 /// Runtime state of `stateDuration()`.
 pub struct StateDuration {
     predicate: Lambda,
     as_: String,
     unit: f64,
-    groups: HashMap<String, GroupState>,
-    /// `.groupTTL()` in nanoseconds.
-    group_ttl: Option<i64>,
+    groups: GroupStates<GroupState>,
 }
 
 impl StateDuration {
@@ -42,8 +44,7 @@ impl StateDuration {
             as_: spec.as_.clone(),
             // The dsl refuses a unit that is not positive.
             unit: spec.unit.nanos().max(1) as f64,
-            groups: HashMap::default(),
-            group_ttl: spec.group_ttl.map(|ttl| ttl.nanos()).filter(|ttl| *ttl > 0),
+            groups: GroupStates::new(spec.group_ttl),
         }
     }
 
@@ -97,19 +98,11 @@ impl Node for StateDuration {
     }
 
     fn tick(&mut self, ctx: &mut Context<'_>) {
-        // weir's `.groupTTL()`: forget groups that saw no point for that long.
-        if let Some(ttl) = self.group_ttl {
-            let now = ctx.now();
-            self.groups
-                .retain(|_, state| now.saturating_sub(state.last_seen) < ttl);
-        }
+        self.groups.expire(ctx.now());
     }
 
     fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
-        if barrier.delete {
-            // `barrier().delete(TRUE)`: the group starts over at its next point.
-            self.groups.remove(barrier.group.id.as_str());
-        }
+        self.groups.on_barrier(barrier);
         true
     }
 
