@@ -140,6 +140,7 @@ impl Daemon {
         apply_batch_sources(&batch_sources, &config);
         engine.set_query_source(batch_sources.clone());
         let tasks = Tasks::new(store, engine.clone());
+        tasks.set_exec_allowed(config.exec.allowed_commands.clone());
         let discovery = DiscoveryManager::new();
         let (points_tx, points_rx) = mpsc::channel::<PointBatch>(1024);
         let scrapers = ScrapeManager::new(points_tx);
@@ -193,7 +194,7 @@ impl Daemon {
 
     /// The `/write` body limit.
     pub fn max_body_size(&self) -> u64 {
-        self.config.load().config.http.max_body_size
+        self.config.load().config.http.max_body_size.0
     }
 
     /// Apply the parts of `config` that can change at run time.
@@ -222,6 +223,8 @@ impl Daemon {
                 }
             }
         }
+        self.tasks
+            .set_exec_allowed(config.exec.allowed_commands.clone());
         self.load_tasks(config);
     }
 
@@ -281,11 +284,22 @@ impl Daemon {
                 return self.record_rejection(e.to_string(), source_name(current.path.as_deref()));
             }
         };
+        let mut loaded = loaded;
+        // These are read once at start (the listener, its TLS, auth, the store): the running
+        // values stay until the next restart, as the log says, instead of taking effect early
+        // (turning auth off by a reload would otherwise open the API at once).
         if loaded.config.http != current.config.http {
             tracing::warn!("[http] changes take effect at the next restart");
+            loaded.config.http = current.config.http.clone();
         }
         if loaded.config.data_dir != current.config.data_dir {
             tracing::warn!("data_dir changes take effect at the next restart");
+            loaded.config.data_dir = current.config.data_dir.clone();
+        }
+        if loaded.config.exec != current.config.exec {
+            tracing::info!(
+                "[exec] allowed-commands changed: checked when a task is next defined or enabled"
+            );
         }
         self.apply_components(&loaded.config);
         let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.message.clone()).collect();
@@ -444,7 +458,10 @@ pub fn reload_on_file_change(daemon: Arc<Daemon>, path: PathBuf) {
         move |result: notify_debouncer_full::DebounceEventResult| {
             if let Ok(events) = result {
                 if events.iter().any(|event| {
-                    event
+                    !matches!(
+                        event.kind,
+                        notify_debouncer_full::notify::EventKind::Access(_)
+                    ) && event
                         .paths
                         .iter()
                         .any(|p| p.file_name() == watched.file_name())
@@ -472,11 +489,28 @@ pub fn reload_on_file_change(daemon: Arc<Daemon>, path: PathBuf) {
     }
     tokio::spawn(async move {
         let _keep = debouncer;
+        // Only a change of content reloads: reading the file (the reload's own read included)
+        // and touching it are not changes.
+        let mut last = file_digest(&path);
         while rx.recv().await.is_some() {
+            let digest = file_digest(&path);
+            if digest == last {
+                continue;
+            }
+            last = digest;
             tracing::info!(file = %path.display(), "config file changed: reloading");
             daemon.reload().await;
         }
     });
+}
+
+/// SHA-256 of a file's content, or `None` when it cannot be read (a missing file is a change
+/// too, reported by the reload that follows).
+fn file_digest(path: &Path) -> Option<[u8; 32]> {
+    use sha2::{Digest as _, Sha256};
+    std::fs::read(path)
+        .ok()
+        .map(|bytes| Sha256::digest(&bytes).into())
 }
 
 /// How long to wait for a graceful shutdown before giving up.

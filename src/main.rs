@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod daemon;
 mod dot;
+mod listener;
 mod logging;
 mod outputs;
 mod serve;

@@ -53,6 +53,9 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("weir")
+        // Room for the deepest script the parser accepts (dsl::parser::MAX_DEPTH) on every
+        // thread that compiles one, with a wide margin.
+        .thread_stack_size(8 << 20)
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -69,6 +72,10 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
             .flat_map(|s| s.urls.clone())
             .collect();
         let http = &loaded.config.http;
+        let limits = crate::listener::Limits {
+            max_connections: http.max_connections,
+            header_timeout: http.read_header_timeout,
+        };
         let tls = if http.https_enabled {
             let key = (!http.https_private_key.is_empty())
                 .then(|| PathBuf::from(&http.https_private_key));
@@ -106,14 +113,7 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
                 tracing::warn!("shutdown timed out; buffered data stays on disk");
             }
         };
-        match tls {
-            Some(acceptor) => crate::tls::serve(listener, acceptor, app, shutdown).await?,
-            None => axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .context("HTTP server failed")?,
-        }
-        Ok(())
+        crate::listener::serve(listener, tls, app, limits, shutdown).await
     })
 }
 

@@ -90,6 +90,8 @@ pub struct Tasks {
     store: Arc<Store>,
     engine: Engine,
     runtime: Mutex<BTreeMap<String, TaskRuntime>>,
+    /// `[exec] allowed-commands`: the programs an `exec` handler may run.
+    exec_allowed: Mutex<Vec<String>>,
 }
 
 /// Now, RFC 3339 with nanoseconds, as Kapacitor writes `created`/`modified`.
@@ -148,7 +150,47 @@ impl Tasks {
             store,
             engine,
             runtime: Mutex::new(BTreeMap::new()),
+            exec_allowed: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Set `[exec] allowed-commands` (at start and on reload). Tasks already running keep
+    /// running; the list is checked whenever a task is defined, updated, enabled or restored.
+    pub fn set_exec_allowed(&self, commands: Vec<String>) {
+        *self
+            .exec_allowed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = commands;
+    }
+
+    /// Refuse a program whose `exec` handlers name a program the operator did not allow.
+    fn check_exec(&self, program: &Program) -> Result<(), TaskError> {
+        let allowed = self
+            .exec_allowed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        for node in &program.nodes {
+            let alert = match &node.spec {
+                weir_dsl::NodeSpec::Alert(alert) => alert,
+                weir_dsl::NodeSpec::Deadman(deadman) => &deadman.alert,
+                _ => continue,
+            };
+            for handler in &alert.handlers {
+                let weir_dsl::nodes::alert::AlertHandler::Exec { command } = handler else {
+                    continue;
+                };
+                let program_name = command.first().map(String::as_str).unwrap_or("");
+                if !allowed.iter().any(|allowed| allowed == program_name) {
+                    return Err(TaskError::Invalid(format!(
+                        "{}: exec handler runs {program_name:?}, which is not allowed: add it to \
+                         [exec] allowed-commands in the config to let tasks run it",
+                        node.name
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn runtime(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, TaskRuntime>> {
@@ -239,7 +281,10 @@ impl Tasks {
             .map(|diagnostic| diagnostic.one_line(&record.script))
             .collect();
         match program {
-            Some(program) if errors.is_empty() => Ok(program),
+            Some(program) if errors.is_empty() => {
+                self.check_exec(&program)?;
+                Ok(program)
+            }
             _ => Err(TaskError::Invalid(format!(
                 "invalid TICKscript: {}",
                 errors.join("; ")
@@ -659,7 +704,14 @@ impl ListQuery {
         };
         for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
             match key.as_ref() {
-                "pattern" if !value.is_empty() => query.pattern = Some(value.into_owned()),
+                "pattern" if !value.is_empty() => {
+                    if value.chars().count() > MAX_PATTERN_CHARS {
+                        return Err(format!(
+                            "pattern is longer than {MAX_PATTERN_CHARS} characters"
+                        ));
+                    }
+                    query.pattern = Some(value.into_owned());
+                }
                 "fields" => query.fields.extend(
                     value
                         .split(',')
@@ -798,22 +850,45 @@ fn infer_type(script: &str) -> &'static str {
     }
 }
 
+/// The longest `pattern` accepted (in characters); longer ones are answered 400.
+pub const MAX_PATTERN_CHARS: usize = 256;
+
 /// Kapacitor's `pattern`: `*` and `?` globs.
+///
+/// Greedy matching that remembers only the last `*` and retries from there: at most
+/// pattern × text steps, never exponential (`*a*a*a…*b` against a long id is quick).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    fn matches(pattern: &[char], text: &[char]) -> bool {
-        match (pattern.first(), text.first()) {
-            (None, None) => true,
-            (Some('*'), _) => {
-                matches(&pattern[1..], text) || (!text.is_empty() && matches(pattern, &text[1..]))
-            }
-            (Some('?'), Some(_)) => matches(&pattern[1..], &text[1..]),
-            (Some(p), Some(t)) if p == t => matches(&pattern[1..], &text[1..]),
-            _ => false,
-        }
-    }
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
-    matches(&pattern, &text)
+    let (mut p, mut t) = (0, 0);
+    // The position after the last `*` seen, and where in the text it started matching.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p + 1, t));
+                p += 1;
+            }
+            Some('?') => {
+                p += 1;
+                t += 1;
+            }
+            Some(&c) if c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                // Let the last `*` swallow one more character and retry after it.
+                Some((after, started)) => {
+                    p = after;
+                    t = started + 1;
+                    star = Some((after, started + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
 }
 
 /// What [`Tasks::restore`] did: the ids of the tasks started, and the ids that failed with why.
@@ -822,6 +897,23 @@ pub type Restored = (Vec<String>, Vec<(String, String)>);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_are_linear() {
+        let id = "a".repeat(200);
+        let pattern = format!("{}b", "*a".repeat(13));
+        // Exponential matching took over a minute on this one.
+        assert!(!glob_match(&pattern, &id));
+        assert!(glob_match(&"*".repeat(MAX_PATTERN_CHARS), &id));
+        assert!(glob_match("*a*a*a", &id));
+        assert!(glob_match("a*?", "ab"));
+        assert!(!glob_match("a*?", "a"));
+        assert!(glob_match("*b*c", "abxbxc"));
+        assert!(!glob_match("*b*c", "abxbx"));
+        let long = format!("pattern={}", "*".repeat(45_000));
+        let error = ListQuery::parse(Some(&long)).unwrap_err();
+        assert!(error.contains("longer than 256"), "{error}");
+    }
 
     #[test]
     fn globs() {

@@ -16,6 +16,9 @@ pub const BAD_REGEX: &str = "E004";
 pub const SYNTAX: &str = "E101";
 /// A comment inside an expression, where the formatter cannot keep it.
 pub const UNFORMATTABLE_COMMENT: &str = "E103";
+/// Nesting deeper than the parser accepts ([`crate::parser::MAX_NESTING`],
+/// [`crate::parser::MAX_DEPTH`]).
+pub const TOO_DEEP: &str = "E104";
 
 /// An unknown chaining method (`|name()`).
 pub const UNKNOWN_NODE: &str = "E201";

@@ -24,7 +24,7 @@
 //! Args        = "(" [ Expr { "," Expr } ] ")" .
 //! ```
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::iter::Enumerate;
 use std::slice::Iter;
@@ -43,6 +43,17 @@ use crate::codes;
 use crate::diagnostic::{Diagnostic, Label};
 use crate::lexer::{self, Token, TokenKind};
 use crate::span::Span;
+
+/// The deepest nesting of parentheses, lists, arguments, lambdas and unary operators the
+/// parser accepts. Deeper input is refused with [`codes::TOO_DEEP`] instead of exhausting the
+/// stack; real scripts nest a handful of levels.
+pub const MAX_NESTING: usize = 32;
+
+/// The deepest expression tree the parser builds: every binary operator of a chain such as
+/// `a AND b AND c …` and every link of a pipeline (`|node()` or `.property()`) is one level.
+/// Everything that walks the tree afterwards (checker, formatter, evaluator) recurses at most
+/// this deep.
+pub const MAX_DEPTH: usize = 160;
 
 /// Parses a whole script: the tree (possibly partial) and every lexical and syntax error.
 pub fn parse(source: &str) -> (Ast, Vec<Diagnostic>) {
@@ -65,6 +76,7 @@ pub fn parse(source: &str) -> (Ast, Vec<Diagnostic>) {
         comments,
         source_len: source.len(),
         errors: RefCell::new(Vec::new()),
+        nesting: Cell::new(0),
     };
     let mut ast = Ast {
         statements: Vec::new(),
@@ -147,6 +159,88 @@ pub(crate) struct Context {
     source_len: usize,
     /// Errors recovered from inside a statement.
     errors: RefCell<Vec<Diagnostic>>,
+    /// How many [`expr`] and unary levels are open right now.
+    nesting: Cell<usize>,
+}
+
+/// The depth of an expression tree, walked with an explicit stack (the tree may be deeper than
+/// a recursive walk could go, which is what this is for).
+fn depth_of(expr: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(expr, 1)];
+    while let Some((expr, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        match &expr.kind {
+            ExprKind::List(items) | ExprKind::Call { args: items, .. } => {
+                stack.extend(items.iter().map(|item| (item, depth + 1)));
+            }
+            ExprKind::Lambda(inner) | ExprKind::Paren(inner) => stack.push((inner, depth + 1)),
+            ExprKind::Unary { operand, .. } => stack.push((operand, depth + 1)),
+            ExprKind::Binary { left, right, .. } => {
+                stack.push((left, depth + 1));
+                stack.push((right, depth + 1));
+            }
+            ExprKind::Chain { target, args, .. } => {
+                stack.push((target, depth + 1));
+                stack.extend(args.iter().flatten().map(|arg| (arg, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// The error for input nested deeper than `limit`, at the token where it happened.
+fn too_deep<'a>(
+    input: Tokens<'a>,
+    at: Span,
+    what: &str,
+    limit: usize,
+) -> nom::Err<SyntaxError<'a>> {
+    let mut diagnostic = Diagnostic::error(
+        codes::TOO_DEEP,
+        format!("{what} nested deeper than {limit} levels"),
+        at,
+    );
+    diagnostic.labels = vec![Label {
+        span: at,
+        text: format!("more than {limit} levels deep here"),
+        primary: true,
+    }];
+    diagnostic.notes.push(
+        "split the expression with `var` statements, or the pipeline into several".to_owned(),
+    );
+    nom::Err::Failure(SyntaxError {
+        input,
+        expected: Expected::default(),
+        note: None,
+        diagnostic: Some(Box::new(diagnostic)),
+    })
+}
+
+/// Counts one level of nesting for as long as it lives.
+struct Nested<'c>(&'c Cell<usize>);
+
+impl Drop for Nested<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
+impl Context {
+    /// Enter one more level, or refuse with a located error beyond [`MAX_NESTING`].
+    fn enter<'a>(&self, input: Tokens<'a>) -> Result<Nested<'_>, nom::Err<SyntaxError<'a>>> {
+        let level = self.nesting.get() + 1;
+        if level > MAX_NESTING {
+            let at = input
+                .0
+                .first()
+                .map_or(Span::new(self.source_len, self.source_len), |t| t.span);
+            return Err(too_deep(input, at, "expression", MAX_NESTING));
+        }
+        self.nesting.set(level);
+        Ok(Nested(&self.nesting))
+    }
 }
 
 impl Context {
@@ -214,6 +308,8 @@ pub struct SyntaxError<'a> {
     input: Tokens<'a>,
     expected: Expected,
     note: Option<String>,
+    /// A complete diagnostic that replaces "expected …, found …" (nesting too deep).
+    diagnostic: Option<Box<Diagnostic>>,
 }
 
 /// What would have been accepted. The parser builds (and drops) one of these for every
@@ -257,10 +353,14 @@ impl<'a> SyntaxError<'a> {
                 more: Vec::new(),
             },
             note: None,
+            diagnostic: None,
         }
     }
 
     fn into_diagnostic(self, source_len: usize) -> Diagnostic {
+        if let Some(diagnostic) = self.diagnostic {
+            return *diagnostic;
+        }
         let mut expected = self.expected.into_vec();
         expected.dedup();
         let wanted = match expected.len() {
@@ -316,6 +416,7 @@ impl<'a> ParseError<Tokens<'a>> for SyntaxError<'a> {
             input,
             expected: Expected::default(),
             note: None,
+            diagnostic: None,
         }
     }
 
@@ -335,6 +436,7 @@ impl<'a> ParseError<Tokens<'a>> for SyntaxError<'a> {
                     input: self.input,
                     expected,
                     note: self.note.or(other.note),
+                    diagnostic: self.diagnostic.or(other.diagnostic),
                 }
             }
         }
@@ -440,6 +542,7 @@ fn dbrp_statement(input: Tokens<'_>) -> PResult<'_, StatementKind> {
 
 /// A full expression (lowest precedence: `OR`).
 pub(crate) fn expr<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
+    let _level = context.enter(input)?;
     binary(context, 0, input)
 }
 
@@ -476,8 +579,17 @@ fn binary<'a>(context: &Context, level: u8, input: Tokens<'a>) -> PResult<'a, Ex
     }
     let start = input;
     let (mut input, mut left) = binary(context, level + 1, input)?;
+    let mut depth = None;
     while let Ok((rest, op)) = binary_op(level)(input) {
-        let (rest, right) = cut(|i| binary(context, level + 1, i)).parse(rest)?;
+        let (after, right) = cut(|i| binary(context, level + 1, i)).parse(rest)?;
+        let left_depth = *depth.get_or_insert_with(|| depth_of(&left));
+        let new_depth = left_depth.max(depth_of(&right)) + 1;
+        if new_depth > MAX_DEPTH {
+            let at = rest.0.first().map_or_else(Span::default, |t| t.span);
+            return Err(too_deep(rest, at, "operators", MAX_DEPTH));
+        }
+        depth = Some(new_depth);
+        let rest = after;
         left = Expr {
             span: consumed(start, rest),
             kind: ExprKind::Binary {
@@ -500,6 +612,7 @@ fn unary<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
     .parse(input);
     match op {
         Ok((rest, op)) => {
+            let _level = context.enter(input)?;
             let (rest, operand) = cut(|i| unary(context, i)).parse(rest)?;
             Ok((
                 rest,
@@ -529,6 +642,7 @@ fn arguments<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Vec<Expr>>
 fn chain<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
     let start = input;
     let (mut input, mut target) = primary(context, input)?;
+    let mut depth = None;
     loop {
         let kind = input.0.first().and_then(|token| match token.kind {
             TokenKind::Pipe => Some(ChainKind::Pipe),
@@ -537,6 +651,16 @@ fn chain<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
             _ => None,
         });
         let Some(kind) = kind else { break };
+        let target_depth = *depth.get_or_insert_with(|| depth_of(&target));
+        if target_depth + 1 > MAX_DEPTH {
+            return Err(too_deep(
+                input,
+                input.0[0].span,
+                "pipeline links",
+                MAX_DEPTH,
+            ));
+        }
+        depth = Some(target_depth + 1);
         let comments = context.comments_before(&input.0[0]);
         let rest = Tokens(&input.0[1..]);
         let (rest, name) = cut(ident).parse(rest)?;
@@ -597,6 +721,11 @@ fn chain<'a>(context: &Context, input: Tokens<'a>) -> PResult<'a, Expr> {
             }
             Err(incomplete) => return Err(incomplete),
         };
+        let args_depth = args.iter().flatten().map(depth_of).max().unwrap_or(0);
+        if args_depth + 1 > MAX_DEPTH {
+            return Err(too_deep(input, name.span, "arguments", MAX_DEPTH));
+        }
+        depth = Some(target_depth.max(args_depth) + 1);
         target = Expr {
             span: consumed(start, rest),
             kind: ExprKind::Chain {

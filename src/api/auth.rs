@@ -1,5 +1,8 @@
-//! Authentication: with `[http] auth-enabled`, every endpoint but ping needs a bearer token
-//! or basic credentials whose SHA-256 matches a `[[http.users]]` entry.
+//! Authentication: with `[http] auth-enabled`, every route but the ping routes needs a bearer
+//! token or basic credentials whose SHA-256 matches a `[[http.users]]` entry.
+//!
+//! Which routes are open is decided by the router (`super::OPEN_PATHS`): this middleware is
+//! layered only on the protected routes and the fallback, and never looks at the path.
 
 use std::sync::Arc;
 
@@ -22,9 +25,8 @@ pub fn sha256_hex(secret: &str) -> String {
 
 /// The middleware.
 pub async fn require(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
     let config = daemon.config.load();
-    if !config.config.http.auth_enabled || path.ends_with("/ping") {
+    if !config.config.http.auth_enabled {
         return next.run(request).await;
     }
     let header = request

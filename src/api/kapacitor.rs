@@ -28,6 +28,20 @@ fn task_error(task_error: TaskError) -> Response {
     error(status, task_error.to_string())
 }
 
+/// Run task and template work (compiling scripts, rendering DOT and JSON) on the blocking
+/// pool, off the async workers, so a large script never delays `/ping` or `/write`.
+async fn blocking(
+    daemon: &Arc<Daemon>,
+    work: impl FnOnce(&Daemon) -> Result<serde_json::Value, TaskError> + Send + 'static,
+) -> Response {
+    let daemon = daemon.clone();
+    match tokio::task::spawn_blocking(move || work(&daemon)).await {
+        Ok(Ok(body)) => Json(body).into_response(),
+        Ok(Err(e)) => task_error(e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
     serde_json::from_slice(body).map_err(|e| {
         error(
@@ -50,10 +64,7 @@ pub async fn list_tasks(State(daemon): State<Arc<Daemon>>, RawQuery(raw): RawQue
         Ok(query) => query,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    match daemon.tasks.list_json(&query, &view(&query)) {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => task_error(e),
-    }
+    blocking(&daemon, move |d| d.tasks.list_json(&query, &view(&query))).await
 }
 
 /// `POST /kapacitor/v1/tasks`.
@@ -62,10 +73,7 @@ pub async fn define_task(State(daemon): State<Arc<Daemon>>, body: Bytes) -> Resp
         Ok(request) => request,
         Err(response) => return response,
     };
-    match daemon.tasks.define(request) {
-        Ok(task) => Json(task).into_response(),
-        Err(e) => task_error(e),
-    }
+    blocking(&daemon, move |d| d.tasks.define(request)).await
 }
 
 /// `GET /kapacitor/v1/tasks/:id`.
@@ -78,10 +86,7 @@ pub async fn get_task(
         Ok(query) => query,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    match daemon.tasks.task_json(&id, &view(&query)) {
-        Ok(task) => Json(task).into_response(),
-        Err(e) => task_error(e),
-    }
+    blocking(&daemon, move |d| d.tasks.task_json(&id, &view(&query))).await
 }
 
 /// `PATCH /kapacitor/v1/tasks/:id`.
@@ -94,10 +99,7 @@ pub async fn update_task(
         Ok(request) => request,
         Err(response) => return response,
     };
-    match daemon.tasks.update(&id, request) {
-        Ok(task) => Json(task).into_response(),
-        Err(e) => task_error(e),
-    }
+    blocking(&daemon, move |d| d.tasks.update(&id, request)).await
 }
 
 /// `DELETE /kapacitor/v1/tasks/:id`: 204 whether or not it existed, as Kapacitor does.
@@ -133,10 +135,10 @@ pub async fn list_templates(
         Ok(query) => query,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    match daemon.tasks.list_templates_json(query.pattern.as_deref()) {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => task_error(e),
-    }
+    blocking(&daemon, move |d| {
+        d.tasks.list_templates_json(query.pattern.as_deref())
+    })
+    .await
 }
 
 /// `POST /kapacitor/v1/templates`.
@@ -145,18 +147,12 @@ pub async fn define_template(State(daemon): State<Arc<Daemon>>, body: Bytes) -> 
         Ok(request) => request,
         Err(response) => return response,
     };
-    match daemon.tasks.define_template(request) {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => task_error(e),
-    }
+    blocking(&daemon, move |d| d.tasks.define_template(request)).await
 }
 
 /// `GET /kapacitor/v1/templates/:id`.
 pub async fn get_template(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
-    match daemon.tasks.template_json(&id) {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => task_error(e),
-    }
+    blocking(&daemon, move |d| d.tasks.template_json(&id)).await
 }
 
 /// `PATCH /kapacitor/v1/templates/:id`.
@@ -169,10 +165,7 @@ pub async fn update_template(
         Ok(request) => request,
         Err(response) => return response,
     };
-    match daemon.tasks.update_template(&id, request) {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => task_error(e),
-    }
+    blocking(&daemon, move |d| d.tasks.update_template(&id, request)).await
 }
 
 /// `DELETE /kapacitor/v1/templates/:id`.

@@ -13,12 +13,14 @@ mod write;
 
 pub use auth::sha256_hex;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, head, patch, post};
 use serde_json::json;
 
 use crate::daemon::Daemon;
@@ -31,75 +33,293 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// Every route.
-pub fn router(daemon: Arc<Daemon>) -> Router {
-    let api = Router::new()
-        .route(
-            "/kapacitor/v1/ping",
-            get(kapacitor::ping).head(kapacitor::ping),
-        )
-        .route(
-            "/kapacitor/v1preview/ping",
-            get(kapacitor::ping).head(kapacitor::ping),
-        )
-        .route("/write", post(write::write))
-        .route("/kapacitor/v1/write", post(write::write))
-        .route(
-            "/kapacitor/v1/tasks",
-            get(kapacitor::list_tasks).post(kapacitor::define_task),
-        )
-        .route(
+/// One route: method, path, whether it is open without credentials, and its handler.
+pub struct Route {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path pattern, as axum writes it (`/kapacitor/v1/tasks/{id}`).
+    pub path: &'static str,
+    /// Reachable without credentials when auth is on (only the ping endpoints).
+    pub open: bool,
+    handler: MethodRouter<Arc<Daemon>>,
+}
+
+/// The paths answered without credentials when auth is on: exactly these, by route.
+pub const OPEN_PATHS: [&str; 2] = ["/kapacitor/v1/ping", "/kapacitor/v1preview/ping"];
+
+fn route(method: Method, path: &'static str, handler: MethodRouter<Arc<Daemon>>) -> Route {
+    Route {
+        open: OPEN_PATHS.contains(&path),
+        method,
+        path,
+        handler,
+    }
+}
+
+/// Every route of the API, one row per method and path. The router is built from this table
+/// alone, so a test that walks it walks everything the server answers.
+pub fn routes() -> Vec<Route> {
+    use Method as M;
+    vec![
+        route(M::GET, "/kapacitor/v1/ping", get(kapacitor::ping)),
+        route(M::HEAD, "/kapacitor/v1/ping", head(kapacitor::ping)),
+        route(M::GET, "/kapacitor/v1preview/ping", get(kapacitor::ping)),
+        route(M::HEAD, "/kapacitor/v1preview/ping", head(kapacitor::ping)),
+        route(M::POST, "/write", post(write::write)),
+        route(M::POST, "/kapacitor/v1/write", post(write::write)),
+        route(M::GET, "/kapacitor/v1/tasks", get(kapacitor::list_tasks)),
+        route(M::POST, "/kapacitor/v1/tasks", post(kapacitor::define_task)),
+        route(M::GET, "/kapacitor/v1/tasks/{id}", get(kapacitor::get_task)),
+        route(
+            M::PATCH,
             "/kapacitor/v1/tasks/{id}",
-            get(kapacitor::get_task)
-                .patch(kapacitor::update_task)
-                .delete(kapacitor::delete_task),
-        )
-        .route(
+            patch(kapacitor::update_task),
+        ),
+        route(
+            M::DELETE,
+            "/kapacitor/v1/tasks/{id}",
+            delete(kapacitor::delete_task),
+        ),
+        route(
+            M::GET,
             "/kapacitor/v1/tasks/{id}/{endpoint}",
             get(kapacitor::http_out),
-        )
-        .route(
+        ),
+        route(
+            M::GET,
             "/kapacitor/v1/templates",
-            get(kapacitor::list_templates).post(kapacitor::define_template),
-        )
-        .route(
+            get(kapacitor::list_templates),
+        ),
+        route(
+            M::POST,
+            "/kapacitor/v1/templates",
+            post(kapacitor::define_template),
+        ),
+        route(
+            M::GET,
             "/kapacitor/v1/templates/{id}",
-            get(kapacitor::get_template)
-                .patch(kapacitor::update_template)
-                .delete(kapacitor::delete_template),
-        )
-        .route("/weir/v1/config", get(weir::config))
-        .route("/weir/v1/config/reload", post(weir::reload))
-        .route("/weir/v1/config/status", get(weir::config_status))
-        .route("/weir/v1/scrapers", get(weir::scrapers))
-        .route(
+            get(kapacitor::get_template),
+        ),
+        route(
+            M::PATCH,
+            "/kapacitor/v1/templates/{id}",
+            patch(kapacitor::update_template),
+        ),
+        route(
+            M::DELETE,
+            "/kapacitor/v1/templates/{id}",
+            delete(kapacitor::delete_template),
+        ),
+        route(M::GET, "/weir/v1/config", get(weir::config)),
+        route(M::POST, "/weir/v1/config/reload", post(weir::reload)),
+        route(M::GET, "/weir/v1/config/status", get(weir::config_status)),
+        route(M::GET, "/weir/v1/scrapers", get(weir::scrapers)),
+        route(
+            M::PATCH,
             "/weir/v1/scrapers/{name}",
-            axum::routing::patch(weir::patch_scraper),
-        )
-        .route("/weir/v1/scrapers/{name}/collect", post(weir::collect))
-        .route("/weir/v1/targets", get(weir::targets))
-        .route("/weir/v1/discoverers", get(weir::discoverers))
-        .route(
+            patch(weir::patch_scraper),
+        ),
+        route(
+            M::POST,
+            "/weir/v1/scrapers/{name}/collect",
+            post(weir::collect),
+        ),
+        route(M::GET, "/weir/v1/targets", get(weir::targets)),
+        route(M::GET, "/weir/v1/discoverers", get(weir::discoverers)),
+        route(
+            M::PATCH,
             "/weir/v1/discoverers/{id}",
-            axum::routing::patch(weir::patch_discoverer),
-        )
-        .route(
+            patch(weir::patch_discoverer),
+        ),
+        route(
+            M::POST,
             "/weir/v1/discoverers/{id}/refresh",
             post(weir::refresh_discoverer),
-        )
-        .route("/weir/v1/sinks", get(weir::sinks))
-        .route("/weir/v1/cis", get(weir::cis))
-        .route("/weir/v1/cis/{id}", get(weir::ci))
-        .route("/weir/v1/changes", get(weir::changes))
-        .route("/metrics", get(weir::metrics))
-        .fallback(not_found);
-    api.layer(axum::middleware::from_fn_with_state(
-        daemon.clone(),
-        auth::require,
-    ))
-    .with_state(daemon)
+        ),
+        route(M::GET, "/weir/v1/sinks", get(weir::sinks)),
+        route(M::GET, "/weir/v1/cis", get(weir::cis)),
+        route(M::GET, "/weir/v1/cis/{id}", get(weir::ci)),
+        route(M::GET, "/weir/v1/changes", get(weir::changes)),
+        route(M::GET, "/metrics", get(weir::metrics)),
+    ]
+}
+
+/// Every route, with authentication decided per route: the open ones are served by a router
+/// without the auth layer, every other route (and the 404 fallback) by one with it.
+pub fn router(daemon: Arc<Daemon>) -> Router {
+    let mut open: BTreeMap<&'static str, MethodRouter<Arc<Daemon>>> = BTreeMap::new();
+    let mut protected: BTreeMap<&'static str, MethodRouter<Arc<Daemon>>> = BTreeMap::new();
+    for route in routes() {
+        tracing::debug!(method = %route.method, path = route.path, open = route.open, "route");
+        let table = if route.open {
+            &mut open
+        } else {
+            &mut protected
+        };
+        let merged = match table.remove(route.path) {
+            Some(existing) => existing.merge(route.handler),
+            None => route.handler,
+        };
+        table.insert(route.path, merged);
+    }
+    let open = open
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router.route(path, handler)
+        });
+    let protected = protected
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router.route(path, handler)
+        })
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            daemon.clone(),
+            auth::require,
+        ));
+    let body_timeout = daemon.config.load().config.http.read_body_timeout;
+    protected
+        .merge(open)
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ))
+        .with_state(daemon)
 }
 
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "not found")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use base64::Engine as _;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// A daemon with auth on, one user `ops:secret` and one token, and nothing else running.
+    async fn daemon(dir: &std::path::Path) -> Arc<Daemon> {
+        let text = format!(
+            "data_dir = {dir:?}\n[http]\nauth-enabled = true\n[[http.users]]\nusername = \"ops\"\npassword-sha256 = {:?}\n[[http.users]]\ntoken-sha256 = {:?}\n[load]\nenabled = false\n",
+            sha256_hex("secret"),
+            sha256_hex("tok"),
+            dir = dir.display().to_string(),
+        );
+        let loaded = crate::config::parse(&text, "test.toml", &BTreeMap::new())
+            .unwrap_or_else(|errors| panic!("{errors}"));
+        Daemon::start(loaded).await.expect("daemon starts")
+    }
+
+    /// The path of a route with every parameter named `ping`: the name the suffix check let
+    /// through (a task, template, scraper or discoverer called `ping`).
+    fn concrete(path: &str) -> String {
+        path.split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "ping"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    async fn status(app: &Router, method: &Method, path: &str, auth: Option<&str>) -> StatusCode {
+        let mut request = Request::builder().method(method.clone()).uri(path);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        let body = if *method == Method::POST || *method == Method::PATCH {
+            Body::from("{}")
+        } else {
+            Body::empty()
+        };
+        let response = app
+            .clone()
+            .oneshot(request.body(body).expect("request"))
+            .await
+            .expect("infallible");
+        response.status()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_route_needs_credentials_except_ping() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let daemon = daemon(dir.path()).await;
+        let app = router(daemon.clone());
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("ops:secret")
+        );
+        let wrong = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("ops:nope")
+        );
+        let table = routes();
+        assert!(table.len() > 30, "the table lists every route");
+        let mut open = Vec::new();
+        for route in &table {
+            let path = concrete(route.path);
+            let anonymous = status(&app, &route.method, &path, None).await;
+            let wrong_credentials = status(&app, &route.method, &path, Some(&wrong)).await;
+            let bad_token = status(&app, &route.method, &path, Some("Bearer nope")).await;
+            let with_basic = status(&app, &route.method, &path, Some(&basic)).await;
+            let with_token = status(&app, &route.method, &path, Some("Bearer tok")).await;
+            let name = format!("{} {}", route.method, route.path);
+            if route.open {
+                open.push(route.path);
+                assert!(anonymous.is_success(), "{name}: {anonymous}");
+            } else {
+                assert_eq!(
+                    anonymous,
+                    StatusCode::UNAUTHORIZED,
+                    "{name} without credentials"
+                );
+                assert_eq!(
+                    wrong_credentials,
+                    StatusCode::UNAUTHORIZED,
+                    "{name} wrong password"
+                );
+                assert_eq!(bad_token, StatusCode::UNAUTHORIZED, "{name} wrong token");
+            }
+            assert_ne!(
+                with_basic,
+                StatusCode::UNAUTHORIZED,
+                "{name} with credentials"
+            );
+            assert_ne!(with_token, StatusCode::UNAUTHORIZED, "{name} with a token");
+            // A method the route does not have is no way around auth either.
+            let other = if route.method == Method::PUT {
+                Method::OPTIONS
+            } else {
+                Method::PUT
+            };
+            if !route.open {
+                let status = status(&app, &other, &path, None).await;
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{other} {}", route.path);
+            }
+        }
+        open.dedup();
+        assert_eq!(open, OPEN_PATHS, "exactly the ping routes are open");
+        // Paths that end in /ping but are not the ping routes, and unknown paths.
+        for path in [
+            "/kapacitor/v1/tasks/ping",
+            "/weir/v1/scrapers/ping",
+            "/ping",
+            "/nowhere/ping",
+            "/kapacitor/v1/ping/../tasks",
+            "/kapacitor/v1//ping",
+        ] {
+            for method in [Method::GET, Method::PATCH, Method::DELETE] {
+                let got = status(&app, &method, path, None).await;
+                assert_eq!(got, StatusCode::UNAUTHORIZED, "{method} {path}");
+            }
+        }
+        daemon.shutdown().await;
+    }
 }

@@ -7,7 +7,9 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use axum::body::Bytes;
+use std::borrow::Cow;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,15 +32,41 @@ pub async fn write(
     State(daemon): State<Arc<Daemon>>,
     Query(query): Query<WriteQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    // The body is read here, not by an extractor: axum's extractors stop at 2 MiB whatever
+    // `max-body-size` says.
     let max = daemon.max_body_size();
-    if body.len() as u64 > max {
-        return error(
+    let too_large = || {
+        error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body exceeds {max} bytes"),
-        );
+            format!("Request Entity Too Large: the body exceeds max-body-size ({max} bytes)"),
+        )
+    };
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max) {
+        return too_large();
     }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let body: Bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(e) => {
+            let mut source: Option<&dyn std::error::Error> = Some(&e);
+            while let Some(cause) = source {
+                if cause.is::<http_body_util::LengthLimitError>() {
+                    return too_large();
+                }
+                source = cause.source();
+            }
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the request body: {e}"),
+            );
+        }
+    };
     let Some(database) = query.db.filter(|db| !db.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "database is required");
     };
@@ -84,12 +112,13 @@ pub async fn write(
     } else {
         &body
     };
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("body is not UTF-8: {e}")),
-    };
+    let (text, utf8_errors) = valid_lines(bytes);
     let now = crate::tasks::now_nanos();
-    let (points, errors) = line_protocol::parse(text, precision, now);
+    let (points, mut errors) = line_protocol::parse(&text, precision, now);
+    if !utf8_errors.is_empty() {
+        errors.extend(utf8_errors);
+        errors.sort_by_key(|error| error.line);
+    }
     daemon
         .metrics
         .write_requests
@@ -128,5 +157,46 @@ pub async fn write(
                 }
             ),
         ),
+    }
+}
+
+/// The body as text, with each line that is not UTF-8 blanked out (so line numbers stay) and
+/// reported as a bad line: one bad line never rejects the good ones.
+fn valid_lines(bytes: &[u8]) -> (Cow<'_, str>, Vec<line_protocol::LineError>) {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return (Cow::Borrowed(text), Vec::new());
+    }
+    let mut text = String::with_capacity(bytes.len());
+    let mut errors = Vec::new();
+    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if index > 0 {
+            text.push('\n');
+        }
+        match std::str::from_utf8(line) {
+            Ok(line) => text.push_str(line),
+            Err(e) => errors.push(line_protocol::LineError {
+                line: index + 1,
+                text: String::from_utf8_lossy(&line[..line.len().min(64)]).into_owned(),
+                message: format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1),
+            }),
+        }
+    }
+    (Cow::Owned(text), errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_rejects_only_its_line() {
+        let body = b"cpu value=1 1\ncpu,host=\xff value=2 2\ncpu value=3 3\n";
+        let (text, errors) = valid_lines(body);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 2);
+        assert!(errors[0].message.contains("UTF-8"), "{}", errors[0].message);
+        let (points, parse_errors) = line_protocol::parse(&text, Precision::Nanoseconds, 0);
+        assert_eq!(points.len(), 2);
+        assert!(parse_errors.is_empty());
     }
 }

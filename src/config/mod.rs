@@ -45,6 +45,9 @@ pub struct Config {
     /// The HTTP API.
     #[serde(default)]
     pub http: HttpConfig,
+    /// Which programs the `exec` alert handler may run.
+    #[serde(default)]
+    pub exec: ExecConfig,
     /// Logging.
     #[serde(default)]
     pub logging: LoggingConfig,
@@ -122,9 +125,25 @@ pub struct HttpConfig {
     /// PEM private key for HTTPS (defaults to the certificate file).
     #[serde(default)]
     pub https_private_key: String,
-    /// Largest accepted `/write` body in bytes (413 above).
+    /// Largest accepted `/write` body (413 above): bytes, or a size such as `"50MB"`.
     #[serde(default = "default_max_body_size")]
-    pub max_body_size: u64,
+    pub max_body_size: weir_scrapers::ByteSize,
+    /// Most connections served at once; more are closed as soon as they are accepted.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, and how long an idle keep-alive
+    /// connection is kept open waiting for the next request.
+    #[serde(
+        default = "default_read_header_timeout",
+        with = "weir_engine::duration::serde"
+    )]
+    pub read_header_timeout: Duration,
+    /// Time a client has to send a request's whole body.
+    #[serde(
+        default = "default_read_body_timeout",
+        with = "weir_engine::duration::serde"
+    )]
+    pub read_body_timeout: Duration,
     /// Kapacitor's access-log switch.
     #[serde(default = "default_true")]
     pub log_enabled: bool,
@@ -137,8 +156,31 @@ fn default_bind_address() -> String {
     DEFAULT_BIND_ADDRESS.to_owned()
 }
 
-fn default_max_body_size() -> u64 {
-    25 * 1024 * 1024
+fn default_max_body_size() -> weir_scrapers::ByteSize {
+    weir_scrapers::ByteSize(25 * 1024 * 1024)
+}
+
+fn default_max_connections() -> usize {
+    512
+}
+
+fn default_read_header_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_read_body_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// `[exec]`: weir runs only the programs the operator listed. Kapacitor runs any command an
+/// `exec` handler names; weir refuses a task whose handler names one not listed here.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ExecConfig {
+    /// Absolute paths of the programs `alert().exec(...)` may run (the first argument of
+    /// `.exec()`, compared exactly). Empty: no task may use `exec`.
+    #[serde(default)]
+    pub allowed_commands: Vec<String>,
 }
 
 fn default_true() -> bool {
@@ -154,6 +196,9 @@ impl Default for HttpConfig {
             https_certificate: String::new(),
             https_private_key: String::new(),
             max_body_size: default_max_body_size(),
+            max_connections: default_max_connections(),
+            read_header_timeout: default_read_header_timeout(),
+            read_body_timeout: default_read_body_timeout(),
             log_enabled: true,
             users: Vec::new(),
         }
