@@ -28,7 +28,10 @@ use weir_engine::relabel::RelabelConfig;
 ///
 /// Defaults follow Kapacitor (`enabled = false`, `scheme = "http"`, `metrics-path =
 /// "/metrics"`, `scrape-interval = "1m"`, `scrape-timeout = "10s"`) and Prometheus for the
-/// keys Kapacitor lacks (`honor-timestamps = true`, no limits).
+/// keys Kapacitor lacks (`honor-timestamps = true`), except the limits: a body is read up to
+/// [`DEFAULT_BODY_SIZE_LIMIT`] (vmagent's `-promscrape.maxScrapeSize`) and a scrape keeps at
+/// most [`DEFAULT_SAMPLE_LIMIT`] samples unless the section says otherwise, so one
+/// misbehaving target (or a gzip bomb) cannot take the daemon's memory. `0` lifts a limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ScraperConfig {
@@ -114,12 +117,13 @@ pub struct ScraperConfig {
     /// Use a sample's own timestamp when it has one.
     #[serde(default = "default_true")]
     pub honor_timestamps: bool,
-    /// Fail a scrape with more samples than this after metric relabelling (0 = no limit).
-    #[serde(default)]
+    /// Fail a scrape with more samples than this after metric relabelling (0 = no limit;
+    /// default [`DEFAULT_SAMPLE_LIMIT`]).
+    #[serde(default = "default_sample_limit")]
     pub sample_limit: usize,
-    /// Fail a scrape whose uncompressed body is larger (0 = no limit); an integer of bytes
-    /// or a string such as `"10MB"` or `"512KiB"`.
-    #[serde(default)]
+    /// Fail a scrape whose decompressed body is larger (0 = no limit; default
+    /// [`DEFAULT_BODY_SIZE_LIMIT`]); an integer of bytes or a string such as `"10MB"`.
+    #[serde(default = "default_body_size_limit")]
     pub body_size_limit: ByteSize,
     /// Fail a scrape with a series carrying more labels than this (0 = no limit).
     #[serde(default)]
@@ -240,8 +244,8 @@ impl ScraperConfig {
             metric_relabel_configs: Vec::new(),
             honor_labels: false,
             honor_timestamps: true,
-            sample_limit: 0,
-            body_size_limit: ByteSize(0),
+            sample_limit: default_sample_limit(),
+            body_size_limit: default_body_size_limit(),
             label_limit: 0,
             compat: Compat::Prometheus,
             health: HealthConfig::default(),
@@ -335,6 +339,22 @@ impl ScraperConfig {
         }
         copy
     }
+}
+
+/// The default `body-size-limit`: 16 MiB of decompressed body, as vmagent's default.
+pub const DEFAULT_BODY_SIZE_LIMIT: ByteSize = ByteSize(16 << 20);
+
+/// The default `sample-limit`: far above any single exporter's usual output (node_exporter
+/// has about 1,000 samples, a large kube-state-metrics 100,000), far below what would exhaust
+/// memory.
+pub const DEFAULT_SAMPLE_LIMIT: usize = 200_000;
+
+fn default_body_size_limit() -> ByteSize {
+    DEFAULT_BODY_SIZE_LIMIT
+}
+
+fn default_sample_limit() -> usize {
+    DEFAULT_SAMPLE_LIMIT
 }
 
 /// A size in bytes, written in config as an integer or a string with a unit (`B`, `KB`,

@@ -43,24 +43,10 @@ pub async fn write(
             format!("Request Entity Too Large: the body exceeds max-body-size ({max} bytes)"),
         )
     };
-    let declared = headers
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max) {
-        return too_large();
-    }
-    let limit = usize::try_from(max).unwrap_or(usize::MAX);
-    let body: Bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(body) => body,
+    let body = match read_body(body, max).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return too_large(),
         Err(e) => {
-            let mut source: Option<&dyn std::error::Error> = Some(&e);
-            while let Some(cause) = source {
-                if cause.is::<http_body_util::LengthLimitError>() {
-                    return too_large();
-                }
-                source = cause.source();
-            }
             return error(
                 StatusCode::BAD_REQUEST,
                 format!("cannot read the request body: {e}"),
@@ -158,6 +144,31 @@ pub async fn write(
             ),
         ),
     }
+}
+
+/// The body, or `None` when it is larger than `max`. The rest of a too-large body is read and
+/// discarded (memory stays bounded; `read-body-timeout` bounds the time), so the client reads
+/// the 413 instead of a connection reset.
+async fn read_body(body: Body, max: u64) -> Result<Option<Bytes>, axum::Error> {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    let mut collected = bytes::BytesMut::new();
+    let mut too_large = false;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        if too_large {
+            continue;
+        }
+        if (collected.len() + data.len()) as u64 > max {
+            too_large = true;
+            collected = bytes::BytesMut::new();
+            continue;
+        }
+        collected.extend_from_slice(&data);
+    }
+    Ok((!too_large).then(|| collected.freeze()))
 }
 
 /// The body as text, with each line that is not UTF-8 blanked out (so line numbers stay) and
