@@ -15,6 +15,7 @@ use weir_engine::{Engine, PointBatch};
 use weir_scrapers::ScrapeManager;
 use weir_scrapers::batch::{BatchSources, InfluxQueryConfig};
 use weir_sinks::SinkManager;
+use weir_sinks::buffer::ingress::IngressLog;
 
 use crate::ci::Cis;
 use crate::config::{self, Config, Loaded};
@@ -37,6 +38,10 @@ pub struct SelfMetrics {
     pub reloads_applied: AtomicU64,
     /// Config reloads rejected.
     pub reloads_rejected: AtomicU64,
+    /// `/write` requests answered 503 because the queue or the ingress log was full.
+    pub writes_throttled: AtomicU64,
+    /// Points replayed from the ingress log at start.
+    pub replayed_points: AtomicU64,
 }
 
 /// The outcome of the latest config load, for `GET /weir/v1/config/status`.
@@ -78,6 +83,12 @@ pub struct Daemon {
     pub batch_sources: Arc<BatchSources>,
     /// Counters.
     pub metrics: SelfMetrics,
+    /// The ingress log, with `[ingress] durability = "log"`.
+    pub ingress: Option<Arc<IngressLog>>,
+    /// Room in the tasks' queues for `/write` data, in KiB of request body.
+    pub write_budget: Arc<tokio::sync::Semaphore>,
+    /// The budget's size in KiB (one write never asks for more).
+    pub write_budget_kib: u32,
     /// Output failure counters.
     pub output_stats: Arc<OutputStats>,
     outputs: Arc<DaemonOutputs>,
@@ -142,7 +153,21 @@ impl Daemon {
         let tasks = Tasks::new(store, engine.clone());
         tasks.set_exec_allowed(config.exec.allowed_commands.clone());
         let discovery = DiscoveryManager::new();
-        let (points_tx, points_rx) = mpsc::channel::<PointBatch>(1024);
+        let ingress = match config.ingress.durability {
+            config::Durability::Log => {
+                let dir = config.data_dir.join("ingress");
+                let log = IngressLog::open(&dir, config.ingress.max_log_size.0)
+                    .with_context(|| format!("cannot open the ingress log in {}", dir.display()))?;
+                Some(Arc::new(log))
+            }
+            config::Durability::None => None,
+        };
+        let budget_kib = u32::try_from(config.ingress.queue_max_bytes.0 / 1024)
+            .unwrap_or(u32::MAX)
+            .clamp(1, u32::MAX >> 4);
+        // A scrape batch is one target's samples; a few dozen in flight keep the tasks busy
+        // without holding many intervals of data in memory.
+        let (points_tx, points_rx) = mpsc::channel::<PointBatch>(64);
         let scrapers = ScrapeManager::new(points_tx);
         let daemon = Arc::new(Daemon {
             status: Mutex::new(ConfigStatus {
@@ -162,6 +187,9 @@ impl Daemon {
             sinks,
             batch_sources,
             metrics: SelfMetrics::default(),
+            ingress,
+            write_budget: Arc::new(tokio::sync::Semaphore::new(budget_kib as usize)),
+            write_budget_kib: budget_kib,
             output_stats,
             outputs,
             alert_state,
@@ -189,7 +217,51 @@ impl Daemon {
             Err(error) => tracing::error!(%error, "cannot read stored tasks"),
         }
         daemon.apply_components(&config);
+        if let Some(log) = daemon.ingress.clone() {
+            daemon.replay_ingress(&log).await?;
+            keep_ingress_log(log, config.ingress.fsync_interval);
+        }
         Ok(daemon)
+    }
+
+    /// Route again what the tasks had not finished with when weir last stopped.
+    async fn replay_ingress(&self, log: &Arc<IngressLog>) -> anyhow::Result<()> {
+        let mut entries = Vec::new();
+        log.replay(|entry| entries.push(entry))
+            .context("cannot read the ingress log")?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (writes, mut points) = (entries.len(), 0);
+        for entry in entries {
+            let text = String::from_utf8_lossy(&entry.body);
+            let (parsed, _) =
+                weir_engine::line_protocol::parse(&text, entry.precision, entry.received_ns);
+            points += parsed.len();
+            let tracker: Arc<dyn weir_engine::IngressTracker> = log.clone();
+            let ticket = weir_engine::Ticket::new(entry.seq, tracker);
+            self.engine
+                .write_logged(
+                    PointBatch {
+                        database: entry.database,
+                        retention_policy: entry.retention_policy,
+                        points: parsed,
+                    },
+                    Some(ticket),
+                    None,
+                )
+                .await;
+            weir_engine::IngressTracker::release(log.as_ref(), entry.seq);
+        }
+        self.metrics
+            .replayed_points
+            .fetch_add(points as u64, Ordering::Relaxed);
+        tracing::warn!(
+            writes,
+            points,
+            "replayed acknowledged writes the tasks had not finished before the last stop"
+        );
+        Ok(())
     }
 
     /// The `/write` body limit.
@@ -340,6 +412,13 @@ impl Daemon {
         self.scrapers.shutdown().await;
         self.discovery.shutdown().await;
         self.engine.shutdown().await;
+        if let Some(log) = &self.ingress {
+            // Everything the tasks finished with is marked so; the rest replays at the next
+            // start.
+            if let Err(error) = log.checkpoint().and_then(|()| log.sync()) {
+                tracing::warn!(%error, "ingress log checkpoint at shutdown failed");
+            }
+        }
         self.alert_state.close();
         self.sinks.shutdown(timeout).await;
     }
@@ -502,6 +581,32 @@ pub fn reload_on_file_change(daemon: Arc<Daemon>, path: PathBuf) {
             daemon.reload().await;
         }
     });
+}
+
+/// Checkpoint the ingress log often (so its segments are deleted as tasks finish) and fsync
+/// it every `fsync_interval`, on a thread of its own: both touch the disk.
+fn keep_ingress_log(log: Arc<IngressLog>, fsync_interval: Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("weir-ingress".to_owned())
+        .spawn(move || {
+            let mut last_sync = std::time::Instant::now();
+            // The daemon holds the other reference; when it is gone, so is this thread's work.
+            while Arc::strong_count(&log) > 1 {
+                std::thread::sleep(Duration::from_millis(200));
+                if let Err(error) = log.checkpoint() {
+                    tracing::warn!(%error, "ingress log checkpoint failed");
+                }
+                if !fsync_interval.is_zero() && last_sync.elapsed() >= fsync_interval {
+                    if let Err(error) = log.sync() {
+                        tracing::warn!(%error, "ingress log fsync failed");
+                    }
+                    last_sync = std::time::Instant::now();
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the ingress log thread");
+    }
 }
 
 /// SHA-256 of a file's content, or `None` when it cannot be read (a missing file is a change

@@ -33,9 +33,12 @@ pub struct OutputStats {
     pub ci_dropped_observations: AtomicU64,
 }
 
-/// Line-protocol files written by a thread of their own (the embedded default's sink).
+/// Line-protocol files (the embedded default's sink), written by the task that emits the
+/// points: when `influxDBOut` returns, its points are in the file (for a killed process; a
+/// thread fsyncs twice a second), so the ingress log may forget the writes behind them, and a
+/// slow disk slows the task (and, through its queue, the writers) instead of dropping points.
 pub struct FileWriter {
-    sender: crossbeam_channel::Sender<(String, Vec<Point>)>,
+    sink: Arc<std::sync::Mutex<FileSink>>,
 }
 
 impl FileWriter {
@@ -45,32 +48,30 @@ impl FileWriter {
         max_file_bytes: u64,
         keep: usize,
     ) -> std::io::Result<FileWriter> {
-        let mut sink = FileSink::new(dir, max_file_bytes, keep)?;
-        let (sender, receiver) = crossbeam_channel::bounded::<(String, Vec<Point>)>(4096);
-        std::thread::Builder::new().name("weir-files".to_owned()).spawn(move || {
-            let mut dirty = false;
-            loop {
-                match receiver.recv_timeout(Duration::from_millis(500)) {
-                    Ok((database, points)) => {
-                        if let Err(error) = sink.write(&database, &points) {
-                            tracing::warn!(%database, %error, "cannot write line-protocol file");
-                        }
-                        dirty = true;
-                    }
-                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                        if dirty {
-                            let _ = sink.sync();
-                            dirty = false;
-                        }
-                    }
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                        let _ = sink.sync();
-                        return;
-                    }
+        let sink = Arc::new(std::sync::Mutex::new(FileSink::new(
+            dir,
+            max_file_bytes,
+            keep,
+        )?));
+        let weak = Arc::downgrade(&sink);
+        std::thread::Builder::new()
+            .name("weir-files".to_owned())
+            .spawn(move || {
+                // Runs for as long as the writer exists.
+                while let Some(sink) = weak.upgrade() {
+                    let _ = sink.lock().unwrap_or_else(|p| p.into_inner()).sync();
+                    drop(sink);
+                    std::thread::sleep(Duration::from_millis(500));
                 }
-            }
-        })?;
-        Ok(FileWriter { sender })
+            })?;
+        Ok(FileWriter { sink })
+    }
+
+    fn write(&self, database: &str, points: &[Point]) -> std::io::Result<()> {
+        self.sink
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write(database, points)
     }
 }
 
@@ -172,15 +173,11 @@ impl Outputs for DaemonOutputs {
     fn influxdb_out(&self, write: InfluxDbWrite) {
         let n_points = write.points.len() as u64;
         if self.use_files.load(Ordering::Relaxed) {
-            if self
-                .files
-                .sender
-                .try_send((write.database, write.points))
-                .is_err()
-            {
+            if let Err(error) = self.files.write(&write.database, &write.points) {
                 self.stats
                     .sink_refused_points
                     .fetch_add(n_points, Ordering::Relaxed);
+                tracing::warn!(database = %write.database, %error, "cannot write line-protocol file");
             }
             return;
         }

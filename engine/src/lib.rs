@@ -14,6 +14,7 @@
 pub mod alert_state;
 pub mod discovery;
 pub mod duration;
+pub mod ingress;
 pub mod json;
 pub mod line_protocol;
 pub mod message;
@@ -29,6 +30,7 @@ pub mod test_run;
 
 pub use alert_state::{AlertGroupState, AlertStateStore};
 pub use discovery::{DiscoverError, Discoverer, Labels, TargetGroup};
+pub use ingress::{IngressTracker, Lease, Ticket};
 pub use nodes::query::{
     QueryError, QueryFuture, QueryLanguage, QueryRequest, QuerySeries, QuerySource,
 };

@@ -14,6 +14,7 @@ use weir_dsl::Program;
 use weir_dsl::nodes::AlertHandler;
 
 use crate::alert_state::AlertStateStore;
+use crate::ingress::{Lease, Pending, Ticket};
 use crate::nodes::query::{QueryPlan, QuerySource, Schedule};
 use crate::point::{Point, PointBatch};
 use crate::stats::TaskStats;
@@ -26,7 +27,13 @@ const TICK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500)
 
 /// What a task thread receives.
 enum TaskInput {
-    Points(Arc<PointBatch>),
+    Points {
+        batch: Arc<PointBatch>,
+        /// Set when the batch was logged before it was acknowledged.
+        ticket: Option<Ticket>,
+        /// Dropped as soon as the task has run the batch.
+        lease: Option<Lease>,
+    },
     Tick,
     /// The result of one run of the batch task's `query` node `node`.
     Query {
@@ -249,6 +256,7 @@ impl Engine {
         std::thread::Builder::new()
             .name(format!("weir-task-{id}"))
             .spawn(move || {
+                let mut pending = Pending::new();
                 while let Some(input) = receiver.blocking_recv() {
                     task.set_now(wall_clock_nanos());
                     match input {
@@ -257,19 +265,40 @@ impl Engine {
                             Ok(batches) => task.write_batches(node, batches),
                             Err(error) => task.query_failed(node, &error),
                         },
-                        TaskInput::Points(batch) => match Arc::try_unwrap(batch) {
-                            Ok(batch) => {
-                                task.write(&batch.database, &batch.retention_policy, batch.points)
+                        TaskInput::Points {
+                            batch,
+                            ticket,
+                            lease,
+                        } => {
+                            let newest = ticket
+                                .is_some()
+                                .then(|| batch.points.iter().map(|p| p.time).max())
+                                .flatten()
+                                .unwrap_or(i64::MIN);
+                            match Arc::try_unwrap(batch) {
+                                Ok(batch) => task.write(
+                                    &batch.database,
+                                    &batch.retention_policy,
+                                    batch.points,
+                                ),
+                                Err(batch) => task.write_shared(
+                                    &batch.database,
+                                    &batch.retention_policy,
+                                    &batch.points,
+                                ),
                             }
-                            Err(batch) => task.write_shared(
-                                &batch.database,
-                                &batch.retention_policy,
-                                &batch.points,
-                            ),
-                        },
+                            drop(lease);
+                            if let Some(ticket) = ticket {
+                                pending.push(ticket, newest);
+                            }
+                        }
+                    }
+                    if pending.due(receiver.is_empty()) {
+                        pending.release_older_than(task.retained_since());
                     }
                 }
                 task.stop();
+                pending.release_all();
                 let (forget, store, task_id) = forget_on_exit;
                 if let Some(store) = store.filter(|_| forget.load(Ordering::SeqCst)) {
                     store.forget_task(&task_id);
@@ -380,6 +409,18 @@ impl Engine {
     /// Route a batch to every running task reading its database and retention policy.
     /// Waits (asynchronously) while a task's queue is full.
     pub async fn write(&self, batch: PointBatch) {
+        self.write_logged(batch, None, None).await;
+    }
+
+    /// Like [`Engine::write`] for a batch that was logged before it was acknowledged: every
+    /// task it is routed to holds `ticket` until the batch no longer matters to a replay (see
+    /// [`crate::ingress`]), and drops its clone of `lease` once it has run the batch.
+    pub async fn write_logged(
+        &self,
+        batch: PointBatch,
+        ticket: Option<Ticket>,
+        lease: Option<Lease>,
+    ) {
         let senders: Vec<mpsc::Sender<TaskInput>> = {
             let tasks = self
                 .inner
@@ -409,8 +450,20 @@ impl Engine {
                 batch.clone()
             };
             if let Some(message) = message {
-                // A send error means the task stopped meanwhile: nothing to do.
-                let _ = sender.send(TaskInput::Points(message)).await;
+                if let Some(ticket) = &ticket {
+                    ticket.hold();
+                }
+                let input = TaskInput::Points {
+                    batch: message,
+                    ticket: ticket.clone(),
+                    lease: lease.clone(),
+                };
+                // A send error means the task stopped meanwhile: it holds nothing.
+                if sender.send(input).await.is_err() {
+                    if let Some(ticket) = &ticket {
+                        ticket.release();
+                    }
+                }
             }
         }
     }

@@ -410,6 +410,18 @@ impl Task {
             .set_last_error(format!("{}: {error}", task_node.name));
     }
 
+    /// The oldest data time any node still holds points of (see
+    /// [`Node::retained_since`]), or `None` when no node holds any.
+    pub fn retained_since(&self) -> Option<i64> {
+        self.nodes
+            .iter()
+            .filter_map(|node| match &node.kind {
+                NodeKind::Other(other) => other.retained_since(),
+                NodeKind::From(_) => None,
+            })
+            .min()
+    }
+
     /// Stop the task: flush pending join and union sets and buffered outputs.
     pub fn stop(&mut self) {
         if !self.stopped {

@@ -373,6 +373,12 @@ pub async fn metrics(State(daemon): State<Arc<Daemon>>) -> Response {
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
         );
     };
+    let gauge = |out: &mut String, name: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    };
     let metrics = &daemon.metrics;
     counter(
         &mut out,
@@ -410,6 +416,45 @@ pub async fn metrics(State(daemon): State<Arc<Daemon>>) -> Response {
         "Config reloads rejected.",
         metrics.reloads_rejected.load(Ordering::Relaxed),
     );
+    counter(
+        &mut out,
+        "weir_write_throttled_total",
+        "/write requests answered 503 (queue or ingress log full).",
+        metrics.writes_throttled.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_ingress_replayed_points_total",
+        "Points replayed from the ingress log at start (at least once: some may be duplicates).",
+        metrics.replayed_points.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "weir_connections_refused_total",
+        "Connections closed at once because max-connections were open.",
+        crate::listener::REFUSED_CONNECTIONS.load(Ordering::Relaxed),
+    );
+    if let Some(log) = &daemon.ingress {
+        counter(
+            &mut out,
+            "weir_ingress_log_appended_bytes_total",
+            "Bytes appended to the ingress log.",
+            log.stats.appended_bytes.load(Ordering::Relaxed),
+        );
+        let (bytes, held) = log.depth();
+        gauge(
+            &mut out,
+            "weir_ingress_log_bytes",
+            "Bytes in the ingress log.",
+            bytes,
+        );
+        gauge(
+            &mut out,
+            "weir_ingress_log_pending_writes",
+            "Logged writes a task still needs.",
+            held as u64,
+        );
+    }
     let outputs = &daemon.output_stats;
     counter(
         &mut out,

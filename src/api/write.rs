@@ -13,8 +13,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use weir_engine::PointBatch;
 use weir_engine::line_protocol::{self, Precision};
+use weir_engine::{IngressTracker, Lease, PointBatch, Ticket};
+use weir_sinks::buffer::ingress::AppendError;
 
 use super::error;
 use crate::daemon::Daemon;
@@ -98,6 +99,26 @@ pub async fn write(
     } else {
         &body
     };
+    // Room in the tasks' queues, in KiB of body, before anything is parsed: a burst of
+    // writers waits here instead of growing memory, and is told to come back after
+    // `queue-timeout`.
+    let ingress = &daemon.config.load().config.ingress;
+    let kib = u32::try_from(bytes.len() / 1024 + 1)
+        .unwrap_or(u32::MAX)
+        .min(daemon.write_budget_kib);
+    let budget = daemon.write_budget.clone().acquire_many_owned(kib);
+    let permit = match tokio::time::timeout(ingress.queue_timeout, budget).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            return unavailable(
+                &daemon,
+                format!(
+                    "the tasks' write queue is full ([ingress] queue-max-bytes = {}); retry later",
+                    ingress.queue_max_bytes.0
+                ),
+            );
+        }
+    };
     let (text, utf8_errors) = valid_lines(bytes);
     let now = crate::tasks::now_nanos();
     let (points, mut errors) = line_protocol::parse(&text, precision, now);
@@ -118,14 +139,46 @@ pub async fn write(
         .write_errors
         .fetch_add(errors.len() as u64, Ordering::Relaxed);
     if !points.is_empty() {
+        // Logged before it is acknowledged: from here on a crash replays it.
+        let logged = match &daemon.ingress {
+            Some(log) => {
+                match log.append(
+                    now,
+                    precision,
+                    &database,
+                    &retention_policy,
+                    text.as_bytes(),
+                ) {
+                    Ok(seq) => Some((log.clone(), seq)),
+                    Err(full @ AppendError::Full { .. }) => {
+                        return unavailable(&daemon, full.to_string());
+                    }
+                    Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+                }
+            }
+            None => None,
+        };
+        let ticket = logged.as_ref().map(|(log, seq)| {
+            let tracker: Arc<dyn IngressTracker> = log.clone();
+            Ticket::new(*seq, tracker)
+        });
+        let lease: Lease = Arc::new(permit);
         daemon
             .engine
-            .write(PointBatch {
-                database,
-                retention_policy,
-                points,
-            })
+            .write_logged(
+                PointBatch {
+                    database,
+                    retention_policy,
+                    points,
+                },
+                ticket,
+                Some(lease),
+            )
             .await;
+        if let Some((log, seq)) = logged {
+            // The writer's own hold: the tasks that got the batch hold it now.
+            log.release(seq);
+        }
     }
     match errors.first() {
         None => StatusCode::NO_CONTENT.into_response(),
@@ -144,6 +197,20 @@ pub async fn write(
             ),
         ),
     }
+}
+
+/// 503 with `Retry-After`: a full queue or log never drops what a client sends, it asks the
+/// client to send it again.
+fn unavailable(daemon: &Daemon, message: String) -> Response {
+    daemon
+        .metrics
+        .writes_throttled
+        .fetch_add(1, Ordering::Relaxed);
+    let mut response = error(StatusCode::SERVICE_UNAVAILABLE, message);
+    response
+        .headers_mut()
+        .insert("Retry-After", axum::http::HeaderValue::from_static("1"));
+    response
 }
 
 /// The body, or `None` when it is larger than `max`. The rest of a too-large body is read and

@@ -48,6 +48,9 @@ pub struct Config {
     /// Which programs the `exec` alert handler may run.
     #[serde(default)]
     pub exec: ExecConfig,
+    /// How `/write` data is queued and made durable before it is acknowledged.
+    #[serde(default)]
+    pub ingress: IngressConfig,
     /// Logging.
     #[serde(default)]
     pub logging: LoggingConfig,
@@ -293,6 +296,77 @@ pub struct TaskEntry {
     /// Start enabled.
     #[serde(default = "default_true")]
     pub enabled: bool,
+}
+
+/// `[ingress]`: what `/write` does before it answers 204.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IngressConfig {
+    /// `log`: append each write to the ingress log under `data_dir/ingress` before
+    /// acknowledging it, and replay what the tasks had not finished after a crash (at least
+    /// once). `none`: acknowledge once the tasks have the points queued (a crash loses them).
+    #[serde(default)]
+    pub durability: Durability,
+    /// Cap of the ingress log; a write that does not fit is answered 503 with `Retry-After`.
+    #[serde(default = "default_max_log_size")]
+    pub max_log_size: weir_scrapers::ByteSize,
+    /// How often the log is fsynced (a killed process loses nothing either way; this bounds
+    /// what a machine crash can lose). `0s`: never.
+    #[serde(
+        default = "default_fsync_interval",
+        with = "weir_engine::duration::serde"
+    )]
+    pub fsync_interval: Duration,
+    /// Line protocol waiting in the tasks' queues, in bytes of request body, across all
+    /// writers. A write that finds the queue full waits up to `queue-timeout`.
+    #[serde(default = "default_queue_max_bytes")]
+    pub queue_max_bytes: weir_scrapers::ByteSize,
+    /// How long a write waits for room in the queue before it is answered 503 with
+    /// `Retry-After`.
+    #[serde(
+        default = "default_queue_timeout",
+        with = "weir_engine::duration::serde"
+    )]
+    pub queue_timeout: Duration,
+}
+
+/// `[ingress] durability`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// Log before acknowledging; replay after a crash.
+    #[default]
+    Log,
+    /// Acknowledge once queued.
+    None,
+}
+
+fn default_max_log_size() -> weir_scrapers::ByteSize {
+    weir_scrapers::ByteSize(1_000_000_000)
+}
+
+fn default_fsync_interval() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_queue_max_bytes() -> weir_scrapers::ByteSize {
+    weir_scrapers::ByteSize(64 << 20)
+}
+
+fn default_queue_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Default for IngressConfig {
+    fn default() -> IngressConfig {
+        IngressConfig {
+            durability: Durability::Log,
+            max_log_size: default_max_log_size(),
+            fsync_interval: default_fsync_interval(),
+            queue_max_bytes: default_queue_max_bytes(),
+            queue_timeout: default_queue_timeout(),
+        }
+    }
 }
 
 /// `[files]`: the line-protocol file sink used when no `[[influxdb]]` is configured.

@@ -150,6 +150,15 @@ pub trait Node: Send {
     /// Called when the task stops: emit whatever is still pending (join and union sets).
     fn stop(&mut self, _ctx: &mut Context<'_>) {}
 
+    /// The oldest data time among the points this node holds whose effects have not left
+    /// the task yet (a window's buffered points), or `None` when it holds none. The engine
+    /// keeps logged writes for a replay until their points are older than this (see
+    /// [`crate::ingress`]). Nodes that only keep derived state (counts, the previous value)
+    /// answer `None`.
+    fn retained_since(&self) -> Option<i64> {
+        None
+    }
+
     /// Number of groups with state (Kapacitor's `working_cardinality`).
     fn cardinality(&self) -> usize {
         0

@@ -224,6 +224,14 @@ impl Node for Window {
     fn cardinality(&self) -> usize {
         self.groups.len()
     }
+
+    fn retained_since(&self) -> Option<i64> {
+        // Buffers are not always in time order (late points): look at every point.
+        self.groups
+            .values()
+            .flat_map(|window| window.buffer.iter().map(|point| point.time))
+            .min()
+    }
 }
 
 /// Kapacitor's `windowByTime.Barrier`: emit the window that is due at the barrier's time,

@@ -10,6 +10,7 @@
 //! - [`memory::MemoryQueue`]: a bounded in-memory queue that refuses records when full.
 
 pub mod disk;
+pub mod ingress;
 pub mod memory;
 
 use std::io;
