@@ -7,7 +7,9 @@
 #   bash bench/write.sh [POINTS]        (default 2,000,000)
 #
 # Env: WEIR_PRELOAD (a malloc to LD_PRELOAD into weir, e.g.
-# /usr/lib/x86_64-linux-gnu/libmimalloc.so.2), WEIR_BINARY (skip the build, run this binary).
+# /usr/lib/x86_64-linux-gnu/libmimalloc.so.2), WEIR_BINARY (skip the build, run this binary),
+# DURABILITY (`log`, the default, or `none`: [ingress] durability), TASKS (identical copies of
+# the task, default 1).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POINTS="${1:-2000000}"
@@ -39,10 +41,12 @@ data_dir = "$WORK/data"
 bind-address = "127.0.0.1:$PORT"
 [logging]
 level = "WARN"
-[[task]]
-id = "mean"
-path = "$WORK/mean.tick"
+[ingress]
+durability = "${DURABILITY:-log}"
 TOML
+for n in $(seq "${TASKS:-1}"); do
+    printf '[[task]]\nid = "mean%s"\npath = "%s/mean.tick"\n' "$n" "$WORK" >> "$WORK/weir.toml"
+done
 ${WEIR_PRELOAD:+env LD_PRELOAD=$WEIR_PRELOAD} "$WEIR" serve --config "$WORK/weir.toml" >"$WORK/log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/kapacitor/v1/ping" 2>/dev/null && break; sleep 0.1; done
@@ -52,13 +56,18 @@ before=$(cpu)
 python3 "$ROOT/bench/post_lp.py" "http://127.0.0.1:$PORT/write?db=bench&rp=autogen&precision=s" "$WORK/lp" > "$WORK/post.json"
 sleep 1
 after=$(cpu)
-python3 - "$WORK/post.json" "$before" "$after" "$TICKS" <<'PY'
+kib() { awk -v key="$1:" '$1 == key {print $2}' "/proc/$PID/status"; }
+peak=$(kib VmHWM)
+sleep 10
+idle=$(kib VmRSS)
+python3 - "$WORK/post.json" "$before" "$after" "$TICKS" "$peak" "$idle" <<'PY'
 import json, sys
 post = json.load(open(sys.argv[1]))
 cpu = (float(sys.argv[3]) - float(sys.argv[2])) / float(sys.argv[4])
 points = post["points"]
 print(json.dumps({"points": points, "errors": post["errors"], "wall_s": post["wall_s"],
                   "weir_cpu_s": round(cpu, 3), "cpu_s_per_million": round(cpu / points * 1e6, 3),
-                  "points_per_s": round(points / post["wall_s"])}))
+                  "points_per_s": round(points / post["wall_s"]),
+                  "peak_rss_mb": round(int(sys.argv[5]) / 1024), "rss_10s_after_mb": round(int(sys.argv[6]) / 1024)}))
 PY
-curl -fsS "http://127.0.0.1:$PORT/kapacitor/v1/tasks/mean" | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]["node-stats"]; print("task collected:", s["stream0"]["collected"], "window emitted:", s["window2"]["emitted"])'
+curl -fsS "http://127.0.0.1:$PORT/kapacitor/v1/tasks/mean1" | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]["node-stats"]; print("task collected:", s["stream0"]["collected"], "window emitted:", s["window2"]["emitted"])'
