@@ -22,6 +22,7 @@ pub mod nodes;
 pub mod point;
 pub mod relabel;
 pub mod runtime;
+pub mod shared_map;
 pub mod sink;
 pub mod stats;
 pub mod task;

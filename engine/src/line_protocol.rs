@@ -142,6 +142,9 @@ pub fn parse(
     let default_time_ns = precision.truncate(default_time_ns);
     let mut points = Vec::with_capacity(body.len() / 64 + 1);
     let mut errors = Vec::new();
+    // Series seen earlier in this body, by their raw text: the measurement and tags are
+    // parsed once per series, and the points of one series share one tag set.
+    let mut series: SeriesCache<'_> = SeriesCache::default();
     let bytes = body.as_bytes();
     let mut pos = 0;
     let mut line_number = 1;
@@ -156,7 +159,7 @@ pub fn parse(
         if trimmed.trim_end().is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        match parse_point(trimmed, precision, default_time_ns) {
+        match parse_point_cached(trimmed, &mut series, precision, default_time_ns) {
             Ok(point) => points.push(point),
             Err(message) => errors.push(LineError {
                 line: start_line,
@@ -268,11 +271,58 @@ const MEASUREMENT_ESCAPES: &[u8] = b", ";
 const KEY_ESCAPES: &[u8] = b",= ";
 const STRING_ESCAPES: &[u8] = b"\"\\";
 
+/// Series of one body: raw `measurement,tags` text → its parsed name and shared tags.
+type SeriesCache<'a> = rustc_hash::FxHashMap<&'a str, (String, Tags)>;
+
+/// Most series remembered per body (a body with more parses the rest without the cache).
+const MAX_CACHED_SERIES: usize = 100_000;
+
+fn parse_point_cached<'a>(
+    line: &'a str,
+    series: &mut SeriesCache<'a>,
+    precision: Precision,
+    default_time_ns: i64,
+) -> Result<Point, &'static str> {
+    let (key_end, _) = scan_until(line.as_bytes(), 0, b" ");
+    if let Some((name, tags)) = series.get(&line[..key_end]) {
+        let (fields, time) = parse_fields_and_time(line, key_end, precision, default_time_ns)?;
+        return Ok(Point {
+            name: name.clone(),
+            tags: tags.clone(),
+            fields,
+            time,
+        });
+    }
+    let (name, tags, pos) = parse_series(line)?;
+    let (fields, time) = parse_fields_and_time(line, pos, precision, default_time_ns)?;
+    if pos == key_end && series.len() < MAX_CACHED_SERIES {
+        series.insert(&line[..pos], (name.clone(), tags.clone()));
+    }
+    Ok(Point {
+        name,
+        tags,
+        fields,
+        time,
+    })
+}
+
 fn parse_point(
     line: &str,
     precision: Precision,
     default_time_ns: i64,
 ) -> Result<Point, &'static str> {
+    let (name, tags, pos) = parse_series(line)?;
+    let (fields, time) = parse_fields_and_time(line, pos, precision, default_time_ns)?;
+    Ok(Point {
+        name,
+        tags,
+        fields,
+        time,
+    })
+}
+
+/// The measurement and tags; returns them and the position after the tags.
+fn parse_series(line: &str) -> Result<(String, Tags, usize), &'static str> {
     let bytes = line.as_bytes();
     let len = bytes.len();
 
@@ -284,7 +334,7 @@ fn parse_point(
     let name = unescape(&line[..measurement_end], MEASUREMENT_ESCAPES, escaped);
     let mut pos = measurement_end;
 
-    let mut tags = Tags::new();
+    let mut tags = std::collections::BTreeMap::new();
     while pos < len && bytes[pos] == b',' {
         pos += 1;
         let (key_end, key_escaped) = scan_until(bytes, pos, b",= ");
@@ -311,7 +361,18 @@ fn parse_point(
         }
         pos = value_end;
     }
+    Ok((name, Tags::from(tags), pos))
+}
 
+/// The fields and timestamp after the series, from `pos` (at the space after the tags).
+fn parse_fields_and_time(
+    line: &str,
+    mut pos: usize,
+    precision: Precision,
+    default_time_ns: i64,
+) -> Result<(Fields, i64), &'static str> {
+    let bytes = line.as_bytes();
+    let len = bytes.len();
     // Fields start after one or more spaces.
     if pos >= len {
         return Err("missing fields");
@@ -323,7 +384,7 @@ fn parse_point(
         return Err("missing fields");
     }
 
-    let mut fields = Fields::new();
+    let mut fields = std::collections::BTreeMap::new();
     loop {
         let (key_end, key_escaped) = scan_until(bytes, pos, b",= ");
         let key_end = key_end.min(len);
@@ -374,12 +435,7 @@ fn parse_point(
             .checked_mul(precision.nanos())
             .ok_or("time outside range")?
     };
-    Ok(Point {
-        name,
-        tags,
-        fields,
-        time,
-    })
+    Ok((Fields::from(fields), time))
 }
 
 /// A quoted string starting at `start` (the opening quote); returns the value and the index

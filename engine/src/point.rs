@@ -1,13 +1,14 @@
 //! Points: the unit of data flowing from `/write` and scrapes through tasks into sinks.
 
-use std::collections::BTreeMap;
+pub use crate::shared_map::SharedMap;
 use std::fmt;
 
-/// Tag set of a point, sorted by key (line protocol and group keys need that order).
-pub type Tags = BTreeMap<String, String>;
+/// Tag set of a point, sorted by key (line protocol and group keys need that order); shared
+/// between copies until one changes (see [`SharedMap`]).
+pub type Tags = SharedMap<String, String>;
 
-/// Field set of a point, sorted by key.
-pub type Fields = BTreeMap<String, FieldValue>;
+/// Field set of a point, sorted by key; shared between copies until one changes.
+pub type Fields = SharedMap<String, FieldValue>;
 
 /// One field value, with InfluxDB's four field types.
 #[derive(Debug, Clone, PartialEq)]

@@ -683,7 +683,7 @@ fn whole_json(data: &TemplateData<'_>) -> String {
     struct TagsJson<'a>(Option<&'a Tags>);
     impl serde::Serialize for TagsJson<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut map = serializer.serialize_map(self.0.map(Tags::len))?;
+            let mut map = serializer.serialize_map(self.0.map(|tags| tags.len()))?;
             for (key, value) in self.0.into_iter().flatten() {
                 map.serialize_entry(key, value)?;
             }
@@ -693,7 +693,7 @@ fn whole_json(data: &TemplateData<'_>) -> String {
     struct FieldsJson<'a>(Option<&'a Fields>);
     impl serde::Serialize for FieldsJson<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut map = serializer.serialize_map(self.0.map(Fields::len))?;
+            let mut map = serializer.serialize_map(self.0.map(|fields| fields.len()))?;
             for (key, value) in self.0.into_iter().flatten() {
                 map.serialize_entry(key, &field_json(value))?;
             }

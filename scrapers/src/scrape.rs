@@ -348,7 +348,7 @@ fn tags_for<'l>(
         tags.remove(JOB_LABEL);
         tags.insert(NAME_LABEL.to_owned(), name.to_owned());
     }
-    tags
+    Tags::from(tags)
 }
 
 /// The five synthetic series Prometheus adds per target and scrape.
