@@ -96,6 +96,34 @@ fn changes(weir: &Weir, query: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// `weir_discovery_refreshes_total` of one discovery source for `result` (`success` or
+/// `error`), read from `/metrics`; 0 while the series is missing.
+fn refreshes(weir: &Weir, kind: &str, id: &str, result: &str) -> u64 {
+    let (_, text) = http("GET", &format!("{}/metrics", weir.url), None).unwrap_or_default();
+    let series = format!(
+        "weir_discovery_refreshes_total{{kind=\"{kind}\",id=\"{id}\",result=\"{result}\"}} "
+    );
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Wait until source `kind`/`id` has ended `rounds` more rounds with `result` than it had
+/// when this was called: proof that it ran before a test asserts that nothing changed.
+fn wait_for_rounds(weir: &Weir, kind: &str, id: &str, result: &str, rounds: u64) {
+    let start = refreshes(weir, kind, id, result);
+    eventually(Duration::from_secs(30), || {
+        (refreshes(weir, kind, id, result) >= start + rounds).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{kind} {id}: not {rounds} more {result} rounds after {start} (now {}); log:\n{}",
+            refreshes(weir, kind, id, result),
+            weir.log()
+        )
+    });
+}
+
 fn write_file_sd(path: &Path, targets: &[&str]) {
     let tmp = path.with_extension("tmp");
     std::fs::write(
@@ -273,9 +301,24 @@ files = ["{}"]
     .unwrap_or_else(|| panic!("no file.target deletion; log:\n{}", weir.log()));
     assert_eq!(removed["key"], "10.3.0.2:9100");
 
-    // A source that goes down deletes nothing.
+    // A source that goes down deletes nothing: look once both Kubernetes sources have
+    // failed three rounds in a row (the third opens their circuit: no more rounds for a minute).
+    let failed = [
+        refreshes(&weir, "kubernetes", "pods", "error"),
+        refreshes(&weir, "kubernetes", "nodes", "error"),
+    ];
     drop(fake);
-    std::thread::sleep(Duration::from_secs(6));
+    eventually(Duration::from_secs(30), || {
+        (refreshes(&weir, "kubernetes", "pods", "error") >= failed[0] + 3
+            && refreshes(&weir, "kubernetes", "nodes", "error") >= failed[1] + 3)
+            .then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the Kubernetes sources did not fail three rounds after {failed:?}; log:\n{}",
+            weir.log()
+        )
+    });
     let node_deletions = changes(&weir, "kind=kubernetes.node")
         .into_iter()
         .filter(|c| c["change"] == "deleted")
@@ -445,8 +488,31 @@ path = "{script}"
         json!([{"attribute": "kernel", "old": "6.1.0-18-amd64", "new": "6.1.0-21-amd64"}]),
         "only configuration is audited"
     );
-    // Scrapes keep observing both hosts; nothing else changes and nothing is deleted.
-    std::thread::sleep(Duration::from_secs(3));
+    // Scrapes keep observing both hosts; nothing else changes and nothing is deleted. Look
+    // once each host has been observed three more times (its `seen` time moved three times).
+    let seen = |id: &str| {
+        get(&weir, &format!("/weir/v1/cis/{}", id.replace('/', "%2F")))["seen"]
+            .as_i64()
+            .unwrap_or(0)
+    };
+    let ids = [host_id.as_str(), own_id.as_str()];
+    let mut last = ids.map(seen);
+    let mut observed = [0; 2];
+    eventually(Duration::from_secs(30), || {
+        for (n, id) in ids.iter().enumerate() {
+            let now = seen(id);
+            if now > last[n] {
+                (last[n], observed[n]) = (now, observed[n] + 1);
+            }
+        }
+        observed.iter().all(|&count| count >= 3).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "hosts observed {observed:?} more times; log:\n{}",
+            weir.log()
+        )
+    });
     // Per host: created, linked to its target (a relationship change), and the kernel upgrade.
     let history = changes(&weir, "kind=host");
     let mut summary: Vec<(String, String)> = history
@@ -598,8 +664,9 @@ filters = [{{name = "tag:weirtest", values = ["{run}"]}}]
         ]),
         "{updated}"
     );
-    // Later refreshes of the unchanged instance record nothing more.
-    std::thread::sleep(Duration::from_secs(3));
+    // Later refreshes of the unchanged instance record nothing more: look after three more
+    // successful rounds (the last two started after the update was recorded).
+    wait_for_rounds(&weir, "ec2", "aws", "success", 3);
     let history: Vec<Value> = changes(&weir, &ci_query);
     assert_eq!(history.len(), 2, "{history:?}");
     ec2_call(
@@ -631,8 +698,9 @@ fn dns_records_link_to_the_items_they_resolve_to() {
             let _ = std::fs::remove_file(&self.0);
         }
     }
+    // No wait for dnsmasq to read the file: until it answers, a round finds no record (not
+    // an error), and a later one finds it.
     let _remove = Remove(hosts_file);
-    std::thread::sleep(Duration::from_millis(500));
     let weir = Weir::start(&format!(
         r#"
 data_dir = "@DIR@/data"
@@ -683,8 +751,9 @@ targets = ["{ip}:9100"]
         json!([{"kind": "resolves-to", "from": record_id}]),
         "{target}"
     );
-    // The link is a change of the record; re-resolving the same answer changes nothing.
-    std::thread::sleep(Duration::from_secs(3));
+    // The link is a change of the record; re-resolving the same answer changes nothing:
+    // look after three more successful rounds.
+    wait_for_rounds(&weir, "dns", "names", "success", 3);
     let record_query = format!("ci={}", record_id.replace('/', "%2F"));
     let history = changes(&weir, &record_query);
     let kinds: Vec<&str> = history

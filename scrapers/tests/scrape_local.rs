@@ -4,13 +4,26 @@
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use weir_engine::{FieldValue, Labels, Point, PointBatch, TargetGroup};
 use weir_scrapers::{ScrapeManager, ScraperConfig, TargetHealth};
+
+/// Poll `check` until it returns `Some` (its value) or 10 s pass (a panic naming `what`).
+async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        // The poll interval: the condition is checked again, not assumed.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
 
 /// How a test server answers.
 #[derive(Clone)]
@@ -66,6 +79,8 @@ async fn serve(reply: Reply) -> Server {
                     let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
                     buffer.drain(..end);
                     recorded.lock().unwrap().push(head.clone());
+                    // The fake target's deliberate slowness (`Reply::delay`), which the
+                    // scrape timeout is tested against; nothing waits on it.
                     tokio::time::sleep(reply.delay).await;
                     let accepts_gzip = head.to_ascii_lowercase().contains("accept-encoding: gzip");
                     let (body, encoding) = if reply.gzip && accepts_gzip {
@@ -141,6 +156,35 @@ async fn next_batch(receiver: &mut mpsc::Receiver<PointBatch>) -> PointBatch {
         .expect("channel open")
 }
 
+/// The scraper (job) a batch comes from.
+fn job(batch: &PointBatch) -> String {
+    find(batch, "up").tags["job"].clone()
+}
+
+/// The next batch of scraper `name`, skipping the others' (within 10 s).
+async fn next_batch_of(receiver: &mut mpsc::Receiver<PointBatch>, name: &str) -> PointBatch {
+    let wanted = async {
+        loop {
+            let batch = next_batch(receiver).await;
+            if job(&batch) == name {
+                return batch;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wanted)
+        .await
+        .unwrap_or_else(|_| panic!("no batch of {name} within 10 s"))
+}
+
+/// `scrapes_total` of the target of `scraper` at `address`, if it runs.
+fn scrapes_of(manager: &ScrapeManager, scraper: &str, address: &str) -> Option<u64> {
+    manager
+        .targets_of(scraper)?
+        .iter()
+        .find(|target| target.labels["instance"] == address)
+        .map(|target| target.scrapes_total)
+}
+
 #[tokio::test]
 async fn scrapes_periodically_with_prometheus_headers_and_gzip() {
     let mut reply = Reply::text("# TYPE requests_total counter\nrequests_total{code=\"200\"} 7\n");
@@ -211,7 +255,8 @@ async fn openmetrics_is_chosen_by_content_type() {
     let mut scraper = config("om", 60_000, 1_000);
     scraper.enabled = false;
     manager.apply(vec![(scraper, rx)]);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // `apply` starts a new scraper's first targets before it returns.
+    assert_eq!(manager.targets().len(), 1);
     let summary = manager.collect_now("om").await.unwrap();
     assert_eq!(summary.samples, 2, "{summary:?}");
     assert!(summary.failures.is_empty());
@@ -239,7 +284,8 @@ async fn slow_oversized_and_refused_targets_fail_with_reasons() {
     let mut scraper = config("bad", 60_000, 300);
     scraper.body_size_limit = weir_scrapers::ByteSize(10_000);
     manager.apply(vec![(scraper, rx)]);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // `apply` starts a new scraper's first targets before it returns.
+    assert_eq!(manager.targets().len(), 3);
 
     let started = std::time::Instant::now();
     let summary = manager.collect_now("bad").await.unwrap();
@@ -389,32 +435,44 @@ async fn hot_reload_keeps_unchanged_scrapers_and_targets() {
     let before = manager.targets()[0].scrapes_total;
     assert!(before >= 1);
 
-    // Same config, new receiver with one more target: the first target keeps its state.
+    // Same config, new receiver with one more target: the first target keeps its state (its
+    // scrape counter never goes back, which a restarted target's would) while it scrapes on
+    // and the second target starts.
     let (groups_tx2, rx2) = watch::channel(groups(&[&first.address, &second.address]));
     manager.apply(vec![(scraper.clone(), rx2)]);
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    let targets = manager.targets();
-    assert_eq!(targets.len(), 2);
-    let kept = targets
-        .iter()
-        .find(|t| t.labels["instance"] == first.address)
-        .unwrap();
-    assert!(kept.scrapes_total > before, "{kept:?}");
+    eventually("both targets scraping", || {
+        let kept = scrapes_of(&manager, "reload", &first.address).expect("the first target");
+        assert!(
+            kept >= before,
+            "the first target restarted: {before} -> {kept}"
+        );
+        let added = scrapes_of(&manager, "reload", &second.address)?;
+        (kept >= before + 2 && added >= 1).then_some(())
+    })
+    .await;
+    assert_eq!(manager.targets().len(), 2);
     // The old sender no longer matters; the new one drives the targets.
     drop(groups_tx);
     groups_tx2.send(groups(&[&second.address])).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let targets = manager.targets();
-    assert_eq!(targets.len(), 1);
+    let targets = eventually("the first target to stop", || {
+        let targets = manager.targets();
+        (targets.len() == 1).then_some(targets)
+    })
+    .await;
     assert_eq!(targets[0].labels["instance"], second.address);
 
     // A changed config restarts the scraper: counters start again.
+    let running = eventually("the second target to scrape a few times", || {
+        scrapes_of(&manager, "reload", &second.address).filter(|&scrapes| scrapes >= 3)
+    })
+    .await;
     let mut changed = scraper.clone();
     changed.db = "other".to_owned();
     let (_tx3, rx3) = watch::channel(groups(&[&second.address]));
     manager.apply(vec![(changed, rx3)]);
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(manager.targets()[0].scrapes_total <= 1);
+    // `apply` stops the old scraper and starts the new one with its targets before it returns.
+    let restarted = scrapes_of(&manager, "reload", &second.address).expect("restarted target");
+    assert!(restarted <= 1, "{running} -> {restarted}");
     let mut saw_other = false;
     for _ in 0..20 {
         if next_batch(&mut points).await.database == "other" {
@@ -436,20 +494,41 @@ async fn disabled_scrapers_keep_config_and_send_nothing() {
     let (output, mut points) = mpsc::channel(64);
     let manager = ScrapeManager::new(output);
     let (_tx, rx) = watch::channel(groups(&[&server.address]));
-    manager.apply(vec![(config("toggle", 50, 40), rx)]);
-    next_batch(&mut points).await;
+    // "control" scrapes the same target at the same interval and stays on: its batches count
+    // the intervals that pass while "toggle" is off.
+    manager.apply(vec![
+        (config("toggle", 50, 40), rx.clone()),
+        (config("control", 50, 40), rx),
+    ]);
+    next_batch_of(&mut points, "toggle").await;
     assert!(manager.set_enabled("toggle", false));
     assert!(!manager.set_enabled("missing", false));
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    while points.try_recv().is_ok() {}
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(points.try_recv().is_err(), "a disabled scraper sent points");
-    let status = &manager.scrapers()[0];
+    // A scrape already under way (at most its 40 ms timeout) may still send its batch: let
+    // three control scrapes pass, skipping whatever toggle sent meanwhile.
+    for _ in 0..3 {
+        next_batch_of(&mut points, "control").await;
+    }
+    let quiet = scrapes_of(&manager, "toggle", &server.address).expect("toggle's target");
+    // Ten more intervals: only control sends, and toggle does not scrape at all.
+    for _ in 0..10 {
+        let batch = next_batch(&mut points).await;
+        assert_eq!(job(&batch), "control", "a disabled scraper sent points");
+    }
+    assert_eq!(
+        scrapes_of(&manager, "toggle", &server.address),
+        Some(quiet),
+        "a disabled scraper scraped"
+    );
+    let status = manager
+        .scrapers()
+        .into_iter()
+        .find(|status| status.name == "toggle")
+        .expect("toggle");
     assert!(!status.enabled);
     assert_eq!(status.next_collection, None);
     assert_eq!(status.targets, 1);
     assert!(manager.set_enabled("toggle", true));
-    next_batch(&mut points).await;
+    next_batch_of(&mut points, "toggle").await;
     assert!(manager.collect_now("missing").await.is_none());
     manager.shutdown().await;
 }
@@ -463,7 +542,8 @@ async fn sample_limit_fails_the_scrape_and_self_metrics_parse() {
     let mut scraper = config("limited", 60_000, 1_000);
     scraper.sample_limit = 2;
     manager.apply(vec![(scraper, rx)]);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // `apply` starts a new scraper's first targets before it returns.
+    assert_eq!(manager.targets().len(), 1);
     let summary = manager.collect_now("limited").await.unwrap();
     assert_eq!(
         summary.failures[0].reason,

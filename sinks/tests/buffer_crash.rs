@@ -1,59 +1,23 @@
 //! A real `kill -9` of a process appending to the disk buffer: every record whose push had
 //! returned is there after reopening, in order, and a torn tail is skipped without a panic.
 //!
-//! The parent test re-runs this test binary as a child process that only appends
-//! (`appends_until_killed`, which does nothing unless `WEIR_BUFFER_CHILD_DIR` is set).
+//! The child is the `weir-buffer-crash-child` binary of this package
+//! (`tests/support/buffer_crash_child.rs`): it appends numbered one-point records to the
+//! buffer in the directory it is given and prints `pushed N` after each push has returned.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use weir_engine::line_protocol::Precision;
 use weir_sinks::buffer::disk::DiskQueue;
-use weir_sinks::buffer::{BatchKey, Record};
-
-const CHILD_DIR: &str = "WEIR_BUFFER_CHILD_DIR";
-
-fn key() -> BatchKey {
-    BatchKey {
-        database: "db".into(),
-        retention_policy: String::new(),
-        precision: Precision::Nanoseconds,
-        create: false,
-    }
-}
-
-/// The child: append numbered one-point records for ever, reporting each one pushed.
-#[test]
-fn appends_until_killed() {
-    let Ok(dir) = std::env::var(CHILD_DIR) else {
-        return;
-    };
-    let mut queue = DiskQueue::open(dir.as_ref(), 1 << 30).unwrap();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for i in 0u64.. {
-        let body = format!("m v={i}i {i}\n");
-        queue
-            .push(Record::new(key(), 1, body.into_bytes()))
-            .unwrap();
-        writeln!(out, "pushed {i}").unwrap();
-        out.flush().unwrap();
-    }
-}
 
 #[test]
 fn kill_9_loses_nothing_that_was_pushed() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "appends_until_killed",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DIR, dir.path())
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weir-buffer-crash-child"))
+        .arg(dir.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // A child that fails says why on the test's own standard error.
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();

@@ -86,6 +86,7 @@ async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool)
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        // The poll interval of this helper: the condition is checked again, not assumed.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -375,6 +376,8 @@ async fn victoriametrics_round_trip_over_the_v2_api() {
         if body.lines().count() >= 2 || started.elapsed() > Duration::from_secs(15) {
             break body;
         }
+        // The poll interval between two flush-and-export rounds; the loop ends on the
+        // export's content (or its deadline, and the assertion below says what was missing).
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let mut series: Vec<(String, f64, i64)> = body
@@ -451,25 +454,40 @@ async fn disk_buffer_survives_a_crash_and_delivers_everything_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut proxy = Proxy::start(&influx).await;
     proxy.stop().await;
-    {
-        let manager = SinkManager::new(dir.path(), vec![config("crash", &proxy.url())]).unwrap();
-        for chunk in 0..10 {
-            manager
-                .send(write(
-                    &database,
-                    numbered_points("m", chunk * 100, 100),
-                    false,
-                ))
-                .unwrap();
-        }
-        wait_for("a failed attempt", Duration::from_secs(20), || {
-            stats(&manager).retried >= 1
-        })
-        .await;
-        assert_eq!(stats(&manager).queued_points, 1000);
-        // Dropped without shutdown: nothing acknowledged, nothing flushed on purpose.
+    // The first life of the sink runs on a runtime of its own, which is dropped without a
+    // shutdown: its delivery and fsync tasks are gone when the drop returns, as after a
+    // crash, so nothing of the first life touches the buffer once the second one opens it.
+    let (first_dir, first_url, first_database) =
+        (dir.path().to_owned(), proxy.url(), database.clone());
+    let first_life = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let manager = SinkManager::new(&first_dir, vec![config("crash", &first_url)]).unwrap();
+            for chunk in 0..10 {
+                manager
+                    .send(write(
+                        &first_database,
+                        numbered_points("m", chunk * 100, 100),
+                        false,
+                    ))
+                    .unwrap();
+            }
+            wait_for("a failed attempt", Duration::from_secs(20), || {
+                stats(&manager).retried >= 1
+            })
+            .await;
+            assert_eq!(stats(&manager).queued_points, 1000);
+            // Dropped without shutdown: nothing acknowledged, nothing flushed on purpose.
+        });
+        drop(runtime);
+    });
+    if let Err(error) = first_life.await {
+        std::panic::resume_unwind(error.into_panic());
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_buffer_files_exist(dir.path());
     let manager = SinkManager::new(dir.path(), vec![config("crash", &influx)]).unwrap();
     assert_eq!(stats(&manager).queued_points, 1000);

@@ -144,6 +144,7 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
             start.elapsed() < Duration::from_secs(20),
             "timed out waiting for {what}"
         );
+        // The poll interval of this helper: the condition is checked again, not assumed.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -192,17 +193,29 @@ async fn encodes_in_the_precision_asked_for_with_rp_defaults() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_flushes_partial_batches() {
-    let server = FakeInflux::start().await;
+    let (server, control_server) = (FakeInflux::start().await, FakeInflux::start().await);
     let dir = tempfile::tempdir().unwrap();
     let mut sink = config("s", &server.url);
     sink.flush_interval = Duration::from_secs(3600);
-    let manager = SinkManager::new(dir.path(), vec![sink]).unwrap();
+    sink.default = true;
+    // A control sink with the same batch size and a 50 ms flush interval gets its partial
+    // batch after ours: once it has delivered, the delivery loops have run and a flush
+    // interval has passed, so had ours flushed early it would have done so too.
+    let control = config("control", &control_server.url);
+    let manager = SinkManager::new(dir.path(), vec![sink, control]).unwrap();
     manager.send(write(None, 0, 3)).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    manager.send(write(Some("control"), 0, 3)).unwrap();
+    wait_for("the control sink's flush", || {
+        stats_of(&manager, "control").written == 3
+    })
+    .await;
+    assert_eq!(control_server.lines().len(), 3);
     assert!(
         server.lines().is_empty(),
         "a partial batch waits for the flush interval"
     );
+    let held = stats_of(&manager, "s");
+    assert_eq!((held.written, held.queued_points), (0, 3), "{held:?}");
     manager.shutdown(Duration::from_secs(5)).await;
     assert_eq!(server.lines().len(), 3);
     assert!(manager.stats().is_empty(), "no sink runs after shutdown");
