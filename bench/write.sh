@@ -9,7 +9,7 @@
 # Env: WEIR_PRELOAD (a malloc to LD_PRELOAD into weir, e.g.
 # /usr/lib/x86_64-linux-gnu/libmimalloc.so.2), WEIR_BINARY (skip the build, run this binary),
 # DURABILITY (`log`, the default, or `none`: [ingress] durability), TASKS (identical copies of
-# the task, default 1).
+# the task, default 1), QUEUE_MAX_BYTES ([ingress] queue-max-bytes, default 64MiB).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POINTS="${1:-2000000}"
@@ -43,6 +43,7 @@ bind-address = "127.0.0.1:$PORT"
 level = "WARN"
 [ingress]
 durability = "${DURABILITY:-log}"
+queue-max-bytes = "${QUEUE_MAX_BYTES:-64MiB}"
 TOML
 for n in $(seq "${TASKS:-1}"); do
     printf '[[task]]\nid = "mean%s"\npath = "%s/mean.tick"\n' "$n" "$WORK" >> "$WORK/weir.toml"
@@ -71,3 +72,29 @@ print(json.dumps({"points": points, "errors": post["errors"], "wall_s": post["wa
                   "peak_rss_mb": round(int(sys.argv[5]) / 1024), "rss_10s_after_mb": round(int(sys.argv[6]) / 1024)}))
 PY
 curl -fsS "http://127.0.0.1:$PORT/kapacitor/v1/tasks/mean1" | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]["node-stats"]; print("task collected:", s["stream0"]["collected"], "window emitted:", s["window2"]["emitted"])'
+
+# The same bodies into VictoriaMetrics (storing them), measured the same way, in the same run:
+# the issue's bar is weir's CPU per million points against VictoriaMetrics'.
+if [ "${PEERS:-vm}" = vm ] && command -v victoria-metrics >/dev/null; then
+    VMPORT=$((30000 + RANDOM % 10000))
+    victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$VMPORT" \
+        -loggerLevel=ERROR >"$WORK/vm.log" 2>&1 &
+    VMPID=$!
+    trap 'kill "$PID" "$VMPID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+    for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$VMPORT/health" 2>/dev/null && break; sleep 0.1; done
+    vmcpu() { awk '{print $14 + $15}' "/proc/$VMPID/stat"; }
+    before=$(vmcpu)
+    python3 "$ROOT/bench/post_lp.py" "http://127.0.0.1:$VMPORT/write?db=bench&precision=s" "$WORK/lp" > "$WORK/vmpost.json"
+    sleep 1
+    after=$(vmcpu)
+    vmpeak=$(awk '$1 == "VmHWM:" {print $2}' "/proc/$VMPID/status")
+    python3 - "$WORK/vmpost.json" "$before" "$after" "$TICKS" "$vmpeak" <<'PY'
+import json, sys
+post = json.load(open(sys.argv[1]))
+cpu = (float(sys.argv[3]) - float(sys.argv[2])) / float(sys.argv[4])
+points = post["points"]
+print(json.dumps({"peer": "victoria-metrics", "points": points, "wall_s": post["wall_s"],
+                  "cpu_s_per_million": round(cpu / points * 1e6, 3),
+                  "peak_rss_mb": round(int(sys.argv[5]) / 1024)}))
+PY
+fi

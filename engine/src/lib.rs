@@ -28,6 +28,7 @@ pub mod stats;
 pub mod task;
 pub mod template;
 pub mod test_run;
+pub mod vec_map;
 
 pub use alert_state::{AlertGroupState, AlertStateStore};
 pub use discovery::{DiscoverError, Discoverer, Labels, TargetGroup};

@@ -334,7 +334,7 @@ fn parse_series(line: &str) -> Result<(String, Tags, usize), &'static str> {
     let name = unescape(&line[..measurement_end], MEASUREMENT_ESCAPES, escaped);
     let mut pos = measurement_end;
 
-    let mut tags = std::collections::BTreeMap::new();
+    let mut tags = crate::vec_map::VecMap::with_capacity(4);
     while pos < len && bytes[pos] == b',' {
         pos += 1;
         let (key_end, key_escaped) = scan_until(bytes, pos, b",= ");
@@ -384,7 +384,7 @@ fn parse_fields_and_time(
         return Err("missing fields");
     }
 
-    let mut fields = std::collections::BTreeMap::new();
+    let mut fields = crate::vec_map::VecMap::with_capacity(2);
     loop {
         let (key_end, key_escaped) = scan_until(bytes, pos, b",= ");
         let key_end = key_end.min(len);

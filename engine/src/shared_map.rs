@@ -6,24 +6,26 @@
 //! (`Arc::make_mut`), only when it is shared. Prometheus' `labels.Labels` and Vector's event
 //! model make the same trade (immutable, shared label sets; copy on write).
 //!
-//! Reads go through `Deref` to the `BTreeMap`, so `tags.get(k)`, `tags.iter()` and passing
-//! `&tags` where a `&BTreeMap` is wanted work as before; the changing methods are spelled out
-//! here and copy only when needed (`remove` of an absent key copies nothing).
+//! The map itself is a [`VecMap`] (one sorted vector: a point has few tags and fields). Reads
+//! go through `Deref` to it, so `tags.get(k)` and `tags.iter()` work as on a `BTreeMap`; the
+//! changing methods are spelled out here and copy only when needed (`remove` of an absent key
+//! copies nothing).
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
-use std::collections::btree_map;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-/// A `BTreeMap` behind an `Arc`, copied on write.
+pub use crate::vec_map::VecMap;
+
+/// A [`VecMap`] behind an `Arc`, copied on write.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SharedMap<K: Ord, V>(Arc<BTreeMap<K, V>>);
+pub struct SharedMap<K: Ord, V>(Arc<VecMap<K, V>>);
 
 impl<K: Ord, V> Default for SharedMap<K, V> {
     fn default() -> Self {
-        SharedMap(Arc::new(BTreeMap::new()))
+        SharedMap(Arc::new(VecMap::new()))
     }
 }
 
@@ -34,7 +36,7 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
     }
 
     /// The map to change, copied first when it is shared.
-    pub fn make_mut(&mut self) -> &mut BTreeMap<K, V> {
+    pub fn make_mut(&mut self) -> &mut VecMap<K, V> {
         Arc::make_mut(&mut self.0)
     }
 
@@ -79,11 +81,6 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
         self.make_mut().retain(keep);
     }
 
-    /// `BTreeMap::entry`.
-    pub fn entry(&mut self, key: K) -> btree_map::Entry<'_, K, V> {
-        self.make_mut().entry(key)
-    }
-
     /// `BTreeMap::clear`, without copying a shared map first.
     pub fn clear(&mut self) {
         if !self.0.is_empty() {
@@ -92,7 +89,7 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
     }
 
     /// `BTreeMap::iter_mut`.
-    pub fn iter_mut(&mut self) -> btree_map::IterMut<'_, K, V> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
         self.make_mut().iter_mut()
     }
 
@@ -102,15 +99,15 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
     }
 
     /// The map itself, copied only when it is shared.
-    pub fn into_inner(self) -> BTreeMap<K, V> {
+    pub fn into_inner(self) -> VecMap<K, V> {
         Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
     }
 }
 
 impl<K: Ord, V> Deref for SharedMap<K, V> {
-    type Target = BTreeMap<K, V>;
+    type Target = VecMap<K, V>;
 
-    fn deref(&self) -> &BTreeMap<K, V> {
+    fn deref(&self) -> &VecMap<K, V> {
         &self.0
     }
 }
@@ -123,13 +120,19 @@ impl<K: Ord + fmt::Debug, V: fmt::Debug> fmt::Debug for SharedMap<K, V> {
 
 impl<K: Ord, V> From<BTreeMap<K, V>> for SharedMap<K, V> {
     fn from(map: BTreeMap<K, V>) -> Self {
+        SharedMap(Arc::new(VecMap::from(map)))
+    }
+}
+
+impl<K: Ord, V> From<VecMap<K, V>> for SharedMap<K, V> {
+    fn from(map: VecMap<K, V>) -> Self {
         SharedMap(Arc::new(map))
     }
 }
 
 impl<K: Ord, V, const N: usize> From<[(K, V); N]> for SharedMap<K, V> {
     fn from(entries: [(K, V); N]) -> Self {
-        SharedMap(Arc::new(BTreeMap::from(entries)))
+        SharedMap(Arc::new(VecMap::from(entries)))
     }
 }
 
@@ -150,7 +153,7 @@ impl<K: Ord + Clone, V: Clone> Extend<(K, V)> for SharedMap<K, V> {
 
 impl<'a, K: Ord, V> IntoIterator for &'a SharedMap<K, V> {
     type Item = (&'a K, &'a V);
-    type IntoIter = btree_map::Iter<'a, K, V>;
+    type IntoIter = crate::vec_map::Iter<'a, K, V>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
@@ -159,7 +162,7 @@ impl<'a, K: Ord, V> IntoIterator for &'a SharedMap<K, V> {
 
 impl<K: Ord + Clone, V: Clone> IntoIterator for SharedMap<K, V> {
     type Item = (K, V);
-    type IntoIter = btree_map::IntoIter<K, V>;
+    type IntoIter = std::vec::IntoIter<(K, V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.into_inner().into_iter()
@@ -176,13 +179,22 @@ impl<'de, K: Ord + serde::Deserialize<'de>, V: serde::Deserialize<'de>> serde::D
     for SharedMap<K, V>
 {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        BTreeMap::deserialize(deserializer).map(|map| SharedMap(Arc::new(map)))
+        VecMap::deserialize(deserializer).map(|map| SharedMap(Arc::new(map)))
     }
 }
 
 impl<K: Ord, V: PartialEq> PartialEq<BTreeMap<K, V>> for SharedMap<K, V> {
     fn eq(&self, other: &BTreeMap<K, V>) -> bool {
         *self.0 == *other
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
+    /// The entries as a `BTreeMap` (for the few places that keep one).
+    pub fn to_btree(&self) -> BTreeMap<K, V> {
+        self.iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
     }
 }
 

@@ -52,7 +52,7 @@ impl From<&Point> for TestPoint {
     fn from(point: &Point) -> TestPoint {
         TestPoint {
             name: point.name.clone(),
-            tags: (*point.tags).clone(),
+            tags: point.tags.to_btree(),
             fields: point
                 .fields
                 .iter()

@@ -89,8 +89,8 @@ impl Eval {
         Ok(())
     }
 
-    fn report(&self, error: NodeError, ctx: &mut Context<'_>) {
-        if self.spec.quiet {
+    fn report(quiet: bool, error: NodeError, ctx: &mut Context<'_>) {
+        if quiet {
             ctx.stats().add_error();
         } else {
             ctx.error(error);
@@ -100,37 +100,41 @@ impl Eval {
 
 impl Node for Eval {
     fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
-        let group_id = message.group().id.clone();
-        let n_expressions = self.spec.expressions.len();
-        let mut states = self
-            .states
-            .remove(&group_id)
-            .unwrap_or_else(|| (0..n_expressions).map(|_| LambdaState::default()).collect());
+        // The group's lambda state, created at its first point (looked up in place: no copy
+        // of the group id and no remove/insert per point).
+        let group_id = &message.group().id;
+        if !self.states.contains_key(group_id) {
+            let n_expressions = self.spec.expressions.len();
+            let fresh = (0..n_expressions).map(|_| LambdaState::default()).collect();
+            self.states.insert(group_id.clone(), fresh);
+        }
+        let Some(states) = self.states.get_mut(&message.group().id) else {
+            return;
+        };
         match message {
             Message::Point(TaskPoint { mut point, group }) => {
-                match Eval::apply(&self.spec, &mut states, &mut point) {
+                match Eval::apply(&self.spec, states, &mut point) {
                     Ok(()) => ctx.emit(Message::Point(TaskPoint { point, group })),
-                    Err(error) => self.report(error, ctx),
+                    Err(error) => Eval::report(self.spec.quiet, error, ctx),
                 }
             }
             Message::Batch(mut batch) => {
                 let mut errors = Vec::new();
-                batch.points.retain_mut(|point| {
-                    match Eval::apply(&self.spec, &mut states, point) {
+                batch
+                    .points
+                    .retain_mut(|point| match Eval::apply(&self.spec, states, point) {
                         Ok(()) => true,
                         Err(error) => {
                             errors.push(error);
                             false
                         }
-                    }
-                });
+                    });
                 for error in errors {
-                    self.report(error, ctx);
+                    Eval::report(self.spec.quiet, error, ctx);
                 }
                 ctx.emit(Message::Batch(batch));
             }
         }
-        self.states.insert(group_id, states);
     }
 
     fn cardinality(&self) -> usize {
