@@ -317,8 +317,9 @@ pub struct IngressConfig {
         with = "weir_engine::duration::serde"
     )]
     pub fsync_interval: Duration,
-    /// Line protocol waiting in the tasks' queues, in bytes of request body, across all
-    /// writers. A write that finds the queue full waits up to `queue-timeout`.
+    /// Memory of the points waiting in the tasks' queues, across all writers (estimated as
+    /// four times their line protocol). A write that finds the queue full waits up to
+    /// `queue-timeout`.
     #[serde(default = "default_queue_max_bytes")]
     pub queue_max_bytes: weir_scrapers::ByteSize,
     /// How long a write waits for room in the queue before it is answered 503 with
