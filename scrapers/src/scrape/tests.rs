@@ -261,3 +261,51 @@ fn reserved_capacity_respects_the_sample_limit() {
     assert_eq!(converted.points.len(), 2);
     assert_eq!(converted.points.capacity(), 2);
 }
+
+#[test]
+fn the_series_cache_reuses_tags_and_gives_the_same_points() {
+    let config = ScraperConfig::new("j", "d", "r");
+    let target = target(&config);
+    let body = b"a{x=\"1\"} 1\na{x=\"2\"} 2\nb 3\n";
+    let mut cache = SeriesCache::default();
+    let first = convert_with(
+        &config,
+        &target,
+        body,
+        Format::PrometheusText,
+        1,
+        &mut cache,
+    )
+    .unwrap();
+    let second = convert_with(
+        &config,
+        &target,
+        body,
+        Format::PrometheusText,
+        2,
+        &mut cache,
+    )
+    .unwrap();
+    let cold = convert(&config, &target, body, Format::PrometheusText, 2).unwrap();
+    assert_eq!(second.points, cold.points, "cached or not, the same points");
+    for (before, after) in first.points.iter().zip(&second.points) {
+        assert!(
+            before.tags.ptr_eq(&after.tags),
+            "the second scrape shares the tags"
+        );
+    }
+    assert_eq!(first.series, second.series);
+    // A series that changes its labels gets its own tags; one that is gone leaves the cache.
+    let changed = b"a{x=\"1\"} 1\na{x=\"9\"} 2\n";
+    let third = convert_with(
+        &config,
+        &target,
+        changed,
+        Format::PrometheusText,
+        3,
+        &mut cache,
+    )
+    .unwrap();
+    assert_eq!(third.points[1].tags.get("x").map(String::as_str), Some("9"));
+    assert_eq!(cache.len(), 2);
+}
