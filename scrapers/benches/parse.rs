@@ -227,21 +227,6 @@ fn bench_parse(c: &mut Criterion) {
             .map(|c| c.points.len())
         })
     });
-    // Scrape after scrape of one target: its series cache is warm.
-    let mut cache = weir_scrapers::scrape::SeriesCache::default();
-    group.bench_function("parse_and_convert_to_points_warm", |b| {
-        b.iter(|| {
-            weir_scrapers::scrape::convert_with(
-                &config,
-                &target,
-                black_box(&body),
-                Format::PrometheusText,
-                0,
-                &mut cache,
-            )
-            .map(|c| c.points.len())
-        })
-    });
     group.finish();
 }
 

@@ -66,8 +66,7 @@ pub(crate) struct TargetShared {
     pub(crate) spec: TargetSpec,
     pub(crate) state: Mutex<TargetState>,
     /// Serializes the periodic scrape and "collect now".
-    /// Serialises the target's scrapes; holds its series cache between them.
-    scrape_lock: tokio::sync::Mutex<crate::scrape::SeriesCache>,
+    scrape_lock: tokio::sync::Mutex<()>,
     cancel: CancellationToken,
 }
 
@@ -432,7 +431,7 @@ fn sync_targets(
                 previous_series: crate::scrape::SeriesSet::default(),
             }),
             spec,
-            scrape_lock: tokio::sync::Mutex::new(crate::scrape::SeriesCache::default()),
+            scrape_lock: tokio::sync::Mutex::new(()),
             cancel: cancel.child_token(),
         });
         targets.insert(key, Arc::clone(&target));
@@ -485,7 +484,7 @@ async fn run_target(scraper: Arc<ScraperShared>, target: Arc<TargetShared>) {
 /// Scrape a target once (or, with its circuit open and `force` unset, only report it
 /// down), update its state and send the batch.
 async fn scrape_and_send(scraper: &ScraperShared, target: &TargetShared, force: bool) -> Outcome {
-    let mut series_cache = target.scrape_lock.lock().await;
+    let _serialized = target.scrape_lock.lock().await;
     let config = &scraper.config;
     let spec = &target.spec;
     let wall = SystemTime::now();
@@ -501,15 +500,8 @@ async fn scrape_and_send(scraper: &ScraperShared, target: &TargetShared, force: 
                 Err(error) => Err(Some(error.to_string())),
                 Ok(fetched) => {
                     let format = Format::from_content_type(fetched.content_type.as_deref());
-                    scrape::convert_with(
-                        config,
-                        spec,
-                        &fetched.body,
-                        format,
-                        time_ns,
-                        &mut series_cache,
-                    )
-                    .map_err(|error| Some(error.to_string()))
+                    scrape::convert(config, spec, &fetched.body, format, time_ns)
+                        .map_err(|error| Some(error.to_string()))
                 }
             },
         }

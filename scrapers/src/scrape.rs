@@ -1,7 +1,7 @@
 //! One scrape of one target: the HTTP fetch with its limits, and the pure conversion of a
 //! body into points (relabelling, tags, limits, synthetic series).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::time::Duration;
 
@@ -208,47 +208,6 @@ pub struct Converted {
     pub series: SeriesSet,
 }
 
-/// A target's series as of its last scrape: the hash of a sample's name and labels as the
-/// exposition wrote them → the point name and tags they became. A target exposes the same
-/// series scrape after scrape, so with the cache a scrape only parses values: the tags of a
-/// series are built once (and shared by its points), as Prometheus' scrape cache and
-/// vmagent's series table do.
-#[derive(Debug, Default)]
-pub struct SeriesCache {
-    series: HashMap<u64, CachedSeries, foldhash::fast::FixedState>,
-}
-
-#[derive(Debug)]
-struct CachedSeries {
-    name: String,
-    tags: Tags,
-    labels: usize,
-}
-
-impl SeriesCache {
-    /// Number of series remembered (those of the last scrape).
-    pub fn len(&self) -> usize {
-        self.series.len()
-    }
-
-    /// Whether it remembers none.
-    pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
-    }
-}
-
-/// The cache key of a sample: its name and labels as written, hashed.
-fn series_key(sample: &Sample<'_>) -> u64 {
-    use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
-    let mut hasher = SERIES_HASHER.build_hasher();
-    sample.name.hash(&mut hasher);
-    for label in sample.labels {
-        label.name.hash(&mut hasher);
-        label.value.as_ref().hash(&mut hasher);
-    }
-    hasher.finish()
-}
-
 /// Turn a body into points for a target. `scrape_time_ns` is used for samples without
 /// their own timestamp (or all of them without `honor-timestamps`).
 pub fn convert(
@@ -258,28 +217,6 @@ pub fn convert(
     format: Format,
     scrape_time_ns: i64,
 ) -> Result<Converted, ScrapeError> {
-    convert_with(
-        config,
-        target,
-        body,
-        format,
-        scrape_time_ns,
-        &mut SeriesCache::default(),
-    )
-}
-
-/// [`convert`] with the target's series cache, which it updates to this scrape's series.
-pub fn convert_with(
-    config: &ScraperConfig,
-    target: &TargetSpec,
-    body: &[u8],
-    format: Format,
-    scrape_time_ns: i64,
-    cache: &mut SeriesCache,
-) -> Result<Converted, ScrapeError> {
-    let mut previous = std::mem::take(&mut cache.series);
-    let mut next: HashMap<u64, CachedSeries, foldhash::fast::FixedState> =
-        HashMap::with_capacity_and_hasher(previous.len(), foldhash::fast::FixedState::default());
     // One line per sample at most: reserving up front saves the Vec doubling (and copying)
     // of ~80-byte points and the rehashing of the series set. Counting newlines runs at
     // memory speed.
@@ -299,35 +236,15 @@ pub fn convert_with(
         if failure.is_some() {
             return;
         }
-        let mut key = None;
         let (name, tags) = if config.metric_relabel_configs.is_empty() {
-            let series = series_key(sample);
-            key = Some(series);
-            let fits = |cached: &CachedSeries| {
-                cached.name == sample.name && cached.labels == sample.labels.len()
-            };
-            match next.get(&series).filter(|cached| fits(cached)) {
-                Some(cached) => (cached.name.clone(), cached.tags.clone()),
-                None => {
-                    let cached = match previous.remove(&series).filter(|cached| fits(cached)) {
-                        Some(cached) => cached,
-                        None => {
-                            let labels = sample
-                                .labels
-                                .iter()
-                                .map(|label| (label.name, label.value.as_ref()));
-                            CachedSeries {
-                                name: sample.name.to_owned(),
-                                tags: tags_for(config, target, sample.name, labels),
-                                labels: sample.labels.len(),
-                            }
-                        }
-                    };
-                    let pair = (cached.name.clone(), cached.tags.clone());
-                    next.insert(series, cached);
-                    pair
-                }
-            }
+            let labels = sample
+                .labels
+                .iter()
+                .map(|label| (label.name, label.value.as_ref()));
+            (
+                sample.name.to_owned(),
+                tags_for(config, target, sample.name, labels),
+            )
         } else {
             let Some((name, labels)) = relabel_sample(config, sample) else {
                 return;
@@ -369,7 +286,7 @@ pub fn convert_with(
         };
         converted
             .series
-            .insert(key.unwrap_or_else(|| SERIES_HASHER.hash_one((&name, &tags))));
+            .insert(SERIES_HASHER.hash_one((&name, &tags)));
         converted
             .points
             .push(Point::gauge(name, tags, sample.value, time));
@@ -385,7 +302,6 @@ pub fn convert_with(
     if let Some(error) = failure {
         return Err(error);
     }
-    cache.series = next;
     converted.parse_errors = parse_errors;
     converted.first_parse_error = first_parse_error;
     Ok(converted)
