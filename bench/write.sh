@@ -9,7 +9,8 @@
 # Env: WEIR_PRELOAD (a malloc to LD_PRELOAD into weir, e.g.
 # /usr/lib/x86_64-linux-gnu/libmimalloc.so.2), WEIR_BINARY (skip the build, run this binary),
 # DURABILITY (`log`, the default, or `none`: [ingress] durability), TASKS (identical copies of
-# the task, default 1), QUEUE_MAX_BYTES ([ingress] queue-max-bytes, default 64MiB).
+# the task, default 1), MEASUREMENTS (spread the hosts over m0..m<M-1>; task n then reads
+# m<n-1> only), QUEUE_MAX_BYTES ([ingress] queue-max-bytes, default 64MiB).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POINTS="${1:-2000000}"
@@ -20,7 +21,8 @@ fi
 WEIR="${WEIR_BINARY:-$CARGO_TARGET_DIR/release/weir}"
 WORK="$(mktemp -d)"
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-python3 "$ROOT/bench/gen_lp.py" --points "$POINTS" --out "$WORK/lp" >/dev/null
+MEASUREMENTS="${MEASUREMENTS:-1}"
+python3 "$ROOT/bench/gen_lp.py" --points "$POINTS" --measurements "$MEASUREMENTS" --out "$WORK/lp" >/dev/null
 PORT=$((20000 + RANDOM % 10000))
 cat > "$WORK/mean.tick" <<'TICK'
 dbrp "bench"."autogen"
@@ -46,7 +48,13 @@ durability = "${DURABILITY:-log}"
 queue-max-bytes = "${QUEUE_MAX_BYTES:-64MiB}"
 TOML
 for n in $(seq "${TASKS:-1}"); do
-    printf '[[task]]\nid = "mean%s"\npath = "%s/mean.tick"\n' "$n" "$WORK" >> "$WORK/weir.toml"
+    script="$WORK/mean.tick"
+    if [ "$MEASUREMENTS" -gt 1 ]; then
+        # Task n reads measurement m<n-1> only: 1/MEASUREMENTS of the points.
+        script="$WORK/mean$n.tick"
+        sed "s/measurement('cpu')/measurement('m$(( (n - 1) % MEASUREMENTS ))')/" "$WORK/mean.tick" > "$script"
+    fi
+    printf '[[task]]\nid = "mean%s"\npath = "%s"\n' "$n" "$script" >> "$WORK/weir.toml"
 done
 ${WEIR_PRELOAD:+env LD_PRELOAD=$WEIR_PRELOAD} "$WEIR" serve --config "$WORK/weir.toml" >"$WORK/log" 2>&1 &
 PID=$!

@@ -145,12 +145,63 @@ pub enum EngineError {
 struct RunningTask {
     sender: mpsc::Sender<TaskInput>,
     dbrps: Vec<(String, String)>,
+    /// The measurements the task's `from()` nodes select, when every node under the stream
+    /// root selects one (sorted): the task is handed only those points. `None`: all points.
+    measurements: Option<Arc<[String]>>,
     shared: Arc<TaskShared>,
     done: oneshot::Receiver<()>,
     _query_drivers: QueryDrivers,
     /// Set when the task was deleted: its thread forgets the persisted alert state after
     /// its last message, so no save of that message brings the state back.
     forget_state: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The measurements a program reads, when every node under its stream root is a `from()`
+/// with a measurement (`stats` or `deadman` on the root, or a `from()` without one, see every
+/// point).
+fn selected_measurements(program: &Program) -> Option<Arc<[String]>> {
+    if program.task_type != weir_dsl::TaskType::Stream {
+        return None;
+    }
+    let mut measurements = Vec::new();
+    for child in program.children(0) {
+        match &program.nodes[child].spec {
+            weir_dsl::NodeSpec::From(from) => {
+                measurements.push(from.measurement.clone().filter(|m| !m.is_empty())?);
+            }
+            _ => return None,
+        }
+    }
+    if measurements.is_empty() {
+        return None;
+    }
+    measurements.sort();
+    measurements.dedup();
+    Some(measurements.into())
+}
+
+/// The points of `batch` whose measurement is one of `measurements` (sorted): the batch itself
+/// when that is all of them, `None` when none.
+fn select(batch: &Arc<PointBatch>, measurements: &[String]) -> Option<Arc<PointBatch>> {
+    let wanted = |point: &Point| {
+        measurements
+            .binary_search_by(|m| m.as_str().cmp(point.name.as_str()))
+            .is_ok()
+    };
+    let count = batch.points.iter().filter(|point| wanted(point)).count();
+    if count == batch.points.len() {
+        return Some(batch.clone());
+    }
+    if count == 0 {
+        return None;
+    }
+    let mut points = Vec::with_capacity(count);
+    points.extend(batch.points.iter().filter(|point| wanted(point)).cloned());
+    Some(Arc::new(PointBatch {
+        database: batch.database.clone(),
+        retention_policy: batch.retention_policy.clone(),
+        points,
+    }))
 }
 
 /// The schedule loops of a batch task's `query` nodes, stopped with the task.
@@ -239,6 +290,7 @@ impl Engine {
             return Err(EngineError::NoDbrp(id.to_owned()));
         }
         let mut task = Task::new(id, &program, self.inner.outputs.clone())?;
+        let program_for_routing = program;
         let queries = self.prepare_queries(id, &task)?;
         if let Some(store) = &self.inner.alert_state {
             task.attach_alert_state(store);
@@ -333,6 +385,7 @@ impl Engine {
         let running = RunningTask {
             sender,
             dbrps,
+            measurements: selected_measurements(&program_for_routing),
             shared,
             done,
             _query_drivers: query_drivers,
@@ -421,7 +474,7 @@ impl Engine {
         ticket: Option<Ticket>,
         lease: Option<Lease>,
     ) {
-        let senders: Vec<mpsc::Sender<TaskInput>> = {
+        let senders: Vec<(mpsc::Sender<TaskInput>, Option<Arc<[String]>>)> = {
             let tasks = self
                 .inner
                 .tasks
@@ -434,22 +487,34 @@ impl Engine {
                         *database == batch.database && *retention_policy == batch.retention_policy
                     })
                 })
-                .map(|task| task.sender.clone())
+                .map(|task| (task.sender.clone(), task.measurements.clone()))
                 .collect()
         };
         if senders.is_empty() || batch.points.is_empty() {
             return;
         }
-        let batch = Arc::new(batch);
-        let n_senders = senders.len();
-        let mut batch = Some(batch);
-        for (idx, sender) in senders.into_iter().enumerate() {
-            let message = if idx + 1 == n_senders {
-                batch.take()
-            } else {
-                batch.clone()
+        // Each task gets what its `from()` nodes select: the whole batch, or the points of
+        // its measurements, selected once for all tasks that select the same ones (copies of
+        // a point share its tags and fields).
+        let whole = Arc::new(batch);
+        let mut selections: HashMap<Arc<[String]>, Option<Arc<PointBatch>>> = HashMap::new();
+        let mut messages = Vec::with_capacity(senders.len());
+        for (sender, measurements) in senders {
+            let message = match measurements {
+                None => Some(whole.clone()),
+                Some(measurements) => selections
+                    .entry(measurements.clone())
+                    .or_insert_with(|| select(&whole, &measurements))
+                    .clone(),
             };
             if let Some(message) = message {
+                messages.push((sender, message));
+            }
+        }
+        drop(selections);
+        drop(whole);
+        for (sender, message) in messages {
+            {
                 if let Some(ticket) = &ticket {
                     ticket.hold();
                 }
@@ -642,6 +707,51 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(recorder.posts.lock().unwrap().len(), 6);
+    }
+
+    #[tokio::test]
+    async fn each_task_gets_the_measurements_it_selects() {
+        let compile = |script: &str| {
+            let (program, diagnostics) = weir_dsl::compile(script, &Default::default());
+            program.unwrap_or_else(|| panic!("{diagnostics:?}"))
+        };
+        let post = "|httpPost('http://127.0.0.1:1/x')";
+        let cpu = compile(&format!(
+            "dbrp \"db\".\"autogen\"\nstream|from().measurement('cpu'){post}"
+        ));
+        let mem = compile(&format!(
+            "dbrp \"db\".\"autogen\"\nstream|from().measurement('mem'){post}"
+        ));
+        let all = compile(&format!("dbrp \"db\".\"autogen\"\nstream|from(){post}"));
+        assert_eq!(
+            selected_measurements(&cpu).as_deref(),
+            Some(&["cpu".to_owned()][..])
+        );
+        assert_eq!(selected_measurements(&all), None);
+        let recorder = Arc::new(Recorder::default());
+        let engine = Engine::new(recorder.clone());
+        engine.start_task("cpu", cpu).unwrap();
+        engine.start_task("mem", mem).unwrap();
+        engine.start_task("all", all).unwrap();
+        let mut mixed = batch("db", 4);
+        mixed.points[1].name = "mem".into();
+        mixed.points[3].name = "disk".into();
+        engine.write(mixed).await;
+        engine.shutdown().await;
+        for _ in 0..100 {
+            if recorder.posts.lock().unwrap().len() == 4 + 2 + 1 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // all: 4 points, cpu: 2, mem: 1; none of disk's reached cpu or mem.
+        assert_eq!(recorder.posts.lock().unwrap().len(), 7);
+        let whole = Arc::new(batch("db", 3));
+        assert!(Arc::ptr_eq(
+            &select(&whole, &["cpu".to_owned()]).unwrap(),
+            &whole
+        ));
+        assert!(select(&whole, &["mem".to_owned()]).is_none());
     }
 
     #[tokio::test]
