@@ -147,7 +147,7 @@ struct RunningTask {
     dbrps: Vec<(String, String)>,
     /// The measurements the task's `from()` nodes select, when every node under the stream
     /// root selects one (sorted): the task is handed only those points. `None`: all points.
-    measurements: Option<Arc<[String]>>,
+    measurements: Selection,
     shared: Arc<TaskShared>,
     done: oneshot::Receiver<()>,
     _query_drivers: QueryDrivers,
@@ -156,10 +156,13 @@ struct RunningTask {
     forget_state: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// The measurements a task selects ([`selected_measurements`]); `None`: every point.
+type Selection = Option<Arc<[String]>>;
+
 /// The measurements a program reads, when every node under its stream root is a `from()`
 /// with a measurement (`stats` or `deadman` on the root, or a `from()` without one, see every
 /// point).
-fn selected_measurements(program: &Program) -> Option<Arc<[String]>> {
+fn selected_measurements(program: &Program) -> Selection {
     if program.task_type != weir_dsl::TaskType::Stream {
         return None;
     }
@@ -474,7 +477,7 @@ impl Engine {
         ticket: Option<Ticket>,
         lease: Option<Lease>,
     ) {
-        let senders: Vec<(mpsc::Sender<TaskInput>, Option<Arc<[String]>>)> = {
+        let senders: Vec<(mpsc::Sender<TaskInput>, Selection)> = {
             let tasks = self
                 .inner
                 .tasks
