@@ -368,6 +368,14 @@ impl Daemon {
             tracing::warn!("data_dir changes take effect at the next restart");
             loaded.config.data_dir = current.config.data_dir.clone();
         }
+        if loaded.config.ingress != current.config.ingress {
+            tracing::warn!("[ingress] changes take effect at the next restart");
+            loaded.config.ingress = current.config.ingress.clone();
+        }
+        if loaded.config.logging != current.config.logging {
+            tracing::warn!("[logging] changes take effect at the next restart");
+            loaded.config.logging = current.config.logging.clone();
+        }
         if loaded.config.exec != current.config.exec {
             tracing::info!(
                 "[exec] allowed-commands changed: checked when a task is next defined or enabled"
