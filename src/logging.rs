@@ -1,6 +1,8 @@
 //! Logging with `tracing`: text or JSON, to stderr, stdout or a file, at `[logging] level`
 //! (`RUST_LOG` overrides).
 
+use std::io::IsTerminal as _;
+
 use anyhow::Context as _;
 use tracing_subscriber::EnvFilter;
 
@@ -22,7 +24,9 @@ pub fn init(config: &LoggingConfig) -> anyhow::Result<Guard> {
         .with_target(false);
     let json = config.format == "json";
     let result = match config.file.as_str() {
+        // Colour only on a terminal: a pipe or a redirected file gets plain text.
         "STDERR" | "stderr" | "" => {
+            let builder = builder.with_ansi(std::io::stderr().is_terminal());
             if json {
                 builder.json().with_writer(std::io::stderr).try_init()
             } else {
@@ -30,6 +34,7 @@ pub fn init(config: &LoggingConfig) -> anyhow::Result<Guard> {
             }
         }
         "STDOUT" | "stdout" => {
+            let builder = builder.with_ansi(std::io::stdout().is_terminal());
             if json {
                 builder.json().with_writer(std::io::stdout).try_init()
             } else {
