@@ -9,7 +9,8 @@
 #
 #   bash bench/scrape.sh [TARGETS] [SERIES] [SECONDS]      (default 100 10000 120)
 #
-# Env: WARMUP (seconds before measuring, default 25), TOOLS (default "weir vmagent
+# Env: SOAK_WRITE_RATE (also /write this many points/s into weir and print its RSS per
+# minute: the soak, see bench/soak.sh), WARMUP (seconds before measuring, default 25), TOOLS (default "weir vmagent
 # prometheus"), WEIR_PRELOAD (a malloc to LD_PRELOAD into weir only, e.g.
 # /usr/lib/x86_64-linux-gnu/libjemalloc.so.2, to see what another allocator would save).
 # Installs only nginx (apt-get) when it is missing. Traffic stays on 127.0.0.1.
@@ -254,6 +255,24 @@ run() { # TOOL
         return 0
     fi
     echo "scrape.sh: $tool running (pid $pid); warm-up ${WARMUP}s, then ${DURATION}s measured" >&2
+    local writer="" sampler=""
+    if [ "$tool" = weir ] && [ -n "${SOAK_WRITE_RATE:-}" ]; then
+        # The soak: /write at SOAK_WRITE_RATE points/s beside the scrapes, RSS every 10 s.
+        python3 "$ROOT/bench/gen_lp.py" --points 1000000 --hosts 1000 --out "$WORK/lp" >/dev/null
+        python3 "$ROOT/bench/post_lp.py" "http://127.0.0.1:$TOOL_PORT/write?db=bench&rp=autogen&precision=s" \
+            "$WORK/lp" --rate "$SOAK_WRITE_RATE" --duration $((WARMUP + DURATION)) >"$WORK/writer.json" 2>&1 &
+        writer=$!
+        PIDS+=("$writer")
+        (
+            start=$SECONDS
+            while kill -0 "$pid" 2>/dev/null; do
+                echo "$((SECONDS - start)) $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")"
+                sleep 10
+            done
+        ) >"$WORK/rss.tsv" &
+        sampler=$!
+        PIDS+=("$sampler")
+    fi
     pause "$WARMUP"
     local cpu_before samples_before cpu_after samples_after rss_kb
     cpu_before="$(cpu_ticks "$pid")"
@@ -263,6 +282,30 @@ run() { # TOOL
     samples_after="$(samples "$tool")"
     rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")"
     echo "{\"tool\": \"$tool\", \"samples\": $((samples_after - samples_before)), \"cpu_ticks\": $((cpu_after - cpu_before)), \"rss_kb\": $rss_kb}" >>"$RESULTS"
+    if [ -n "$writer" ]; then
+        wait "$writer" 2>/dev/null || true
+        echo "scrape.sh: writer: $(cat "$WORK/writer.json")" >&2
+        # RSS per minute (from the 10 s samples), and the soak's verdict: the last 10 minutes
+        # within ±10 % of minutes 5-10.
+        python3 - "$WORK/rss.tsv" <<'PY' >&2
+import sys
+rows = [tuple(map(int, line.split())) for line in open(sys.argv[1]) if len(line.split()) == 2]
+minutes = {}
+for second, kb in rows:
+    minutes.setdefault(second // 60, []).append(kb / 1024)
+print("minute  RSS MB (mean of its 10 s samples)")
+for minute in sorted(minutes):
+    print("%6d  %7.1f" % (minute, sum(minutes[minute]) / len(minutes[minute])))
+early = [mb for m, v in minutes.items() if 5 <= m < 10 for mb in v]
+last = max(minutes) if minutes else 0
+late = [mb for m, v in minutes.items() if m >= last - 9 for mb in v]
+if early and late and last >= 15:
+    base = sum(early) / len(early)
+    low, high = min(late), max(late)
+    flat = base * 0.9 <= low and high <= base * 1.1
+    print("minutes 5-10: %.1f MB; last 10 minutes %.1f-%.1f MB: %s" % (base, low, high, "flat (within 10%)" if flat else "NOT flat"))
+PY
+    fi
     if grep -qiE 'error|panic' "$WORK/$tool.log"; then
         echo "scrape.sh: $tool logged errors:" >&2
         grep -iE 'error|panic' "$WORK/$tool.log" | sort | uniq -c | sort -rn | head -n 5 >&2
