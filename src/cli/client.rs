@@ -1,5 +1,6 @@
 //! Client verbs: talk to a running daemon through its API, as the `kapacitor` CLI does.
 
+use super::outln;
 use std::io::Read as _;
 use std::process::ExitCode;
 
@@ -102,7 +103,7 @@ impl Client {
 
     fn print(&self, value: &Value, human: impl FnOnce(&Value)) {
         if self.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(value).unwrap_or_default()
             );
@@ -190,7 +191,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                     .send(reqwest::Method::POST, &url, None, "application/json")?;
             let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
             client.print(&value, |v| {
-                println!(
+                outln!(
                     "revision {}: {} {}",
                     v["revision"],
                     v["state"].as_str().unwrap_or("?"),
@@ -214,9 +215,12 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ListKind::Tasks => {
                     let value = client.get(&format!("/kapacitor/v1/tasks{pattern}"))?;
                     client.print(&value, |v| {
-                        println!(
+                        outln!(
                             "{:<30} {:<7} {:<9} {:<10} Databases and Retention Policies",
-                            "ID", "Type", "Status", "Executing"
+                            "ID",
+                            "Type",
+                            "Status",
+                            "Executing"
                         );
                         for task in v["tasks"].as_array().into_iter().flatten() {
                             let dbrps: Vec<String> = task["dbrps"]
@@ -231,7 +235,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                                     )
                                 })
                                 .collect();
-                            println!(
+                            outln!(
                                 "{:<30} {:<7} {:<9} {:<10} [{}]",
                                 task["id"].as_str().unwrap_or(""),
                                 task["type"].as_str().unwrap_or(""),
@@ -245,13 +249,13 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ListKind::Templates => {
                     let value = client.get(&format!("/kapacitor/v1/templates{pattern}"))?;
                     client.print(&value, |v| {
-                        println!("{:<30} {:<7} Vars", "ID", "Type");
+                        outln!("{:<30} {:<7} Vars", "ID", "Type");
                         for template in v["templates"].as_array().into_iter().flatten() {
                             let vars: Vec<&String> = template["vars"]
                                 .as_object()
                                 .map(|o| o.keys().collect())
                                 .unwrap_or_default();
-                            println!(
+                            outln!(
                                 "{:<30} {:<7} {}",
                                 template["id"].as_str().unwrap_or(""),
                                 template["type"].as_str().unwrap_or(""),
@@ -270,15 +274,15 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             let client = Client::new(&remote)?;
             let task = client.get(&format!("/kapacitor/v1/tasks/{id}"))?;
             client.print(&task, |t| {
-                println!("ID: {}", t["id"].as_str().unwrap_or(""));
-                println!("Error: {}", t["error"].as_str().unwrap_or(""));
-                println!("Template: {}", t["template-id"].as_str().unwrap_or(""));
-                println!("Type: {}", t["type"].as_str().unwrap_or(""));
-                println!("Status: {}", t["status"].as_str().unwrap_or(""));
-                println!("Executing: {}", t["executing"].as_bool().unwrap_or(false));
-                println!("Created: {}", t["created"].as_str().unwrap_or(""));
-                println!("Modified: {}", t["modified"].as_str().unwrap_or(""));
-                println!("LastEnabled: {}", t["last-enabled"].as_str().unwrap_or(""));
+                outln!("ID: {}", t["id"].as_str().unwrap_or(""));
+                outln!("Error: {}", t["error"].as_str().unwrap_or(""));
+                outln!("Template: {}", t["template-id"].as_str().unwrap_or(""));
+                outln!("Type: {}", t["type"].as_str().unwrap_or(""));
+                outln!("Status: {}", t["status"].as_str().unwrap_or(""));
+                outln!("Executing: {}", t["executing"].as_bool().unwrap_or(false));
+                outln!("Created: {}", t["created"].as_str().unwrap_or(""));
+                outln!("Modified: {}", t["modified"].as_str().unwrap_or(""));
+                outln!("LastEnabled: {}", t["last-enabled"].as_str().unwrap_or(""));
                 let dbrps: Vec<String> = t["dbrps"]
                     .as_array()
                     .into_iter()
@@ -291,9 +295,9 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                         )
                     })
                     .collect();
-                println!("Databases Retention Policies: [{}]", dbrps.join(", "));
-                println!("TICKscript:\n{}\n", t["script"].as_str().unwrap_or(""));
-                println!("DOT:\n{}", t["dot"].as_str().unwrap_or(""));
+                outln!("Databases Retention Policies: [{}]", dbrps.join(", "));
+                outln!("TICKscript:\n{}\n", t["script"].as_str().unwrap_or(""));
+                outln!("DOT:\n{}", t["dot"].as_str().unwrap_or(""));
             });
             Ok(ExitCode::SUCCESS)
         }
@@ -354,14 +358,18 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             let status = client.get("/weir/v1/config/status")?;
             let value = json!({"tasks": tasks["tasks"], "sinks": sinks["sinks"], "config": status});
             client.print(&value, |v| {
-                println!(
+                outln!(
                     "config revision {} ({})",
                     v["config"]["running_revision"],
                     v["config"]["state"].as_str().unwrap_or("")
                 );
-                println!(
+                outln!(
                     "{:<30} {:<9} {:>12} {:>12} {:>8}",
-                    "TASK", "STATUS", "COLLECTED", "EMITTED", "ERRORS"
+                    "TASK",
+                    "STATUS",
+                    "COLLECTED",
+                    "EMITTED",
+                    "ERRORS"
                 );
                 for task in v["tasks"].as_array().into_iter().flatten() {
                     let nodes = task["stats"]["node-stats"].as_object();
@@ -370,7 +378,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                             n.values().filter_map(|s| s[key].as_u64()).sum::<u64>()
                         })
                     };
-                    println!(
+                    outln!(
                         "{:<30} {:<9} {:>12} {:>12} {:>8}",
                         task["id"].as_str().unwrap_or(""),
                         task["status"].as_str().unwrap_or(""),
@@ -380,7 +388,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                     );
                 }
                 for sink in v["sinks"].as_array().into_iter().flatten() {
-                    println!("sink {}", sink);
+                    outln!("sink {}", sink);
                 }
             });
             Ok(ExitCode::SUCCESS)
@@ -390,7 +398,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             let value = client.get("/weir/v1/scrapers")?;
             client.print(&value, |v| {
                 for scraper in v["scrapers"].as_array().into_iter().flatten() {
-                    println!("{}", human_line(scraper));
+                    outln!("{}", human_line(scraper));
                 }
             });
             Ok(ExitCode::SUCCESS)
@@ -404,7 +412,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             })?;
             client.print(&value, |v| {
                 for target in v["targets"].as_array().into_iter().flatten() {
-                    println!("{}", human_line(target));
+                    outln!("{}", human_line(target));
                 }
             });
             Ok(ExitCode::SUCCESS)
@@ -417,7 +425,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                 None,
             )?;
             client.print(&value, |v| {
-                println!("{}", serde_json::to_string_pretty(v).unwrap_or_default())
+                outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default())
             });
             Ok(ExitCode::SUCCESS)
         }
@@ -428,7 +436,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                     let value = client.get("/weir/v1/discoverers")?;
                     client.print(&value, |v| {
                         for source in v["discoverers"].as_array().into_iter().flatten() {
-                            println!("{}", human_line(source));
+                            outln!("{}", human_line(source));
                         }
                     });
                 }
@@ -480,7 +488,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                 } else {
                     "ATTRIBUTES"
                 };
-                println!("{:<60} {:<24} {third}", "ID", "KIND");
+                outln!("{:<60} {:<24} {third}", "ID", "KIND");
                 for ci in v["cis"].as_array().into_iter().flatten() {
                     let detail = match &target {
                         // The relationships that tie this item to the one asked about.
@@ -500,7 +508,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                             .join(","),
                         None => ci["config"].as_object().map_or(0, |o| o.len()).to_string(),
                     };
-                    println!(
+                    outln!(
                         "{:<60} {:<24} {detail}",
                         ci["id"].as_str().unwrap_or(""),
                         ci["key"]["kind"].as_str().unwrap_or("")
@@ -513,15 +521,15 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             let client = Client::new(&remote)?;
             let value = client.get(&format!("/weir/v1/cis/{}", encode(&id)))?;
             client.print(&value, |v| {
-                println!("{}", v["id"].as_str().unwrap_or(""));
+                outln!("{}", v["id"].as_str().unwrap_or(""));
                 for (name, attribute) in v["config"].as_object().into_iter().flatten() {
-                    println!("  {name} = {}", attribute.as_str().unwrap_or(""));
+                    outln!("  {name} = {}", attribute.as_str().unwrap_or(""));
                 }
                 for (name, metric) in v["metrics"].as_object().into_iter().flatten() {
-                    println!("  {name} = {metric} (metric)");
+                    outln!("  {name} = {metric} (metric)");
                 }
                 for relation in v["outgoing"].as_array().into_iter().flatten() {
-                    println!(
+                    outln!(
                         "  → {} {}:{}",
                         relation["kind"].as_str().unwrap_or(""),
                         relation["target_kind"].as_str().unwrap_or(""),
@@ -529,7 +537,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                     );
                 }
                 for relation in v["incoming"].as_array().into_iter().flatten() {
-                    println!(
+                    outln!(
                         "  ← {} {}",
                         relation["kind"].as_str().unwrap_or(""),
                         relation["from"].as_str().unwrap_or("")
@@ -559,7 +567,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             let value = client.get(&format!("/weir/v1/changes?{}", params.join("&")))?;
             client.print(&value, |v| {
                 for change in v["changes"].as_array().into_iter().flatten() {
-                    println!(
+                    outln!(
                         "{} {:<8} {}",
                         change["time"].as_str().unwrap_or(""),
                         change["change"].as_str().unwrap_or(""),
@@ -569,7 +577,7 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
                         let show = |value: &Value| {
                             value.as_str().map_or_else(|| "∅".to_owned(), str::to_owned)
                         };
-                        println!(
+                        outln!(
                             "    {}: {} → {}",
                             diff["attribute"].as_str().unwrap_or(""),
                             show(&diff["old"]),

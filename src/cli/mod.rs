@@ -3,6 +3,46 @@
 mod client;
 mod script;
 
+/// Write to standard output; a reader that went away (`weir changes | head`) ends weir quietly
+/// with exit code 0 instead of a broken-pipe panic.
+pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_fmt(args).and_then(|()| {
+        if newline {
+            stdout.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(error) = written {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("weir: cannot write to standard output: {error}");
+        std::process::exit(2);
+    }
+}
+
+/// `println!` that ends quietly on a closed pipe.
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!(""), true)
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), true)
+    };
+}
+
+/// `print!` that ends quietly on a closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), false)
+    };
+}
+
+pub(crate) use {out, outln};
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -294,7 +334,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Serve { config } => crate::serve::run(config).map(|()| ExitCode::SUCCESS),
         Command::Config => {
-            print!("{}", crate::config::DEFAULT_COMMENTED);
+            out!("{}", crate::config::DEFAULT_COMMENTED);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { files, format } => script::check(&files, format),
@@ -314,7 +354,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::HashPassword => {
             let mut secret = String::new();
             std::io::stdin().read_line(&mut secret)?;
-            println!(
+            outln!(
                 "{}",
                 crate::api::sha256_hex(secret.trim_end_matches(['\n', '\r']))
             );

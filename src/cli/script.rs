@@ -1,5 +1,6 @@
 //! Local script tools: `weir check`, `weir graph`, `weir fmt`, `weir test`.
 
+use super::{out, outln};
 use std::io::IsTerminal as _;
 use std::path::Path;
 use std::process::ExitCode;
@@ -41,7 +42,7 @@ pub fn check(files: &[std::path::PathBuf], format: Format) -> anyhow::Result<Exi
         match format {
             Format::Human => {
                 if !diagnostics.is_empty() {
-                    print!("{}", weir_dsl::render(&diagnostics, &source, &name, color));
+                    out!("{}", weir_dsl::render(&diagnostics, &source, &name, color));
                 }
             }
             Format::Json => {
@@ -54,7 +55,7 @@ pub fn check(files: &[std::path::PathBuf], format: Format) -> anyhow::Result<Exi
         }
     }
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&all_json)?);
+        outln!("{}", serde_json::to_string_pretty(&all_json)?);
     } else if !any_error {
         eprintln!("{} file(s) checked: no errors", files.len());
     }
@@ -83,7 +84,7 @@ pub fn graph(path: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or("task");
-    println!(
+    outln!(
         "{}",
         crate::dot::render(id, &program, &serde_json::Value::Null, false)
     );
@@ -113,7 +114,7 @@ pub fn fmt(files: &[std::path::PathBuf], check: bool) -> anyhow::Result<ExitCode
         if formatted != source {
             unformatted += 1;
             if check {
-                println!("{} is not formatted", path.display());
+                outln!("{} is not formatted", path.display());
             } else {
                 std::fs::write(path, formatted)
                     .with_context(|| format!("cannot write {}", path.display()))?;
@@ -258,25 +259,25 @@ pub fn test(
             let same = expected.len() == actual.len()
                 && expected.iter().zip(&actual).all(|(e, a)| json_equal(e, a));
             if same {
-                println!("ok: {} output(s) match {}", actual.len(), path.display());
+                outln!("ok: {} output(s) match {}", actual.len(), path.display());
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("FAIL: output differs from {}", path.display());
+            outln!("FAIL: output differs from {}", path.display());
             for index in 0..expected.len().max(actual.len()) {
                 let e = expected.get(index).copied();
                 let a = actual.get(index).map(String::as_str);
                 if e.zip(a).is_some_and(|(e, a)| json_equal(e, a)) {
                     continue;
                 }
-                println!("line {}:", index + 1);
-                println!("  - {}", e.unwrap_or("(nothing)"));
-                println!("  + {}", a.unwrap_or("(nothing)"));
+                outln!("line {}:", index + 1);
+                outln!("  - {}", e.unwrap_or("(nothing)"));
+                outln!("  + {}", a.unwrap_or("(nothing)"));
             }
             Ok(ExitCode::from(1))
         }
         None => {
             for line in actual {
-                println!("{line}");
+                outln!("{line}");
             }
             Ok(ExitCode::SUCCESS)
         }
