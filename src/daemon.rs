@@ -20,8 +20,8 @@ use weir_sinks::buffer::ingress::IngressLog;
 use crate::ci::Cis;
 use crate::config::{self, Config, Loaded};
 use crate::outputs::{DaemonOutputs, FileWriter, OutputStats};
-use crate::store::Store;
 use crate::tasks::{Tasks, format_rfc3339, now_nanos};
+use weir_sinks::state::store::Store;
 
 /// Daemon-wide counters for `/metrics`.
 #[derive(Debug, Default)]
@@ -93,7 +93,7 @@ pub struct Daemon {
     pub output_stats: Arc<OutputStats>,
     outputs: Arc<DaemonOutputs>,
     /// Alert state of `alert().persist()` nodes (closed after the engine at shutdown).
-    alert_state: Arc<crate::alert_state::SqliteAlertState>,
+    alert_state: Arc<weir_sinks::state::alert_state::SqliteAlertState>,
     /// The configuration-item store, when `[ci] enabled`.
     pub cis: Option<Arc<Cis>>,
     ci_followed: Mutex<std::collections::BTreeSet<(String, String)>>,
@@ -139,12 +139,14 @@ impl Daemon {
         ));
         let output_stats = outputs.stats.clone();
         let alert_state = Arc::new(
-            crate::alert_state::SqliteAlertState::open(&config.data_dir).with_context(|| {
-                format!(
-                    "cannot open the alert state in {}",
-                    config.data_dir.display()
-                )
-            })?,
+            weir_sinks::state::alert_state::SqliteAlertState::open(&config.data_dir).with_context(
+                || {
+                    format!(
+                        "cannot open the alert state in {}",
+                        config.data_dir.display()
+                    )
+                },
+            )?,
         );
         let engine = Engine::with_alert_state(outputs.clone(), alert_state.clone());
         let batch_sources = Arc::new(BatchSources::new());

@@ -3,7 +3,6 @@
 //!
 //! This is the only crate that prints to the terminal.
 
-mod alert_state;
 mod api;
 mod ci;
 mod cli;
@@ -14,7 +13,6 @@ mod listener;
 mod logging;
 mod outputs;
 mod serve;
-mod store;
 mod tasks;
 mod tls;
 

@@ -8,7 +8,7 @@ use serde_json::json;
 use weir_dsl::{CompileOptions, Program, TaskType};
 use weir_engine::Engine;
 
-use crate::store::{Store, StoreError, TaskRecord, TemplateRecord};
+use weir_sinks::state::store::{Store, StoreError, TaskRecord, TemplateRecord};
 
 /// What went wrong with a task or template request, with the HTTP status Kapacitor uses.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ pub mod ci;
 pub mod file;
 pub mod influxdb;
 mod manager;
+pub mod state;
 
 pub use file::FileSink;
 pub use influxdb::config::{ApiVersion, BufferKind, InfluxDbConfig};

@@ -68,9 +68,20 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
+/// Why the alert state store could not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// SQLite refused.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer thread could not start.
+    #[error("cannot start the alert state writer: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
 impl SqliteAlertState {
     /// Open the table in `weir.db` under `data_dir` and start the writer thread.
-    pub fn open(data_dir: &Path) -> anyhow::Result<SqliteAlertState> {
+    pub fn open(data_dir: &Path) -> Result<SqliteAlertState, OpenError> {
         let path = data_dir.join("weir.db");
         let writer_connection = open(&path)?;
         writer_connection.execute_batch(SCHEMA)?;

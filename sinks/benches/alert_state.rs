@@ -1,15 +1,11 @@
 //! Alert state persistence throughput (issue 4's bar: at least 50,000 events per second
 //! persisted): an alert task with `stateChangesOnly` and `.persist()` over 10,000 hosts
 //! where 10% of the points change level, run in-process on one thread, with the SQLite store
-//! of the daemon (`src/alert_state.rs`) writing to a temporary `weir.db`. The clock stops
+//! of the daemon (`sinks/src/state/alert_state.rs`) writing to a temporary `weir.db`. The clock stops
 //! when every save is committed.
 //!
-//! `cargo bench --bench alert_state` (optionally `-- POINTS`, default 2,000,000; `-- plain` runs
+//! `cargo bench -p weir-sinks --bench alert_state` (optionally `-- POINTS`, default 2,000,000; `-- plain` runs
 //! the same task without `.persist()`).
-
-#[path = "../src/alert_state.rs"]
-#[allow(dead_code)]
-mod alert_state;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,7 +36,7 @@ impl Outputs for Count {
 
 /// Counts saves on their way to the SQLite store.
 struct Counted {
-    inner: alert_state::SqliteAlertState,
+    inner: weir_sinks::state::alert_state::SqliteAlertState,
     saves: AtomicU64,
 }
 
@@ -64,7 +60,8 @@ fn main() {
         .unwrap_or(2_000_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(Counted {
-        inner: alert_state::SqliteAlertState::open(dir.path()).expect("open the store"),
+        inner: weir_sinks::state::alert_state::SqliteAlertState::open(dir.path())
+            .expect("open the store"),
         saves: AtomicU64::new(0),
     });
     // `-- plain`: the same task without `.persist()`, for comparison.
