@@ -3,7 +3,9 @@
 //! `engine` builds on [`weir_dsl`]: it turns a checked [`weir_dsl::Program`] into a graph of
 //! runtime nodes and runs points through it. It also owns the types that discoverers,
 //! scrapers and sinks exchange ([`Point`], [`Labels`], [`TargetGroup`]) and the traits they
-//! implement ([`Discoverer`], [`Sink`]), so those crates never depend on each other.
+//! implement ([`Discoverer`]), so those crates never depend on each other. The plug-in points
+//! of the runtime are [`Outputs`] (where task output leaves) and the query source of batch
+//! tasks ([`QuerySource`]).
 //!
 //! Running tasks: [`Engine`] (one thread per task, bounded queues, [`Outputs`] for all I/O);
 //! testing a script: [`run_test`].
@@ -23,7 +25,6 @@ pub mod point;
 pub mod relabel;
 pub mod runtime;
 pub mod shared_map;
-pub mod sink;
 pub mod stats;
 pub mod task;
 pub mod template;
@@ -40,6 +41,5 @@ pub use point::{FieldValue, Fields, Point, PointBatch, Tags};
 pub use runtime::{
     CiObservation, CiWrite, Engine, EngineError, HttpRequest, InfluxDbWrite, Outputs,
 };
-pub use sink::{Sink, SinkError};
 pub use stats::TaskStats;
 pub use test_run::{TestOutput, run_test, run_test_with_id};

@@ -9,11 +9,13 @@
 
 pub mod buffer;
 pub mod ci;
+mod error;
 pub mod file;
 pub mod influxdb;
 mod manager;
 pub mod state;
 
+pub use error::SinkError;
 pub use file::FileSink;
 pub use influxdb::config::{ApiVersion, BufferKind, InfluxDbConfig};
 pub use manager::{SinkManager, SinkStats, SinkWrite};

@@ -25,8 +25,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use weir_engine::Point;
 use weir_engine::line_protocol::Precision;
-use weir_engine::{Point, SinkError};
+
+use crate::SinkError;
 
 use crate::buffer::disk::DiskQueue;
 use crate::buffer::memory::MemoryQueue;

@@ -6,11 +6,11 @@
 
 use std::io::Write;
 
+use crate::SinkError;
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use reqwest::{StatusCode, Url};
-use weir_engine::SinkError;
 use weir_engine::line_protocol::Precision;
 
 use super::config::{ApiVersion, InfluxDbConfig};

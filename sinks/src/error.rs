@@ -1,8 +1,4 @@
-//! The sink trait: where points leave weir.
-
-use std::future::Future;
-
-use crate::point::Point;
+//! Why a write to a time-series database failed.
 
 /// Why a sink write failed.
 #[derive(Debug, thiserror::Error)]
@@ -24,15 +20,4 @@ pub enum SinkError {
     /// A local I/O error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-}
-
-/// A destination for points addressed to one database and retention policy.
-pub trait Sink: Send {
-    /// Write the points; on error nothing may be assumed written.
-    fn write(
-        &mut self,
-        database: &str,
-        retention_policy: &str,
-        points: &[Point],
-    ) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
