@@ -153,7 +153,11 @@ impl ScrapeManager {
                 let _ = existing.new_receivers.send(receiver);
                 continue;
             }
-            tracing::info!(scraper = %name, "starting scraper");
+            if config.enabled {
+                tracing::info!(scraper = %name, "starting scraper");
+            } else {
+                tracing::info!(scraper = %name, "scraper is disabled (enabled = false): not scraping");
+            }
             running.insert(name, self.start(config, receiver));
         }
     }
