@@ -228,32 +228,35 @@ impl Daemon {
 
     /// Route again what the tasks had not finished with when weir last stopped.
     async fn replay_ingress(&self, log: &Arc<IngressLog>) -> anyhow::Result<()> {
-        let mut entries = Vec::new();
-        log.replay(|entry| entries.push(entry))
-            .context("cannot read the ingress log")?;
-        if entries.is_empty() {
-            return Ok(());
+        let (mut writes, mut points) = (0, 0);
+        for segment in log.replay_segments() {
+            let entries = log
+                .replay_segment(&segment)
+                .context("cannot read the ingress log")?;
+            for entry in entries {
+                writes += 1;
+                let text = String::from_utf8_lossy(&entry.body);
+                let (parsed, _) =
+                    weir_engine::line_protocol::parse(&text, entry.precision, entry.received_ns);
+                points += parsed.len();
+                let tracker: Arc<dyn weir_engine::IngressTracker> = log.clone();
+                let ticket = weir_engine::Ticket::new(entry.seq, tracker);
+                self.engine
+                    .write_logged(
+                        PointBatch {
+                            database: entry.database,
+                            retention_policy: entry.retention_policy,
+                            points: parsed,
+                        },
+                        Some(ticket),
+                        None,
+                    )
+                    .await;
+                weir_engine::IngressTracker::release(log.as_ref(), entry.seq);
+            }
         }
-        let (writes, mut points) = (entries.len(), 0);
-        for entry in entries {
-            let text = String::from_utf8_lossy(&entry.body);
-            let (parsed, _) =
-                weir_engine::line_protocol::parse(&text, entry.precision, entry.received_ns);
-            points += parsed.len();
-            let tracker: Arc<dyn weir_engine::IngressTracker> = log.clone();
-            let ticket = weir_engine::Ticket::new(entry.seq, tracker);
-            self.engine
-                .write_logged(
-                    PointBatch {
-                        database: entry.database,
-                        retention_policy: entry.retention_policy,
-                        points: parsed,
-                    },
-                    Some(ticket),
-                    None,
-                )
-                .await;
-            weir_engine::IngressTracker::release(log.as_ref(), entry.seq);
+        if writes == 0 {
+            return Ok(());
         }
         self.metrics
             .replayed_points
@@ -362,22 +365,11 @@ impl Daemon {
         // These are read once at start (the listener, its TLS, auth, the store): the running
         // values stay until the next restart, as the log says, instead of taking effect early
         // (turning auth off by a reload would otherwise open the API at once).
-        if loaded.config.http != current.config.http {
-            tracing::warn!("[http] changes take effect at the next restart");
-            loaded.config.http = current.config.http.clone();
-        }
-        if loaded.config.data_dir != current.config.data_dir {
-            tracing::warn!("data_dir changes take effect at the next restart");
-            loaded.config.data_dir = current.config.data_dir.clone();
-        }
-        if loaded.config.ingress != current.config.ingress {
-            tracing::warn!("[ingress] changes take effect at the next restart");
-            loaded.config.ingress = current.config.ingress.clone();
-        }
-        if loaded.config.logging != current.config.logging {
-            tracing::warn!("[logging] changes take effect at the next restart");
-            loaded.config.logging = current.config.logging.clone();
-        }
+        let (new, running) = (&mut loaded.config, &current.config);
+        keep_until_restart(&mut new.http, &running.http, "[http]");
+        keep_until_restart(&mut new.data_dir, &running.data_dir, "data_dir");
+        keep_until_restart(&mut new.ingress, &running.ingress, "[ingress]");
+        keep_until_restart(&mut new.logging, &running.logging, "[logging]");
         if loaded.config.exec != current.config.exec {
             tracing::info!(
                 "[exec] allowed-commands changed: checked when a task is next defined or enabled"
@@ -591,6 +583,14 @@ pub fn reload_on_file_change(daemon: Arc<Daemon>, path: PathBuf) {
             daemon.reload().await;
         }
     });
+}
+
+/// A setting read once at start: a reload that changes it says so and keeps the running value.
+fn keep_until_restart<T: PartialEq + Clone>(new: &mut T, running: &T, name: &str) {
+    if new != running {
+        tracing::warn!("{name} changes take effect at the next restart");
+        new.clone_from(running);
+    }
 }
 
 /// Checkpoint the ingress log often (so its segments are deleted as tasks finish) and fsync

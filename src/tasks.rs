@@ -168,8 +168,7 @@ impl Tasks {
         let allowed = self
             .exec_allowed
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for node in &program.nodes {
             let alert = match &node.spec {
                 weir_dsl::NodeSpec::Alert(alert) => alert,

@@ -208,14 +208,7 @@ discoverer-service = "static-discovery"
 
 #[test]
 fn auth_protects_everything_but_ping() {
-    let token_hash = {
-        use std::fmt::Write as _;
-        let digest = <sha2::Sha256 as sha2::Digest>::digest(b"s3cret");
-        digest.iter().fold(String::new(), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-    };
+    let token_hash = common::sha256_hex("s3cret");
     let weir = Weir::start(&format!(
         "{BASE}auth-enabled = true\n[[http.users]]\ntoken-sha256 = \"{token_hash}\"\n"
     ));

@@ -67,14 +67,7 @@ fn exec_runs_only_allowed_commands() {
 
 #[test]
 fn auth_bypass_by_path_suffix_is_closed_and_survives_a_reload_that_turns_auth_off() {
-    let hash = {
-        use std::fmt::Write as _;
-        let digest = <sha2::Sha256 as sha2::Digest>::digest(b"secret");
-        digest.iter().fold(String::new(), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-    };
+    let hash = common::sha256_hex("secret");
     let config = format!(
         "{BASE}auth-enabled = true\n[[http.users]]\nusername = \"ops\"\npassword-sha256 = \"{hash}\"\n"
     );

@@ -293,7 +293,7 @@ impl Engine {
             return Err(EngineError::NoDbrp(id.to_owned()));
         }
         let mut task = Task::new(id, &program, self.inner.outputs.clone())?;
-        let program_for_routing = program;
+        let measurements = selected_measurements(&program);
         let queries = self.prepare_queries(id, &task)?;
         if let Some(store) = &self.inner.alert_state {
             task.attach_alert_state(store);
@@ -388,7 +388,7 @@ impl Engine {
         let running = RunningTask {
             sender,
             dbrps,
-            measurements: selected_measurements(&program_for_routing),
+            measurements,
             shared,
             done,
             _query_drivers: query_drivers,

@@ -63,39 +63,11 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
         }
     }
 
-    /// `BTreeMap::get_mut`; copies nothing when the key is absent.
-    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        if self.0.contains_key(key) {
-            self.make_mut().get_mut(key)
-        } else {
-            None
-        }
-    }
-
-    /// `BTreeMap::retain`.
-    pub fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool) {
-        self.make_mut().retain(keep);
-    }
-
     /// `BTreeMap::clear`, without copying a shared map first.
     pub fn clear(&mut self) {
         if !self.0.is_empty() {
             *self = Self::default();
         }
-    }
-
-    /// `BTreeMap::iter_mut`.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
-        self.make_mut().iter_mut()
-    }
-
-    /// `BTreeMap::append`.
-    pub fn append(&mut self, other: &mut BTreeMap<K, V>) {
-        self.make_mut().append(other);
     }
 
     /// The map itself, copied only when it is shared.

@@ -65,27 +65,6 @@ impl<K: Ord, V> VecMap<K, V> {
         self.find(key).ok().map(|index| &self.entries[index].1)
     }
 
-    /// The stored key and value of `key`.
-    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.find(key).ok().map(|index| {
-            let (k, v) = &self.entries[index];
-            (k, v)
-        })
-    }
-
-    /// The value of `key`, to change.
-    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.find(key).ok().map(|index| &mut self.entries[index].1)
-    }
-
     /// Whether `key` is there.
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
@@ -117,11 +96,6 @@ impl<K: Ord, V> VecMap<K, V> {
             .map(|index| self.entries.remove(index).1)
     }
 
-    /// Keep the entries for which `keep` says so.
-    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        self.entries.retain_mut(|(key, value)| keep(key, value));
-    }
-
     /// Remove every entry.
     pub fn clear(&mut self) {
         self.entries.clear();
@@ -132,11 +106,6 @@ impl<K: Ord, V> VecMap<K, V> {
         Iter(self.entries.iter())
     }
 
-    /// Entries in key order, values changeable.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
-        self.entries.iter_mut().map(|(key, value)| (&*key, value))
-    }
-
     /// Keys in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + Clone {
         self.entries.iter().map(|(key, _)| key)
@@ -145,28 +114,6 @@ impl<K: Ord, V> VecMap<K, V> {
     /// Values in key order.
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + Clone {
         self.entries.iter().map(|(_, value)| value)
-    }
-
-    /// Values in key order, changeable.
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.entries.iter_mut().map(|(_, value)| value)
-    }
-
-    /// The entry with the smallest key.
-    pub fn first_key_value(&self) -> Option<(&K, &V)> {
-        self.entries.first().map(|(key, value)| (key, value))
-    }
-
-    /// The entry with the largest key.
-    pub fn last_key_value(&self) -> Option<(&K, &V)> {
-        self.entries.last().map(|(key, value)| (key, value))
-    }
-
-    /// Move every entry of `other` in (its values win), leaving it empty.
-    pub fn append(&mut self, other: &mut BTreeMap<K, V>) {
-        for (key, value) in std::mem::take(other) {
-            self.insert(key, value);
-        }
     }
 }
 

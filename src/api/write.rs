@@ -102,19 +102,22 @@ pub async fn write(
     // Room in the tasks' queues, in KiB of body, before anything is parsed: a burst of
     // writers waits here instead of growing memory, and is told to come back after
     // `queue-timeout`.
-    let ingress = &daemon.config.load().config.ingress;
+    let (queue_timeout, queue_max_bytes) = {
+        let config = daemon.config.load();
+        let ingress = &config.config.ingress;
+        (ingress.queue_timeout, ingress.queue_max_bytes.0)
+    };
     let kib = u32::try_from(bytes.len().saturating_mul(POINTS_PER_BODY_BYTE) / 1024 + 1)
         .unwrap_or(u32::MAX)
         .min(daemon.write_budget_kib);
     let budget = daemon.write_budget.clone().acquire_many_owned(kib);
-    let permit = match tokio::time::timeout(ingress.queue_timeout, budget).await {
+    let permit = match tokio::time::timeout(queue_timeout, budget).await {
         Ok(Ok(permit)) => permit,
         _ => {
             return unavailable(
                 &daemon,
                 format!(
-                    "the tasks' write queue is full ([ingress] queue-max-bytes = {}); retry later",
-                    ingress.queue_max_bytes.0
+                    "the tasks' write queue is full ([ingress] queue-max-bytes = {queue_max_bytes}); retry later"
                 ),
             );
         }

@@ -21,6 +21,16 @@ pub fn peer(var: &str) -> Option<String> {
     }
 }
 
+/// Hex SHA-256 of a secret, as `password-sha256` and `token-sha256` store it.
+pub fn sha256_hex(secret: &str) -> String {
+    use std::fmt::Write as _;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(secret.as_bytes());
+    digest.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
 /// A TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

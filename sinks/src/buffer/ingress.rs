@@ -183,30 +183,44 @@ impl IngressLog {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Every record the tasks may not have finished with before the last stop, oldest first.
-    /// Each comes back held once, as an append is: release it after routing it.
-    pub fn replay(&self, mut each: impl FnMut(Entry)) -> io::Result<()> {
-        let (paths, safe) = {
-            let state = self.lock();
-            let paths: Vec<PathBuf> = state
-                .segments
-                .iter()
-                .map(|segment| segment_path(&state.dir, segment.first_seq))
-                .collect();
-            (paths, state.safe_on_disk)
-        };
-        for path in paths {
-            let mut entries = Vec::new();
-            scan(&path, &mut |entry| {
-                if entry.seq > safe {
-                    entries.push(entry);
-                }
-            })?;
-            for entry in entries {
-                *self.lock().held.entry(entry.seq).or_insert(0) += 1;
-                self.stats.replayed.fetch_add(1, Ordering::Relaxed);
-                each(entry);
+    /// The segments that may hold records to replay, oldest first.
+    pub fn replay_segments(&self) -> Vec<PathBuf> {
+        let state = self.lock();
+        state
+            .segments
+            .iter()
+            .map(|segment| segment_path(&state.dir, segment.first_seq))
+            .collect()
+    }
+
+    /// The records of one segment (from [`IngressLog::replay_segments`]) that the tasks may
+    /// not have finished with before the last stop, oldest first. Each comes back held once,
+    /// as an append is: release it after routing it. One segment at a time keeps a replay's
+    /// memory to a segment's size.
+    pub fn replay_segment(&self, segment: &Path) -> io::Result<Vec<Entry>> {
+        let safe = self.lock().safe_on_disk;
+        let mut entries = Vec::new();
+        scan(segment, &mut |entry| {
+            if entry.seq > safe {
+                entries.push(entry);
             }
+        })?;
+        let mut state = self.lock();
+        for entry in &entries {
+            *state.held.entry(entry.seq).or_insert(0) += 1;
+        }
+        self.stats
+            .replayed
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        Ok(entries)
+    }
+
+    /// Every record to replay, oldest first, each held once (see [`IngressLog::replay_segment`]).
+    pub fn replay(&self, mut each: impl FnMut(Entry)) -> io::Result<()> {
+        for segment in self.replay_segments() {
+            self.replay_segment(&segment)?
+                .into_iter()
+                .for_each(&mut each);
         }
         Ok(())
     }
