@@ -47,7 +47,7 @@ fn parse_with_crate(body: &str) -> Vec<Point> {
             fields.insert(key.to_string(), value);
         }
         points.push(Point {
-            name: line.series.measurement.to_string(),
+            name: line.series.measurement.as_str().into(),
             tags,
             fields,
             time: line.timestamp.unwrap_or(0),

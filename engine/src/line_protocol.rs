@@ -272,7 +272,7 @@ const KEY_ESCAPES: &[u8] = b",= ";
 const STRING_ESCAPES: &[u8] = b"\"\\";
 
 /// Series of one body: raw `measurement,tags` text → its parsed name and shared tags.
-type SeriesCache<'a> = rustc_hash::FxHashMap<&'a str, (String, Tags)>;
+type SeriesCache<'a> = rustc_hash::FxHashMap<&'a str, (crate::point::Name, Tags)>;
 
 /// Most series remembered per body (a body with more parses the rest without the cache).
 const MAX_CACHED_SERIES: usize = 100_000;
@@ -322,7 +322,7 @@ fn parse_point(
 }
 
 /// The measurement and tags; returns them and the position after the tags.
-fn parse_series(line: &str) -> Result<(String, Tags, usize), &'static str> {
+fn parse_series(line: &str) -> Result<(crate::point::Name, Tags, usize), &'static str> {
     let bytes = line.as_bytes();
     let len = bytes.len();
 
@@ -361,7 +361,7 @@ fn parse_series(line: &str) -> Result<(String, Tags, usize), &'static str> {
         }
         pos = value_end;
     }
-    Ok((name, Tags::from(tags), pos))
+    Ok((name.into(), Tags::from(tags), pos))
 }
 
 /// The fields and timestamp after the series, from `pos` (at the space after the tags).

@@ -24,7 +24,7 @@ pub struct GroupInfo {
     /// The dimension tags with this group's values (missing tags have empty values).
     pub tags: Tags,
     /// The measurement, when the group includes it.
-    pub measurement: Option<String>,
+    pub measurement: Option<crate::point::Name>,
 }
 
 /// A shared group identity.
@@ -41,7 +41,7 @@ impl GroupInfo {
     }
 
     /// Build a group from its tags, computing Kapacitor's id.
-    pub fn new(tags: Tags, measurement: Option<String>) -> Group {
+    pub fn new(tags: Tags, measurement: Option<crate::point::Name>) -> Group {
         let mut id = String::new();
         if let Some(name) = &measurement {
             id.push_str(name);
@@ -81,7 +81,7 @@ pub struct TaskPoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     /// Measurement name of the batch.
-    pub name: String,
+    pub name: crate::point::Name,
     /// The group; its tags are the batch tags.
     pub group: Group,
     /// The batch time: the window end.

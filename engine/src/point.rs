@@ -1,7 +1,12 @@
 //! Points: the unit of data flowing from `/write` and scrapes through tasks into sinks.
 
 pub use crate::shared_map::SharedMap;
+pub use compact_str::CompactString;
 use std::fmt;
+
+/// A measurement name: inline up to 24 bytes, so copying a point for another task or node
+/// allocates nothing for its name (names longer than that are copied to the heap).
+pub type Name = CompactString;
 
 /// Tag set of a point, sorted by key (line protocol and group keys need that order); shared
 /// between copies until one changes (see [`SharedMap`]).
@@ -66,7 +71,7 @@ impl fmt::Display for FieldValue {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
     /// Measurement name.
-    pub name: String,
+    pub name: Name,
     /// Tags, sorted by key.
     pub tags: Tags,
     /// Fields, sorted by key; never empty for a valid point.
@@ -77,7 +82,7 @@ pub struct Point {
 
 impl Point {
     /// A point with one float field named `value`, as scrapes produce.
-    pub fn gauge(name: impl Into<String>, tags: Tags, value: f64, time: i64) -> Point {
+    pub fn gauge(name: impl Into<Name>, tags: Tags, value: f64, time: i64) -> Point {
         let mut fields = Fields::new();
         fields.insert("value".to_owned(), FieldValue::Float(value));
         Point {

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use rustc_hash::FxHashMap;
 use tokio::sync::{mpsc, oneshot};
 use weir_dsl::Program;
 use weir_dsl::nodes::AlertHandler;
@@ -183,23 +184,52 @@ fn selected_measurements(program: &Program) -> Selection {
     Some(measurements.into())
 }
 
-/// The points of `batch` whose measurement is one of `measurements` (sorted): the batch itself
-/// when that is all of them, `None` when none.
-fn select(batch: &Arc<PointBatch>, measurements: &[String]) -> Option<Arc<PointBatch>> {
-    let wanted = |point: &Point| {
-        measurements
-            .binary_search_by(|m| m.as_str().cmp(point.name.as_str()))
-            .is_ok()
-    };
-    let count = batch.points.iter().filter(|point| wanted(point)).count();
+/// The positions of a batch's points by measurement, computed once per batch when tasks
+/// select different measurements (runs of one measurement are hashed once).
+fn by_measurement(points: &[Point]) -> FxHashMap<&str, Vec<u32>> {
+    let mut positions: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+    let mut run_start = 0;
+    for end in 1..=points.len() {
+        if end == points.len() || points[end].name != points[run_start].name {
+            positions
+                .entry(points[run_start].name.as_str())
+                .or_default()
+                .extend(run_start as u32..end as u32);
+            run_start = end;
+        }
+    }
+    positions
+}
+
+/// The points of `batch` whose measurement is one of `measurements`, in arrival order: the
+/// batch itself when that is all of them, `None` when none.
+fn select(
+    batch: &Arc<PointBatch>,
+    positions: &FxHashMap<&str, Vec<u32>>,
+    measurements: &[String],
+) -> Option<Arc<PointBatch>> {
+    let lists: Vec<&Vec<u32>> = measurements
+        .iter()
+        .filter_map(|measurement| positions.get(measurement.as_str()))
+        .collect();
+    let count: usize = lists.iter().map(|list| list.len()).sum();
     if count == batch.points.len() {
         return Some(batch.clone());
     }
     if count == 0 {
         return None;
     }
-    let mut points = Vec::with_capacity(count);
-    points.extend(batch.points.iter().filter(|point| wanted(point)).cloned());
+    let mut selected: Vec<u32> = Vec::with_capacity(count);
+    for list in &lists {
+        selected.extend_from_slice(list);
+    }
+    if lists.len() > 1 {
+        selected.sort_unstable();
+    }
+    let points = selected
+        .into_iter()
+        .map(|position| batch.points[position as usize].clone())
+        .collect();
     Some(Arc::new(PointBatch {
         database: batch.database.clone(),
         retention_policy: batch.retention_policy.clone(),
@@ -501,19 +531,25 @@ impl Engine {
         // a point share its tags and fields).
         let whole = Arc::new(batch);
         let mut selections: HashMap<Arc<[String]>, Option<Arc<PointBatch>>> = HashMap::new();
+        let mut positions = None;
         let mut messages = Vec::with_capacity(senders.len());
         for (sender, measurements) in senders {
             let message = match measurements {
                 None => Some(whole.clone()),
                 Some(measurements) => selections
                     .entry(measurements.clone())
-                    .or_insert_with(|| select(&whole, &measurements))
+                    .or_insert_with(|| {
+                        let positions =
+                            positions.get_or_insert_with(|| by_measurement(&whole.points));
+                        select(&whole, positions, &measurements)
+                    })
                     .clone(),
             };
             if let Some(message) = message {
                 messages.push((sender, message));
             }
         }
+        drop(positions);
         drop(selections);
         drop(whole);
         for (sender, message) in messages {
@@ -750,11 +786,22 @@ mod tests {
         // all: 4 points, cpu: 2, mem: 1; none of disk's reached cpu or mem.
         assert_eq!(recorder.posts.lock().unwrap().len(), 7);
         let whole = Arc::new(batch("db", 3));
+        let positions = by_measurement(&whole.points);
         assert!(Arc::ptr_eq(
-            &select(&whole, &["cpu".to_owned()]).unwrap(),
+            &select(&whole, &positions, &["cpu".to_owned()]).unwrap(),
             &whole
         ));
-        assert!(select(&whole, &["mem".to_owned()]).is_none());
+        assert!(select(&whole, &positions, &["mem".to_owned()]).is_none());
+        // Several measurements keep arrival order.
+        let mut mixed = batch("db", 5);
+        for (point, name) in mixed.points.iter_mut().zip(["a", "b", "a", "c", "b"]) {
+            point.name = name.into();
+        }
+        let mixed = Arc::new(mixed);
+        let positions = by_measurement(&mixed.points);
+        let picked = select(&mixed, &positions, &["a".to_owned(), "b".to_owned()]).unwrap();
+        let names: Vec<&str> = picked.points.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "a", "b"]);
     }
 
     #[tokio::test]

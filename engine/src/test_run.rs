@@ -51,7 +51,7 @@ pub struct TestPoint {
 impl From<&Point> for TestPoint {
     fn from(point: &Point) -> TestPoint {
         TestPoint {
-            name: point.name.clone(),
+            name: point.name.to_string(),
             tags: point.tags.to_btree(),
             fields: point
                 .fields

@@ -131,7 +131,11 @@ async fn kapacitor_compat_against_node_exporter() {
     let (summary, batch, _) = collect(&url, Compat::Kapacitor).await;
     assert!(summary.failures.is_empty(), "{summary:?}");
     for point in &batch.points {
-        assert_eq!(point.tags.get("__name__"), Some(&point.name), "{point:?}");
+        assert_eq!(
+            point.tags.get("__name__"),
+            Some(&point.name.to_string()),
+            "{point:?}"
+        );
         assert!(!point.tags.contains_key("job"), "{point:?}");
         assert!(point.tags.contains_key("instance"), "{point:?}");
     }

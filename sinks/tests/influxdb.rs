@@ -344,7 +344,7 @@ async fn victoriametrics_round_trip_over_the_v2_api() {
     fields.insert("value".into(), FieldValue::Float(0.25));
     fields.insert("count".into(), FieldValue::Int(7));
     let point = Point {
-        name: measurement.clone(),
+        name: measurement.as_str().into(),
         tags,
         fields,
         time: now_ms * 1_000_000,

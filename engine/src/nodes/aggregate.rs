@@ -122,7 +122,7 @@ impl Transform {
 }
 
 struct Pending {
-    name: String,
+    name: crate::point::Name,
     group: Group,
     time: i64,
     points: Vec<Point>,
@@ -375,7 +375,7 @@ impl Aggregate {
         let mut fields = Fields::new();
         fields.insert(self.as_.clone(), value);
         Point {
-            name: name.to_owned(),
+            name: name.into(),
             tags: group.tags.clone(),
             fields,
             time,
@@ -486,7 +486,7 @@ impl Aggregate {
                 if let Some(value) = point.fields.remove(&self.field) {
                     point.fields.insert(self.as_.clone(), value);
                 }
-                point.name = name.to_owned();
+                point.name = name.into();
                 if !self.use_point_times {
                     point.time = tmax;
                 }
@@ -521,7 +521,7 @@ impl Aggregate {
                             tmax
                         };
                         Some(Point {
-                            name: name.to_owned(),
+                            name: name.into(),
                             tags,
                             fields,
                             time,
@@ -529,14 +529,14 @@ impl Aggregate {
                     })
                     .collect();
                 Message::Batch(Batch {
-                    name: name.to_owned(),
+                    name: name.into(),
                     group: group.clone(),
                     tmax,
                     points: rows,
                 })
             }
             Reduced::Distinct(values) => Message::Batch(Batch {
-                name: name.to_owned(),
+                name: name.into(),
                 group: group.clone(),
                 tmax,
                 points: values

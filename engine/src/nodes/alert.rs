@@ -472,7 +472,7 @@ impl Alert {
             _ => {
                 let id = self.render_id(ctx, &point.name, &group.id, &point.tags);
                 if self.id_per_group {
-                    state.id_cache = Some((point.name.clone(), id.clone()));
+                    state.id_cache = Some((point.name.to_string(), id.clone()));
                 }
                 id
             }

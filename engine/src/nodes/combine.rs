@@ -56,7 +56,7 @@ fn n_choose_k(n: usize, k: usize) -> Option<u128> {
 /// One group's buffer.
 struct GroupBuffer {
     group: Group,
-    name: String,
+    name: crate::point::Name,
     /// The (rounded) time of the buffered points; `None` before the first point of a batch.
     time: Option<i64>,
     points: Vec<Point>,
@@ -106,7 +106,7 @@ impl Combine {
             .entry(group.id.clone())
             .or_insert_with(|| GroupBuffer {
                 group: group.clone(),
-                name: name.to_owned(),
+                name: name.into(),
                 // Kapacitor starts a group at its first point's time, unrounded.
                 time: Some(first_time),
                 points: Vec::new(),

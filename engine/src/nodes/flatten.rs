@@ -21,7 +21,7 @@ use crate::point::{Fields, Point};
 
 /// One group's buffer.
 struct GroupBuffer {
-    name: String,
+    name: crate::point::Name,
     /// The (rounded) time of the buffered points; `None` before the first point of a batch.
     time: Option<i64>,
     points: Vec<Point>,
@@ -107,7 +107,7 @@ impl Flatten {
 
     fn flat_point(name: &str, group: &Group, time: i64, fields: Fields) -> Point {
         Point {
-            name: name.to_owned(),
+            name: name.into(),
             tags: group.tags.clone(),
             fields,
             time,

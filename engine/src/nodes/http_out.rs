@@ -2,30 +2,45 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use rustc_hash::FxHashMap;
+
 use weir_dsl::nodes::HttpOutSpec;
 
 use crate::json;
 use crate::message::Message;
 use crate::nodes::{Context, Node};
 
-/// The latest row per group, in group-creation order; shared with the engine.
+/// The latest message per group, in group-creation order; shared with the engine. Messages
+/// are kept as they are (a copy shares the point's tags and fields) and turned into JSON only
+/// when the endpoint is read, so a busy task pays nothing for rows nobody asks for.
 #[derive(Debug, Default)]
 pub struct HttpOutState {
-    rows: Mutex<Vec<(String, serde_json::Value)>>,
+    rows: Mutex<Latest>,
+}
+
+#[derive(Debug, Default)]
+struct Latest {
+    /// Group id → index in `messages`.
+    index: FxHashMap<String, usize>,
+    messages: Vec<Message>,
 }
 
 impl HttpOutState {
     /// `{"series":[...]}` with one row per group.
     pub fn render(&self) -> serde_json::Value {
         let rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
-        json::series(rows.iter().map(|(_, row)| row.clone()).collect())
+        json::series(rows.messages.iter().map(json::message_row).collect())
     }
 
-    fn store(&self, group: &str, row: serde_json::Value) {
+    fn store(&self, message: Message) {
         let mut rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
-        match rows.iter_mut().find(|(id, _)| id == group) {
-            Some(slot) => slot.1 = row,
-            None => rows.push((group.to_owned(), row)),
+        let Latest { index, messages } = &mut *rows;
+        match index.get(message.group().id.as_str()) {
+            Some(&slot) => messages[slot] = message,
+            None => {
+                index.insert(message.group().id.clone(), messages.len());
+                messages.push(message);
+            }
         }
     }
 }
@@ -51,8 +66,7 @@ impl HttpOut {
 
 impl Node for HttpOut {
     fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
-        self.state
-            .store(&message.group().id, json::message_row(&message));
+        self.state.store(message.clone());
         ctx.emit(message);
     }
 }

@@ -24,7 +24,7 @@ impl InfluxDbOut {
 
     fn push(&mut self, mut point: Point) {
         if let Some(measurement) = &self.spec.measurement {
-            point.name.clone_from(measurement);
+            point.name = measurement.as_str().into();
         }
         for (key, value) in &self.spec.tags {
             point.tags.insert(key.clone(), value.clone());

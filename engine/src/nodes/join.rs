@@ -38,7 +38,7 @@ pub struct Join {
     delimiter: String,
     tolerance: i64,
     fill: JoinFill,
-    stream_name: Option<String>,
+    stream_name: Option<crate::point::Name>,
     groups: HashMap<String, JoinGroup>,
     group_order: Vec<String>,
     on: Option<OnMatcher>,
@@ -104,7 +104,7 @@ impl Join {
             delimiter: spec.delimiter.clone(),
             tolerance: spec.tolerance.nanos(),
             fill: spec.fill.clone(),
-            stream_name: spec.stream_name.clone(),
+            stream_name: spec.stream_name.as_deref().map(Into::into),
             groups: HashMap::default(),
             group_order: Vec::new(),
             on: (!spec.on.is_empty()).then(|| OnMatcher {
@@ -156,7 +156,7 @@ impl Join {
         let name = self
             .stream_name
             .clone()
-            .unwrap_or_else(|| first.name().to_owned());
+            .unwrap_or_else(|| first.name().into());
         let group = first.group().clone();
         match first {
             Message::Point(_) => {

@@ -278,7 +278,7 @@ impl QueryPlan {
         series
             .into_iter()
             .map(|series| {
-                let name = self.spec.as_.clone().unwrap_or(series.name);
+                let name: crate::point::Name = self.spec.as_.clone().unwrap_or(series.name).into();
                 let template = Point {
                     name: name.clone(),
                     tags: series.tags,
@@ -335,12 +335,13 @@ fn influxql_duration(nanos: i64) -> String {
 /// batch script: the recording stands for what the query returned.
 pub fn series_from_points<'a>(points: impl IntoIterator<Item = &'a Point>) -> Vec<QuerySeries> {
     let mut series: Vec<QuerySeries> = Vec::new();
-    let mut index: std::collections::HashMap<(String, Tags), usize> = Default::default();
+    let mut index: std::collections::HashMap<(crate::point::Name, Tags), usize> =
+        Default::default();
     for point in points {
         let key = (point.name.clone(), point.tags.clone());
         let slot = *index.entry(key).or_insert_with(|| {
             series.push(QuerySeries {
-                name: point.name.clone(),
+                name: point.name.to_string(),
                 tags: point.tags.clone(),
                 rows: Vec::new(),
             });

@@ -108,7 +108,7 @@ impl Stats {
         let point = |group: &Group, emitted: i64| {
             Message::Point(TaskPoint {
                 point: Point {
-                    name: MEASUREMENT.to_owned(),
+                    name: MEASUREMENT.into(),
                     tags: group.tags.clone(),
                     fields: [(EMITTED.to_owned(), FieldValue::Int(emitted))].into(),
                     time,

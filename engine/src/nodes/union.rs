@@ -10,7 +10,7 @@ use crate::nodes::{Context, Node};
 
 /// Runtime state of `union()`.
 pub struct Union {
-    rename: Option<String>,
+    rename: Option<crate::point::Name>,
     sources: Vec<VecDeque<Message>>,
 }
 
@@ -18,7 +18,11 @@ impl Union {
     /// Build from the spec.
     pub fn new(spec: &UnionSpec, n_parents: usize) -> Union {
         Union {
-            rename: spec.rename.clone().filter(|name| !name.is_empty()),
+            rename: spec
+                .rename
+                .as_deref()
+                .filter(|name| !name.is_empty())
+                .map(Into::into),
             sources: (0..n_parents.max(1)).map(|_| VecDeque::new()).collect(),
         }
     }

@@ -27,7 +27,7 @@ enum Mode {
 }
 
 struct GroupWindow {
-    name: String,
+    name: crate::point::Name,
     group: Group,
     buffer: VecDeque<Point>,
     next_emit: i64,

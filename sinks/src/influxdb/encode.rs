@@ -203,7 +203,7 @@ mod tests {
         time: i64,
     ) -> Point {
         Point {
-            name: name.to_owned(),
+            name: name.into(),
             tags: tags
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
