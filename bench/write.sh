@@ -20,7 +20,7 @@ if [ -z "${WEIR_BINARY:-}" ]; then
 fi
 WEIR="${WEIR_BINARY:-$CARGO_TARGET_DIR/release/weir}"
 WORK="$(mktemp -d)"
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 MEASUREMENTS="${MEASUREMENTS:-1}"
 python3 "$ROOT/bench/gen_lp.py" --points "$POINTS" --measurements "$MEASUREMENTS" --out "$WORK/lp" >/dev/null
 PORT=$((20000 + RANDOM % 10000))

@@ -22,6 +22,7 @@ pub mod line_protocol;
 pub mod message;
 pub mod nodes;
 pub mod point;
+mod pool;
 pub mod relabel;
 pub mod runtime;
 pub mod shared_map;

@@ -139,15 +139,44 @@ impl Message {
 }
 
 /// Interns groups so that equal dimension values share one [`Group`].
+///
+/// An interner is always used with the same dimensions (each node owns one for its own).
+/// Points of one series usually share their tag set (the line-protocol parser and the
+/// scrapers give every point of a series in a batch the same [`Tags`]), so the last groups
+/// are remembered by the address of their tag set: a hit costs no hashing or lookups. A
+/// remembered tag set is held, so its address cannot be reused for another while remembered.
 #[derive(Debug, Default)]
 pub struct GroupInterner {
     groups: FxHashMap<u64, Vec<Group>>,
     nil: Option<Group>,
+    recent: Vec<Option<(Tags, Group)>>,
 }
+
+/// Groups remembered by tag-set address (a power of two).
+const RECENT: usize = 256;
 
 impl GroupInterner {
     /// The group of `point` under `dimensions`.
     pub fn intern(&mut self, point: &Point, dimensions: &GroupDimensions) -> Group {
+        let slot = (point.tags.addr() >> 4) & (RECENT - 1);
+        if let Some(Some((tags, group))) = self.recent.get(slot) {
+            let same_name = match &group.measurement {
+                Some(name) => *name == point.name,
+                None => true,
+            };
+            if same_name && tags.ptr_eq(&point.tags) {
+                return group.clone();
+            }
+        }
+        let group = self.intern_uncached(point, dimensions);
+        if self.recent.is_empty() {
+            self.recent.resize(RECENT, None);
+        }
+        self.recent[slot] = Some((point.tags.clone(), group.clone()));
+        group
+    }
+
+    fn intern_uncached(&mut self, point: &Point, dimensions: &GroupDimensions) -> Group {
         let is_dimension = |key: &str| {
             if dimensions.all {
                 !dimensions.exclude.iter().any(|excluded| excluded == key)

@@ -1,13 +1,14 @@
 //! The engine: running tasks, routing written points to them, and what they send out.
 //!
-//! Each task runs on its own thread, fed by a bounded channel of point batches, so a slow
-//! task makes [`Engine::write`] wait (back-pressure) instead of growing memory, and one
-//! task's failure never stops another. Nodes never do I/O: HTTP posts, InfluxDB writes and
+//! Each task is fed by its own bounded queue of point batches, so a slow task makes
+//! [`Engine::write`] wait (back-pressure) for what it selects instead of growing memory, and
+//! one task's failure never stops another. Tasks run on the engine's worker pool (one thread
+//! per core, see [`crate::pool`]), a task at a time and in order. Nodes never do I/O: HTTP posts, InfluxDB writes and
 //! alert events go to the [`Outputs`] the binary provides.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use rustc_hash::FxHashMap;
 use tokio::sync::{mpsc, oneshot};
@@ -18,11 +19,12 @@ use crate::alert_state::AlertStateStore;
 use crate::ingress::{Lease, Pending, Ticket};
 use crate::nodes::query::{QueryPlan, QuerySource, Schedule};
 use crate::point::{Point, PointBatch};
+use crate::pool::{Actor, Mailbox, Pool, WeakMailbox};
 use crate::stats::TaskStats;
 use crate::task::{Task, TaskShared};
 
 /// Batches queued per task before writers wait.
-const TASK_QUEUE_BATCHES: usize = 64;
+const TASK_QUEUE_BATCHES: usize = 8;
 /// How often tasks with idle-flushing or expiring windows get a tick.
 const TICK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -30,6 +32,8 @@ const TICK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500)
 enum TaskInput {
     Points {
         batch: Arc<PointBatch>,
+        /// When the batch was queued (the task's lag is how long it waited).
+        queued_at: std::time::Instant,
         /// Set when the batch was logged before it was acknowledged.
         ticket: Option<Ticket>,
         /// Dropped as soon as the task has run the batch.
@@ -144,7 +148,7 @@ pub enum EngineError {
 }
 
 struct RunningTask {
-    sender: mpsc::Sender<TaskInput>,
+    sender: Mailbox<TaskInput>,
     dbrps: Vec<(String, String)>,
     /// The measurements the task's `from()` nodes select, when every node under the stream
     /// root selects one (sorted): the task is handed only those points. `None`: all points.
@@ -155,6 +159,82 @@ struct RunningTask {
     /// Set when the task was deleted: its thread forgets the persisted alert state after
     /// its last message, so no save of that message brings the state back.
     forget_state: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A task on the pool: runs what its queue brings, in order.
+struct TaskRunner {
+    task: Task,
+    /// Tickets of logged batches the task still needs for a replay.
+    pending: Pending,
+    /// Set when the task was deleted: forget its persisted alert state after the last message.
+    forget: Arc<std::sync::atomic::AtomicBool>,
+    store: Option<Arc<dyn AlertStateStore>>,
+    id: String,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl Actor for TaskRunner {
+    type Input = TaskInput;
+
+    fn handle(&mut self, input: TaskInput) {
+        let task = &mut self.task;
+        task.set_now(wall_clock_nanos());
+        match input {
+            TaskInput::Tick => task.tick(wall_clock_nanos()),
+            TaskInput::Query { node, result } => match result {
+                Ok(batches) => task.write_batches(node, batches),
+                Err(error) => task.query_failed(node, &error),
+            },
+            TaskInput::Points {
+                batch,
+                queued_at,
+                ticket,
+                lease,
+            } => {
+                task.shared()
+                    .dequeued(batch.points.len() as u64, queued_at.elapsed());
+                let newest = ticket
+                    .is_some()
+                    .then(|| batch.points.iter().map(|p| p.time).max())
+                    .flatten()
+                    .unwrap_or(i64::MIN);
+                match Arc::try_unwrap(batch) {
+                    Ok(batch) => task.write(&batch.database, &batch.retention_policy, batch.points),
+                    Err(batch) => {
+                        task.write_shared(&batch.database, &batch.retention_policy, &batch.points)
+                    }
+                }
+                drop(lease);
+                if let Some(ticket) = ticket {
+                    self.pending.push(ticket, newest);
+                }
+            }
+        }
+        if self.pending.due(false) {
+            self.pending.release_older_than(self.task.retained_since());
+        }
+    }
+
+    fn idle(&mut self) {
+        if self.pending.due(true) {
+            self.pending.release_older_than(self.task.retained_since());
+        }
+    }
+
+    fn finish(&mut self) {
+        self.task.stop();
+        self.pending.release_all();
+        if let Some(store) = self
+            .store
+            .as_ref()
+            .filter(|_| self.forget.load(Ordering::SeqCst))
+        {
+            store.forget_task(&self.id);
+        }
+        if let Some(done) = self.done.take() {
+            let _ = done.send(());
+        }
+    }
 }
 
 /// The measurements a task selects ([`selected_measurements`]); `None`: every point.
@@ -250,6 +330,9 @@ impl Drop for QueryDrivers {
 }
 
 struct EngineInner {
+    pool: Pool,
+    /// Tasks with idle-flushing or expiring windows, ticked by one thread.
+    ticking: Arc<Mutex<Vec<WeakMailbox<TaskInput>>>>,
     outputs: Arc<dyn Outputs>,
     alert_state: Option<Arc<dyn AlertStateStore>>,
     query_source: RwLock<Option<Arc<dyn QuerySource>>>,
@@ -274,8 +357,12 @@ impl Engine {
     }
 
     fn build(outputs: Arc<dyn Outputs>, alert_state: Option<Arc<dyn AlertStateStore>>) -> Engine {
+        // Without worker threads nothing could run: that is not a state to go on in.
+        let pool = Pool::per_core().expect("cannot start the task worker threads");
         Engine {
             inner: Arc::new(EngineInner {
+                pool,
+                ticking: Arc::default(),
                 outputs,
                 alert_state,
                 query_source: RwLock::new(None),
@@ -329,90 +416,20 @@ impl Engine {
             task.attach_alert_state(store);
         }
         let shared = task.shared();
-        let (sender, mut receiver) = mpsc::channel::<TaskInput>(TASK_QUEUE_BATCHES);
         let (done_sender, done) = oneshot::channel();
-        let ticks = task.needs_ticks().then(|| sender.downgrade());
+        let needs_ticks = task.needs_ticks();
         let forget_state = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let forget_on_exit = (
-            forget_state.clone(),
-            self.inner.alert_state.clone(),
-            id.to_owned(),
-        );
-        std::thread::Builder::new()
-            .name(format!("weir-task-{id}"))
-            .spawn(move || {
-                let mut pending = Pending::new();
-                while let Some(input) = receiver.blocking_recv() {
-                    task.set_now(wall_clock_nanos());
-                    match input {
-                        TaskInput::Tick => task.tick(wall_clock_nanos()),
-                        TaskInput::Query { node, result } => match result {
-                            Ok(batches) => task.write_batches(node, batches),
-                            Err(error) => task.query_failed(node, &error),
-                        },
-                        TaskInput::Points {
-                            batch,
-                            ticket,
-                            lease,
-                        } => {
-                            let newest = ticket
-                                .is_some()
-                                .then(|| batch.points.iter().map(|p| p.time).max())
-                                .flatten()
-                                .unwrap_or(i64::MIN);
-                            match Arc::try_unwrap(batch) {
-                                Ok(batch) => task.write(
-                                    &batch.database,
-                                    &batch.retention_policy,
-                                    batch.points,
-                                ),
-                                Err(batch) => task.write_shared(
-                                    &batch.database,
-                                    &batch.retention_policy,
-                                    &batch.points,
-                                ),
-                            }
-                            drop(lease);
-                            if let Some(ticket) = ticket {
-                                pending.push(ticket, newest);
-                            }
-                        }
-                    }
-                    if pending.due(receiver.is_empty()) {
-                        pending.release_older_than(task.retained_since());
-                    }
-                }
-                task.stop();
-                pending.release_all();
-                let (forget, store, task_id) = forget_on_exit;
-                if let Some(store) = store.filter(|_| forget.load(Ordering::SeqCst)) {
-                    store.forget_task(&task_id);
-                }
-                let _ = done_sender.send(());
-            })
-            .map_err(|source| EngineError::Spawn {
-                task: id.to_owned(),
-                source,
-            })?;
-        if let Some(weak) = ticks {
-            // The ticker holds only a weak sender, so stopping the task still closes the queue.
-            let spawned = std::thread::Builder::new()
-                .name(format!("weir-tick-{id}"))
-                .spawn(move || {
-                    loop {
-                        std::thread::sleep(TICK_INTERVAL);
-                        let Some(sender) = weak.upgrade() else { break };
-                        // A full queue means the task is busy with data: skip this tick.
-                        if let Err(mpsc::error::TrySendError::Closed(_)) =
-                            sender.try_send(TaskInput::Tick)
-                        {
-                            break;
-                        }
-                    }
-                });
-            if let Err(error) = spawned {
-                tracing::error!(task = id, "cannot start the tick thread: {error}");
-            }
+        let runner = TaskRunner {
+            task,
+            pending: Pending::new(),
+            forget: forget_state.clone(),
+            store: self.inner.alert_state.clone(),
+            id: id.to_owned(),
+            done: Some(done_sender),
+        };
+        let sender = self.inner.pool.spawn(runner, TASK_QUEUE_BATCHES);
+        if needs_ticks {
+            self.tick(sender.downgrade());
         }
         let query_drivers = spawn_query_drivers(id, queries, &sender);
         let running = RunningTask {
@@ -427,6 +444,47 @@ impl Engine {
         let previous = self.tasks_mut().insert(id.to_owned(), running);
         drop(previous);
         Ok(())
+    }
+
+    /// Tick `task` every [`TICK_INTERVAL`] while it runs (one thread for all tasks).
+    fn tick(&self, task: WeakMailbox<TaskInput>) {
+        let mut ticking = self
+            .inner
+            .ticking
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let first = ticking.is_empty();
+        ticking.push(task);
+        if !first {
+            return;
+        }
+        // The ticker ends when the engine is gone or no task needs ticks.
+        let list = Arc::downgrade(&self.inner.ticking);
+        let spawned = std::thread::Builder::new()
+            .name("weir-tick".to_owned())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(TICK_INTERVAL);
+                    let Some(list) = list.upgrade() else { break };
+                    let mut tasks = list.lock().unwrap_or_else(PoisonError::into_inner);
+                    // A full queue means the task is busy with data: skip this tick.
+                    tasks.retain(|task| {
+                        task.upgrade().is_some_and(|task| {
+                            !matches!(
+                                task.try_send(TaskInput::Tick),
+                                Err(mpsc::error::TrySendError::Closed(_))
+                            )
+                        })
+                    });
+                    if tasks.is_empty() {
+                        break;
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            ticking.clear();
+            tracing::error!("cannot start the tick thread: {error}");
+        }
     }
 
     /// Check a batch task's queries against the query source and the runtime they need.
@@ -507,7 +565,7 @@ impl Engine {
         ticket: Option<Ticket>,
         lease: Option<Lease>,
     ) {
-        let senders: Vec<(mpsc::Sender<TaskInput>, Selection)> = {
+        let senders: Vec<(Mailbox<TaskInput>, Selection, Arc<TaskShared>)> = {
             let tasks = self
                 .inner
                 .tasks
@@ -520,7 +578,13 @@ impl Engine {
                         *database == batch.database && *retention_policy == batch.retention_policy
                     })
                 })
-                .map(|task| (task.sender.clone(), task.measurements.clone()))
+                .map(|task| {
+                    (
+                        task.sender.clone(),
+                        task.measurements.clone(),
+                        task.shared.clone(),
+                    )
+                })
                 .collect()
         };
         if senders.is_empty() || batch.points.is_empty() {
@@ -533,7 +597,7 @@ impl Engine {
         let mut selections: HashMap<Arc<[String]>, Option<Arc<PointBatch>>> = HashMap::new();
         let mut positions = None;
         let mut messages = Vec::with_capacity(senders.len());
-        for (sender, measurements) in senders {
+        for (sender, measurements, shared) in senders {
             let message = match measurements {
                 None => Some(whole.clone()),
                 Some(measurements) => selections
@@ -546,24 +610,28 @@ impl Engine {
                     .clone(),
             };
             if let Some(message) = message {
-                messages.push((sender, message));
+                messages.push((sender, message, shared));
             }
         }
         drop(positions);
         drop(selections);
         drop(whole);
-        for (sender, message) in messages {
+        for (sender, message, shared) in messages {
             {
                 if let Some(ticket) = &ticket {
                     ticket.hold();
                 }
+                let points = message.points.len() as u64;
                 let input = TaskInput::Points {
                     batch: message,
+                    queued_at: std::time::Instant::now(),
                     ticket: ticket.clone(),
                     lease: lease.clone(),
                 };
+                shared.queued(points);
                 // A send error means the task stopped meanwhile: it holds nothing.
                 if sender.send(input).await.is_err() {
+                    shared.dequeued(points, std::time::Duration::ZERO);
                     if let Some(ticket) = &ticket {
                         ticket.release();
                     }
@@ -634,7 +702,7 @@ struct PreparedQueries {
 fn spawn_query_drivers(
     id: &str,
     prepared: Option<PreparedQueries>,
-    sender: &mpsc::Sender<TaskInput>,
+    sender: &Mailbox<TaskInput>,
 ) -> QueryDrivers {
     let Some(prepared) = prepared else {
         return QueryDrivers::default();
@@ -652,14 +720,14 @@ fn spawn_query_drivers(
             move |result| {
                 let weak = weak.clone();
                 async move {
-                    crate::nodes::query::send_weak(
-                        &weak,
-                        TaskInput::Query {
-                            node: node_id,
-                            result,
-                        },
-                    )
-                    .await
+                    let input = TaskInput::Query {
+                        node: node_id,
+                        result,
+                    };
+                    match weak.upgrade() {
+                        Some(task) => task.send(input).await.is_ok(),
+                        None => false,
+                    }
                 }
             },
         );
@@ -838,15 +906,9 @@ mod tests {
         engine.start_task("deleted", program).unwrap();
         engine.write(batch("db", 3)).await;
         engine.forget_alert_state("deleted");
-        assert!(engine.stop_task("deleted"));
+        // Shutdown waits until both tasks have run their last message: the deleted one has
+        // saved its state for it and forgotten it afterwards.
         engine.shutdown().await;
-        // The deleted task's thread may still be finishing after shutdown returned for it.
-        for _ in 0..100 {
-            if memory.states.lock().unwrap().len() == 1 {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
         let states = memory.states.lock().unwrap();
         let tasks: Vec<&str> = states.keys().map(|(task, _, _)| task.as_str()).collect();
         assert_eq!(tasks, ["kept"]);

@@ -45,6 +45,11 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
+    /// The address of the shared allocation: equal for maps that are [`SharedMap::ptr_eq`].
+    pub fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0).cast::<()>() as usize
+    }
+
     /// `BTreeMap::insert`.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         self.make_mut().insert(key, value)

@@ -91,6 +91,11 @@ impl NodeStats {
 pub struct TaskSummary {
     /// Points per second over the task's life (Kapacitor reports a moving rate).
     pub throughput: f64,
+    /// weir: points queued for the task and not yet taken (its backlog).
+    pub queued_points: u64,
+    /// weir: how long the last batch the task took had waited in its queue: how far the
+    /// task is behind its writers.
+    pub lag_seconds: f64,
 }
 
 /// A task's statistics as Kapacitor's task JSON shows them under `stats`.

@@ -28,6 +28,10 @@ pub struct TaskShared {
     http_outs: HashMap<String, Arc<HttpOutState>>,
     started: Instant,
     points: AtomicU64,
+    /// Points queued for the task and not yet taken.
+    queued_points: AtomicU64,
+    /// How long the batch the task took last had waited in its queue (ns).
+    lag_ns: AtomicU64,
     last_error: Mutex<String>,
 }
 
@@ -39,6 +43,8 @@ impl TaskShared {
         TaskStats {
             task_stats: TaskSummary {
                 throughput: if elapsed > 0.0 { points / elapsed } else { 0.0 },
+                queued_points: self.queued_points.load(Ordering::Relaxed),
+                lag_seconds: self.lag_ns.load(Ordering::Relaxed) as f64 / 1e9,
             },
             node_stats: self
                 .node_stats
@@ -46,6 +52,18 @@ impl TaskShared {
                 .map(|(name, stats)| (name.clone(), stats.snapshot()))
                 .collect(),
         }
+    }
+
+    /// `n` points were queued for the task.
+    pub(crate) fn queued(&self, n: u64) {
+        self.queued_points.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The task took `n` queued points that had waited `waited`.
+    pub(crate) fn dequeued(&self, n: u64, waited: std::time::Duration) {
+        self.queued_points.fetch_sub(n, Ordering::Relaxed);
+        let waited = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.lag_ns.store(waited, Ordering::Relaxed);
     }
 
     /// The current `{"series":[...]}` of an `httpOut` endpoint.
@@ -89,6 +107,14 @@ struct TaskNode {
     error_log: ErrorLog,
 }
 
+/// A `from()`'s view of the batch being written.
+#[derive(Debug, Clone, Copy, Default)]
+struct FromBatch {
+    reads: bool,
+    collected: u64,
+    emitted: u64,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Pass {
     Chunk,
@@ -111,6 +137,10 @@ pub struct Task {
     id: String,
     nodes: Vec<TaskNode>,
     from_ids: Vec<usize>,
+    /// Per `from()` of `from_ids`, for the batch being written: whether it reads the batch's
+    /// database and retention policy (checked once per batch), and the points it took in
+    /// and let through (added to its stats once per batch).
+    from_batch: Vec<FromBatch>,
     queries: Vec<(usize, QuerySpec)>,
     /// `stats`/`deadman` nodes on the stream root: they see every point (nil group).
     root_counters: Vec<usize>,
@@ -254,12 +284,15 @@ impl Task {
             http_outs,
             started: Instant::now(),
             points: AtomicU64::new(0),
+            queued_points: AtomicU64::new(0),
+            lag_ns: AtomicU64::new(0),
             last_error: Mutex::new(String::new()),
         });
         let n_nodes = nodes.len();
         Ok(Task {
             id: id.to_owned(),
             nodes,
+            from_batch: vec![FromBatch::default(); from_ids.len()],
             from_ids,
             queries,
             root_counters,
@@ -336,6 +369,7 @@ impl Task {
             return;
         }
         self.count_points(points.len());
+        self.begin_batch(database, retention_policy);
         let chunk_size = self.chunk_size;
         let mut remaining = points.len();
         let mut points = points.into_iter();
@@ -344,8 +378,9 @@ impl Task {
             remaining -= take;
             for point in points.by_ref().take(take) {
                 self.advance_data_clock(point.time);
-                self.inject(database, retention_policy, Cow::Owned(point));
+                self.inject(Cow::Owned(point));
             }
+            self.end_batch();
             self.propagate(if remaining == 0 {
                 Pass::EndOfInput
             } else {
@@ -360,13 +395,15 @@ impl Task {
             return;
         }
         self.count_points(points.len());
+        self.begin_batch(database, retention_policy);
         let chunk_size = self.chunk_size.min(points.len());
         let n_chunks = points.len().div_ceil(chunk_size);
         for (chunk_idx, chunk) in points.chunks(chunk_size).enumerate() {
             for point in chunk {
                 self.advance_data_clock(point.time);
-                self.inject(database, retention_policy, Cow::Borrowed(point));
+                self.inject(Cow::Borrowed(point));
             }
+            self.end_batch();
             let last = chunk_idx + 1 == n_chunks;
             self.propagate(if last { Pass::EndOfInput } else { Pass::Chunk });
         }
@@ -447,7 +484,29 @@ impl Task {
         }
     }
 
-    fn inject(&mut self, database: &str, retention_policy: &str, point: Cow<'_, Point>) {
+    /// Check each `from()`'s database and retention policy against a batch about to be
+    /// injected.
+    fn begin_batch(&mut self, database: &str, retention_policy: &str) {
+        for (state, &node_id) in self.from_batch.iter_mut().zip(&self.from_ids) {
+            *state = FromBatch::default();
+            if let NodeKind::From(from) = &self.nodes[node_id].kind {
+                state.reads = from.reads(database, retention_policy);
+            }
+        }
+    }
+
+    /// Add what the `from()` nodes took in and let through to their stats.
+    fn end_batch(&mut self) {
+        for (state, &node_id) in self.from_batch.iter_mut().zip(&self.from_ids) {
+            let stats = &self.nodes[node_id].stats;
+            stats.add_collected(std::mem::take(&mut state.collected));
+            stats.add_emitted(std::mem::take(&mut state.emitted));
+        }
+    }
+
+    /// Hand one point of the batch begun with [`Task::begin_batch`] to the root's counters
+    /// and to each `from()` that selects it.
+    fn inject(&mut self, point: Cow<'_, Point>) {
         for &node_id in &self.root_counters {
             let message = Message::Point(crate::message::TaskPoint {
                 point: point.as_ref().clone(),
@@ -461,12 +520,16 @@ impl Task {
             let Some(candidate) = point.as_ref() else {
                 return;
             };
+            let state = &mut self.from_batch[idx];
+            if !state.reads {
+                continue;
+            }
             let node = &mut self.nodes[node_id];
             let NodeKind::From(from) = &mut node.kind else {
                 continue;
             };
-            node.stats.add_collected(1);
-            match from.select(database, retention_policy, candidate) {
+            state.collected += 1;
+            match from.matches(candidate) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(error) => {
@@ -482,7 +545,7 @@ impl Task {
             };
             if let Some(owned) = owned {
                 let message = from.admit(owned);
-                node.stats.add_emitted(1);
+                state.emitted += 1;
                 if let Some((&(last_child, last_port), others)) = node.children.split_last() {
                     for &(child, port) in others {
                         self.inboxes[child].push((port, message.clone()));

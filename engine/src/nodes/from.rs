@@ -38,28 +38,20 @@ impl From {
         }
     }
 
-    /// Whether a written point is selected; a failing predicate is an error.
-    pub fn select(
-        &mut self,
-        database: &str,
-        retention_policy: &str,
-        point: &Point,
-    ) -> Result<bool, NodeError> {
-        if self
-            .database
+    /// Whether points written to `database`.`retention_policy` are for this node.
+    pub fn reads(&self, database: &str, retention_policy: &str) -> bool {
+        self.database
             .as_deref()
-            .is_some_and(|wanted| wanted != database)
-            || self
+            .is_none_or(|wanted| wanted == database)
+            && self
                 .retention_policy
                 .as_deref()
-                .is_some_and(|wanted| wanted != retention_policy)
-        {
-            return Ok(false);
-        }
-        self.matches(point)
+                .is_none_or(|wanted| wanted == retention_policy)
     }
 
-    fn matches(&mut self, point: &Point) -> Result<bool, NodeError> {
+    /// Whether a point (of a database it [`From::reads`]) is selected by its measurement and
+    /// predicate; a failing predicate is an error.
+    pub fn matches(&mut self, point: &Point) -> Result<bool, NodeError> {
         if self
             .measurement
             .as_deref()
@@ -142,11 +134,11 @@ mod tests {
         let mut tags = crate::point::Tags::new();
         tags.insert("host".into(), "a".into());
         let point = Point::gauge("cpu", tags, 1.0, 15);
-        assert!(from.select("db", "rp", &point).unwrap());
-        assert!(!from.select("other", "rp", &point).unwrap());
+        assert!(from.reads("db", "rp") && from.matches(&point).unwrap());
+        assert!(!from.reads("other", "rp"));
         assert!(
             !from
-                .select("db", "rp", &Point::gauge("mem", Default::default(), 1.0, 1))
+                .matches(&Point::gauge("mem", Default::default(), 1.0, 1))
                 .unwrap()
         );
         let Message::Point(admitted) = from.admit(point) else {

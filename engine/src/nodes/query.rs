@@ -13,7 +13,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use weir_dsl::cron::Cron;
 use weir_dsl::nodes::{GroupDimensions, QueryFill, QuerySpec};
 
@@ -414,15 +413,6 @@ pub async fn drive<D, F>(
             return;
         }
         after = run_time.max(clock());
-    }
-}
-
-/// A `deliver` for [`drive`] that sends into a task's queue through a weak sender (so the
-/// driver never keeps a stopped task alive); false once the task is gone.
-pub(crate) async fn send_weak<T>(sender: &mpsc::WeakSender<T>, message: T) -> bool {
-    match sender.upgrade() {
-        Some(sender) => sender.send(message).await.is_ok(),
-        None => false,
     }
 }
 
