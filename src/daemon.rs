@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use weir_discoverers::DiscoveryManager;
-use weir_engine::{Engine, PointBatch};
+use weir_engine::{Engine, PointBatch, Topics};
 use weir_scrapers::ScrapeManager;
 use weir_scrapers::batch::{BatchSources, InfluxQueryConfig};
 use weir_sinks::SinkManager;
@@ -92,6 +92,8 @@ pub struct Daemon {
     /// Output failure counters.
     pub output_stats: Arc<OutputStats>,
     outputs: Arc<DaemonOutputs>,
+    /// Alert topics, their events and handlers.
+    pub topics: Arc<Topics>,
     /// Alert state of `alert().persist()` nodes (closed after the engine at shutdown).
     alert_state: Arc<weir_sinks::state::alert_state::SqliteAlertState>,
     /// The configuration-item store, when `[ci] enabled`.
@@ -131,13 +133,6 @@ impl Daemon {
         } else {
             None
         };
-        let outputs = Arc::new(DaemonOutputs::new(
-            tokio::runtime::Handle::current(),
-            sinks.clone(),
-            files,
-            cis.clone(),
-        ));
-        let output_stats = outputs.stats.clone();
         let alert_state = Arc::new(
             weir_sinks::state::alert_state::SqliteAlertState::open(&config.data_dir).with_context(
                 || {
@@ -148,6 +143,22 @@ impl Daemon {
                 },
             )?,
         );
+        let topics = Arc::new(Topics::open(
+            alert_state.clone(),
+            config.exec.allowed_commands.clone(),
+        ));
+        let outputs = Arc::new(DaemonOutputs::new(
+            tokio::runtime::Handle::current(),
+            sinks.clone(),
+            files,
+            cis.clone(),
+            topics.clone(),
+        ));
+        tokio::spawn(weir_engine::topics::run_aggregates(
+            Arc::downgrade(&topics),
+            outputs.clone(),
+        ));
+        let output_stats = outputs.stats.clone();
         let engine = Engine::with_alert_state(outputs.clone(), alert_state.clone());
         let batch_sources = Arc::new(BatchSources::new());
         apply_batch_sources(&batch_sources, &config);
@@ -194,6 +205,7 @@ impl Daemon {
             write_budget_kib: budget_kib,
             output_stats,
             outputs,
+            topics,
             alert_state,
             cis,
             ci_followed: Mutex::new(std::collections::BTreeSet::new()),
@@ -301,6 +313,8 @@ impl Daemon {
             }
         }
         self.tasks
+            .set_exec_allowed(config.exec.allowed_commands.clone());
+        self.topics
             .set_exec_allowed(config.exec.allowed_commands.clone());
         self.load_tasks(config);
     }

@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{Weir, http};
+use std::time::Duration;
+
+use common::{Weir, eventually, http};
 use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
@@ -270,5 +272,415 @@ fn the_kapacitor_cli_request_sequences_work() {
         assert_eq!(status, 204, "{body}");
     }
     assert!(list_tasks(&weir, "", &[]).is_empty());
+    weir.stop();
+}
+
+/// What the capture endpoint received: HTTP requests (`path`, `X-Topic` header, JSON body) and
+/// TCP bodies, in arrival order.
+#[derive(Default)]
+struct Captured(std::sync::Mutex<Vec<(String, Option<String>, Value)>>);
+
+/// A capture endpoint on one port for both the `post` and the `tcp` handlers: a connection
+/// that starts with `POST ` is answered as HTTP, anything else is a TCP handler's body.
+fn capture() -> (u16, std::sync::Arc<Captured>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let captured = std::sync::Arc::new(Captured::default());
+    let sink = captured.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            if !first.starts_with("POST ") {
+                let mut rest = String::new();
+                let _ = reader.read_to_string(&mut rest);
+                let body =
+                    serde_json::from_str(format!("{first}{rest}").trim()).unwrap_or(Value::Null);
+                sink.0.lock().unwrap().push(("tcp".into(), None, body));
+                continue;
+            }
+            let path = first.split(' ').nth(1).unwrap_or_default().to_owned();
+            let (mut length, mut topic) = (0, None);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    "x-topic" => topic = Some(value.trim().to_owned()),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            sink.0.lock().unwrap().push((path, topic, body));
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (port, captured)
+}
+
+const COMPAT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat");
+
+/// A recorded `{"request","status","body"}` with the capture port filled in.
+fn recorded(name: &str, port: u16) -> Value {
+    let text = std::fs::read_to_string(format!("{COMPAT}/api-shapes/{name}"))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_str(&text.replace("CAPTURE_PORT", &port.to_string())).expect("recorded JSON")
+}
+
+/// Send a recorded request and compare status and body with Kapacitor's.
+fn replay(weir: &Weir, shape: &Value) {
+    let request = shape["request"].as_str().expect("request");
+    let (method, path) = request.split_once(' ').expect("method and path");
+    let (status, body) = call(weir, method, path, None);
+    assert_eq!(
+        status,
+        shape["status"].as_u64().unwrap() as u16,
+        "{request}: {body}"
+    );
+    assert_eq!(body, shape["body"], "{request}");
+}
+
+/// `kapacitor define-topic-handler FILE.yaml`: the YAML decoded into `TopicHandlerOptions`,
+/// GET of the handler's link (404 when new), then POST to the topic's handlers (or PUT).
+fn define_topic_handler(weir: &Weir, file: &str, port: u16) -> Value {
+    let text = std::fs::read_to_string(format!("{COMPAT}/handlers/{file}"))
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+        .replace("CAPTURE_PORT", &port.to_string());
+    let spec: Value = serde_yaml_ng::from_str(&text).expect("handler YAML");
+    let body = json!({
+        "topic": spec["topic"], "id": spec["id"], "kind": spec["kind"],
+        "options": spec.get("options").cloned().unwrap_or(json!({})),
+        "match": spec.get("match").cloned().unwrap_or(json!("")),
+    });
+    let topic = spec["topic"].as_str().expect("topic");
+    let link = format!(
+        "/kapacitor/v1/alerts/topics/{topic}/handlers/{}",
+        spec["id"].as_str().unwrap()
+    );
+    let (status, existing) = call(weir, "GET", &link, None);
+    let (status, answer) = if status == 200 {
+        call(weir, "PUT", &link, Some(body))
+    } else {
+        assert_eq!(status, 404, "{existing}");
+        call(
+            weir,
+            "POST",
+            &format!("/kapacitor/v1/alerts/topics/{topic}/handlers"),
+            Some(body),
+        )
+    };
+    assert_eq!(status, 200, "{file}: {answer}");
+    assert_eq!(answer["link"]["href"], link);
+    answer
+}
+
+/// Numbers compared by value: Go writes the float 75 as `75`, weir as `75.0`.
+fn numbers_as_floats(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => json!(n.as_f64()),
+        Value::Array(items) => Value::Array(items.iter().map(numbers_as_floats).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), numbers_as_floats(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `client.TopicEvent` decoding: the state's time is RFC 3339 and its duration a Go duration.
+fn check_client_event(event: &Value) {
+    let state = &event["state"];
+    assert!(
+        is_rfc3339(state["time"].as_str().unwrap_or_default()),
+        "{event}"
+    );
+    let duration = state["duration"].as_str().unwrap_or_default();
+    assert!(
+        duration.ends_with('s')
+            && duration[..duration.len() - 1]
+                .chars()
+                .all(|c| c.is_ascii_digit() || "hmµun.".contains(c)),
+        "duration {duration:?} is not a Go duration"
+    );
+    assert!(
+        ["OK", "INFO", "WARNING", "CRITICAL"]
+            .contains(&state["level"].as_str().unwrap_or_default()),
+        "{event}"
+    );
+}
+
+#[test]
+fn the_kapacitor_cli_topic_commands_match_kapacitor() {
+    let (port, captured) = capture();
+    let weir = Weir::start(CONFIG);
+    let script = std::fs::read_to_string(format!("{COMPAT}/handlers/topic-slack/task.tick"))
+        .expect("task.tick");
+    let (status, body) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/tasks",
+        Some(
+            json!({"id": "handlers-topic", "type": "stream", "script": script, "status": "enabled"}),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    for file in [
+        "topic-slack/handler-slack-changes.yaml",
+        "topic-aggregate/handler-aggregate.yaml",
+        "topic-aggregate/handler-aggregate-post.yaml",
+        "topic-publish/handler-publish.yaml",
+        "topic-publish/handler-publish-post.yaml",
+        "topic-publish/handler-publish2-tcp.yaml",
+    ] {
+        define_topic_handler(&weir, file, port);
+    }
+    // Defining one again replaces it (PUT).
+    define_topic_handler(&weir, "topic-slack/handler-slack-changes.yaml", port);
+    let input = std::fs::read_to_string(format!("{COMPAT}/handlers/topic-slack/input.lp"))
+        .expect("input.lp");
+    let (status, text) = http(
+        "POST",
+        &format!("{}/write?db=handlers&rp=autogen&precision=s", weir.url),
+        Some(&input),
+    )
+    .expect("write");
+    assert_eq!(status, 204, "{text}");
+    // The aggregate handler publishes after its interval (2 s of wall clock).
+    let aggregated = eventually(Duration::from_secs(20), || {
+        let (_, topic) = call(&weir, "GET", "/kapacitor/v1/alerts/topics/cpu-agg", None);
+        (topic["collected"] == 1).then_some(topic)
+    });
+    assert!(
+        aggregated.is_some(),
+        "no aggregate event; log:\n{}",
+        weir.log()
+    );
+
+    // Every recorded answer of Kapacitor 1.5.7 for the same state.
+    for name in [
+        "alerts-topics.json",
+        "alerts-topics-min-level-warning.json",
+        "alerts-topics-pattern.json",
+        "alerts-topic-cpu.json",
+        "alerts-topic-cpu-events.json",
+        "alerts-topic-cpu-events-min-level-critical.json",
+        "alerts-topic-cpu-event-cpu.a.json",
+        "alerts-topic-cpu-event-cpu.b.json",
+        "alerts-topic-cpu-handlers.json",
+        "alerts-topic-cpu-handler-cpu-aggregate.json",
+        "alerts-topic-cpu-handler-slack-changes.json",
+        "alerts-topic-cpu-agg-events.json",
+        "alerts-topic-cpu-pub-events.json",
+        "alerts-topic-cpu-pub-handlers.json",
+    ] {
+        replay(&weir, &recorded(name, port));
+    }
+    for shape in recorded("alerts-errors-404.json", port).as_array().unwrap() {
+        replay(&weir, shape);
+    }
+
+    // What the handlers received, compared with what Kapacitor sent.
+    let requests = |case: &str| -> Vec<Value> {
+        std::fs::read_to_string(format!("{COMPAT}/handlers/{case}/requests.jsonl"))
+            .expect("requests.jsonl")
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).expect("request JSON")["body"].clone())
+            .collect()
+    };
+    let got = eventually(Duration::from_secs(10), || {
+        let got = captured.0.lock().unwrap().clone();
+        (got.len() >= 11).then_some(got)
+    })
+    .unwrap_or_else(|| captured.0.lock().unwrap().clone());
+    let bodies = |target: &str| -> Vec<Value> {
+        got.iter()
+            .filter(|(path, _, _)| path == target)
+            .map(|(_, _, body)| numbers_as_floats(body))
+            .collect()
+    };
+    let requests =
+        |case: &str| -> Vec<Value> { requests(case).iter().map(numbers_as_floats).collect() };
+    assert_eq!(bodies("/topic/aggregate"), requests("topic-aggregate"));
+    let mut expected_posts: Vec<Value> = Vec::new();
+    for line in std::fs::read_to_string(format!("{COMPAT}/handlers/topic-publish/requests.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let record: Value = serde_json::from_str(line).unwrap();
+        if record["transport"] != "tcp" {
+            assert_eq!(record["headers"]["X-Topic"], "cpu-pub");
+            expected_posts.push(numbers_as_floats(&record["body"]));
+        }
+    }
+    // Each delivery is its own request, so arrival order is not event order (FIXME: Kapacitor
+    // keeps the event order per handler).
+    let by_time = |mut bodies: Vec<Value>| {
+        bodies.sort_by_key(|b| b["time"].as_str().unwrap_or_default().to_owned());
+        bodies
+    };
+    assert_eq!(by_time(bodies("/topic/publish")), by_time(expected_posts));
+    assert!(
+        got.iter()
+            .filter(|(path, _, _)| path == "/topic/publish")
+            .all(|(_, topic, _)| topic.as_deref() == Some("cpu-pub"))
+    );
+    let expected_tcp: Vec<Value> =
+        std::fs::read_to_string(format!("{COMPAT}/handlers/topic-publish/requests.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .filter(|record| record["transport"] == "tcp")
+            .map(|record| numbers_as_floats(&record["body"]))
+            .collect();
+    assert_eq!(by_time(bodies("tcp")), by_time(expected_tcp));
+
+    // `kapacitor list topics`, `show-topic cpu`, `list topic-handlers`, `show-topic-handler`:
+    // the client's queries, decoded as `client.Topics`, `client.TopicEvents` and
+    // `client.TopicHandlers`.
+    let (status, topics) = call(
+        &weir,
+        "GET",
+        "/kapacitor/v1/alerts/topics?min-level=OK&pattern=",
+        None,
+    );
+    assert_eq!(status, 200, "{topics}");
+    let listed: Vec<(String, String, i64)> = topics["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().into(),
+                t["level"].as_str().unwrap().into(),
+                t["collected"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("cpu".into(), "WARNING".into(), 5),
+            ("cpu-agg".into(), "CRITICAL".into(), 1),
+            ("cpu-pub".into(), "WARNING".into(), 5),
+            ("cpu-pub2".into(), "WARNING".into(), 5),
+        ]
+    );
+    let (_, topic) = call(&weir, "GET", "/kapacitor/v1/alerts/topics/cpu", None);
+    let events_link = format!(
+        "{}?min-level=OK",
+        topic["events-link"]["href"].as_str().unwrap()
+    );
+    let (status, events) = call(&weir, "GET", &events_link, None);
+    assert_eq!(status, 200, "{events}");
+    events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .for_each(check_client_event);
+    let handlers_link = format!(
+        "{}?pattern=",
+        topic["handlers-link"]["href"].as_str().unwrap()
+    );
+    let (_, handlers) = call(&weir, "GET", &handlers_link, None);
+    let ids: Vec<&str> = handlers["handlers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["cpu-aggregate", "cpu-publish", "slack-changes"]);
+    let (_, filtered) = call(
+        &weir,
+        "GET",
+        "/kapacitor/v1/alerts/topics/cpu/handlers?pattern=cpu-*",
+        None,
+    );
+    assert_eq!(filtered["handlers"].as_array().unwrap().len(), 2);
+
+    // Errors in Kapacitor's shape, with what to change.
+    let (status, error) = call(
+        &weir,
+        "GET",
+        "/kapacitor/v1/alerts/topics?min-level=LOUD",
+        None,
+    );
+    assert_eq!(status, 400);
+    assert!(
+        error["error"].as_str().unwrap().contains("WARNING"),
+        "{error}"
+    );
+    let (status, error) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/alerts/topics/cpu/handlers",
+        Some(
+            json!({"id": "agg2", "kind": "aggregate", "options": {"interval": "2s", "topic": "x"}}),
+        ),
+    );
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("2000000000"),
+        "{error}"
+    );
+    let (status, error) = call(
+        &weir,
+        "GET",
+        "/kapacitor/v1/alerts/topics/cpu/handlers/nosuch",
+        None,
+    );
+    assert_eq!(
+        (status, error),
+        (404, json!({"error": "unknown handler: \"nosuch\""}))
+    );
+
+    // Deleting the task leaves the named topics and their events.
+    let (status, _) = call(&weir, "DELETE", "/kapacitor/v1/tasks/handlers-topic", None);
+    assert_eq!(status, 204);
+    replay(
+        &weir,
+        &recorded("alerts-topics-after-task-delete.json", port),
+    );
+
+    // Topic events and handlers survive a restart (the collected counts start again).
+    let dir = weir.dir.clone();
+    let port_weir: u16 = weir.url.rsplit(':').next().unwrap().parse().unwrap();
+    weir.stop();
+    let weir = Weir::start_in(&dir, CONFIG, port_weir);
+    replay(&weir, &recorded("alerts-topic-cpu-events.json", port));
+    replay(&weir, &recorded("alerts-topic-cpu-handlers.json", port));
+
+    // `kapacitor delete topics cpu-agg` and `delete topic-handlers cpu-pub pub-post`.
+    let (status, _) = call(&weir, "DELETE", "/kapacitor/v1/alerts/topics/cpu-agg", None);
+    assert_eq!(status, 204);
+    let (_, events) = call(
+        &weir,
+        "GET",
+        "/kapacitor/v1/alerts/topics/cpu-agg/events",
+        None,
+    );
+    assert_eq!(events["events"], json!([]), "its handler keeps it, empty");
+    let (status, _) = call(
+        &weir,
+        "DELETE",
+        "/kapacitor/v1/alerts/topics/cpu-pub/handlers/pub-post",
+        None,
+    );
+    assert_eq!(status, 204);
+    let (status, _) = call(&weir, "DELETE", "/kapacitor/v1/alerts/topics/cpu-pub", None);
+    assert_eq!(status, 204);
+    let (status, _) = call(&weir, "GET", "/kapacitor/v1/alerts/topics/cpu-pub", None);
+    assert_eq!(status, 404);
     weir.stop();
 }

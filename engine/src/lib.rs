@@ -29,6 +29,7 @@ pub mod stats;
 pub mod task;
 pub mod template;
 pub mod test_run;
+pub mod topics;
 pub mod vec_map;
 
 pub use alert_state::{AlertGroupState, AlertStateStore};
@@ -43,3 +44,4 @@ pub use runtime::{
 };
 pub use stats::TaskStats;
 pub use test_run::{TestOutput, run_test, run_test_with_id};
+pub use topics::{AlertEvent, TopicStore, Topics};

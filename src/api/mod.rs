@@ -6,6 +6,7 @@
 // Handlers return a ready `Response` as their error: it is built once, on the error path only.
 #![allow(clippy::result_large_err)]
 
+mod alerts;
 mod auth;
 mod kapacitor;
 mod weir;
@@ -20,7 +21,7 @@ use axum::Router;
 use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, head, patch, post};
+use axum::routing::{MethodRouter, delete, get, head, patch, post, put};
 use serde_json::json;
 
 use crate::daemon::Daemon;
@@ -55,6 +56,13 @@ fn route(method: Method, path: &'static str, handler: MethodRouter<Arc<Daemon>>)
         handler,
     }
 }
+
+const TOPICS: &str = "/kapacitor/v1/alerts/topics";
+const TOPIC: &str = "/kapacitor/v1/alerts/topics/{topic}";
+const EVENTS: &str = "/kapacitor/v1/alerts/topics/{topic}/events";
+const EVENT: &str = "/kapacitor/v1/alerts/topics/{topic}/events/{event}";
+const HANDLERS: &str = "/kapacitor/v1/alerts/topics/{topic}/handlers";
+const HANDLER: &str = "/kapacitor/v1/alerts/topics/{topic}/handlers/{handler}";
 
 /// Every route of the API, one row per method and path. The router is built from this table
 /// alone, so a test that walks it walks everything the server answers.
@@ -110,6 +118,16 @@ pub fn routes() -> Vec<Route> {
             "/kapacitor/v1/templates/{id}",
             delete(kapacitor::delete_template),
         ),
+        route(M::GET, TOPICS, get(alerts::list_topics)),
+        route(M::GET, TOPIC, get(alerts::get_topic)),
+        route(M::DELETE, TOPIC, delete(alerts::delete_topic)),
+        route(M::GET, EVENTS, get(alerts::list_events)),
+        route(M::GET, EVENT, get(alerts::get_event)),
+        route(M::GET, HANDLERS, get(alerts::list_handlers)),
+        route(M::POST, HANDLERS, post(alerts::create_handler)),
+        route(M::GET, HANDLER, get(alerts::get_handler)),
+        route(M::PUT, HANDLER, put(alerts::replace_handler)),
+        route(M::DELETE, HANDLER, delete(alerts::delete_handler)),
         route(M::GET, "/weir/v1/config", get(weir::config)),
         route(M::POST, "/weir/v1/config/reload", post(weir::reload)),
         route(M::GET, "/weir/v1/config/status", get(weir::config_status)),
