@@ -94,6 +94,12 @@ pub struct Daemon {
     outputs: Arc<DaemonOutputs>,
     /// Alert topics, their events and handlers.
     pub topics: Arc<Topics>,
+    /// The state store (tasks, templates, ids).
+    pub store: Arc<Store>,
+    /// `(cluster_id, server_id)` as `debug/vars` reports them.
+    pub server_ids: (String, String),
+    /// Points received per database, retention policy and measurement.
+    pub ingress_counts: weir_engine::IngressCounts,
     /// Alert state of `alert().persist()` nodes (closed after the engine at shutdown).
     alert_state: Arc<weir_sinks::state::alert_state::SqliteAlertState>,
     /// The configuration-item store, when `[ci] enabled`.
@@ -163,7 +169,10 @@ impl Daemon {
         let batch_sources = Arc::new(BatchSources::new());
         apply_batch_sources(&batch_sources, &config);
         engine.set_query_source(batch_sources.clone());
-        let tasks = Tasks::new(store, engine.clone());
+        let server_ids = store
+            .server_ids()
+            .context("cannot read the server ids from the store")?;
+        let tasks = Tasks::new(store.clone(), engine.clone());
         tasks.set_exec_allowed(config.exec.allowed_commands.clone());
         let discovery = DiscoveryManager::new();
         let ingress = match config.ingress.durability {
@@ -206,6 +215,9 @@ impl Daemon {
             output_stats,
             outputs,
             topics,
+            store,
+            server_ids,
+            ingress_counts: weir_engine::IngressCounts::default(),
             alert_state,
             cis,
             ci_followed: Mutex::new(std::collections::BTreeSet::new()),
@@ -446,6 +458,7 @@ async fn forward_points(daemon: Arc<Daemon>, mut points: mpsc::Receiver<PointBat
             .metrics
             .scraped_points
             .fetch_add(batch.points.len() as u64, Ordering::Relaxed);
+        daemon.ingress_counts.count(&batch);
         daemon.engine.write(batch).await;
     }
 }

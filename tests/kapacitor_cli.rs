@@ -684,3 +684,141 @@ fn the_kapacitor_cli_topic_commands_match_kapacitor() {
     assert_eq!(status, 404);
     weir.stop();
 }
+
+/// The JSON type of a value, for comparing shapes.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[test]
+fn the_kapacitor_cli_stats_commands_match_kapacitor() {
+    let weir = Weir::start(CONFIG);
+    let script = std::fs::read_to_string(format!("{COMPAT}/handlers/topic-slack/task.tick"))
+        .expect("task.tick");
+    let (status, body) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/tasks",
+        Some(
+            json!({"id": "handlers-topic", "type": "stream", "script": script, "status": "enabled"}),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let input = std::fs::read_to_string(format!("{COMPAT}/handlers/topic-slack/input.lp"))
+        .expect("input.lp");
+    let (status, _) = http(
+        "POST",
+        &format!("{}/write?db=handlers&rp=autogen&precision=s", weir.url),
+        Some(&input),
+    )
+    .expect("write");
+    assert_eq!(status, 204);
+    let alert_stats = eventually(Duration::from_secs(10), || {
+        let (_, task) = call(
+            &weir,
+            "GET",
+            &format!("/kapacitor/v1/tasks/handlers-topic?{TASK_QUERY}"),
+            None,
+        );
+        let alert = task["stats"]["node-stats"]["alert2"].clone();
+        (alert["alerts_triggered"] == 5).then_some((task, alert))
+    });
+    let (task, alert) = alert_stats.expect("the alert node counted 5 events");
+
+    // `kapacitor show`: Kapacitor's node keys beside weir's, in the stats and the DOT.
+    for (key, value) in [
+        ("alerts_triggered", 5),
+        ("oks_triggered", 1),
+        ("infos_triggered", 0),
+        ("warns_triggered", 3),
+        ("crits_triggered", 1),
+        ("working_cardinality", 2),
+        ("errors", 0),
+        ("collected", 7),
+    ] {
+        assert_eq!(alert[key], value, "{key}: {alert}");
+    }
+    assert!(
+        alert["avg_exec_time_ns"].as_u64().is_some_and(|ns| ns > 0),
+        "{alert}"
+    );
+    let dot = task["dot"].as_str().unwrap();
+    assert!(
+        dot.contains("avg_exec_time_ns=\"") && dot.contains("crits_triggered=\"1\""),
+        "{dot}"
+    );
+    assert!(dot.contains("graph [throughput=\""), "{dot}");
+
+    // `kapacitor stats general` / `stats ingress` / `vars`: GET debug/vars, decoded as
+    // `client.DebugVars`; the shape matches Kapacitor's, key by key.
+    let (status, vars) = call(&weir, "GET", "/kapacitor/v1/debug/vars", None);
+    assert_eq!(status, 200, "{vars}");
+    let recorded = recorded("debug-vars-trimmed.json", 0)["body"].clone();
+    for (key, value) in recorded.as_object().unwrap() {
+        assert_eq!(json_type(&vars[key]), json_type(value), "{key}: {vars}");
+    }
+    assert_eq!(
+        (
+            vars["num_tasks"].as_i64(),
+            vars["num_enabled_tasks"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    let recorded_ingress = recorded["kapacitor"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    let mut ingress = Vec::new();
+    for stat in vars["kapacitor"].as_object().unwrap().values() {
+        for key in ["cluster_id", "server_id", "host"] {
+            assert!(stat["tags"][key].is_string(), "{stat}");
+        }
+        if stat["name"] == "ingress" && stat["tags"]["task_master"] == "main" {
+            for tag in recorded_ingress["tags"].as_object().unwrap().keys() {
+                assert!(stat["tags"][tag].is_string(), "{tag}: {stat}");
+            }
+            ingress.push((
+                stat["tags"]["database"].as_str().unwrap().to_owned(),
+                stat["tags"]["retention_policy"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                stat["tags"]["measurement"].as_str().unwrap().to_owned(),
+                stat["values"]["points_received"].as_i64().unwrap(),
+            ));
+        }
+    }
+    assert_eq!(
+        ingress,
+        [("handlers".into(), "autogen".into(), "cpu".into(), 7)]
+    );
+    let nodes: Vec<&Value> = vars["kapacitor"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|s| s["name"] == "nodes" && s["tags"]["node"] == "alert2")
+        .collect();
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0]["tags"]["kind"], "alert");
+    assert_eq!(nodes[0]["values"]["crits_triggered"], 1);
+    let weir_stat = &vars["kapacitor"]["weir"];
+    assert_eq!(weir_stat["values"]["write_points"], 7, "{weir_stat}");
+    // The ids stay across restarts.
+    let ids = (vars["cluster_id"].clone(), vars["server_id"].clone());
+    let dir = weir.dir.clone();
+    let port: u16 = weir.url.rsplit(':').next().unwrap().parse().unwrap();
+    weir.stop();
+    let weir = Weir::start_in(&dir, CONFIG, port);
+    let (_, vars) = call(&weir, "GET", "/kapacitor/v1/debug/vars", None);
+    assert_eq!((vars["cluster_id"].clone(), vars["server_id"].clone()), ids);
+    weir.stop();
+}

@@ -42,6 +42,6 @@ pub use point::{FieldValue, Fields, Point, PointBatch, Tags};
 pub use runtime::{
     CiObservation, CiWrite, Engine, EngineError, HttpRequest, InfluxDbWrite, Outputs,
 };
-pub use stats::TaskStats;
+pub use stats::{IngressCounts, TaskStats};
 pub use test_run::{TestOutput, run_test, run_test_with_id};
 pub use topics::{AlertEvent, TopicStore, Topics};

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod auth;
+mod debug;
 mod kapacitor;
 mod weir;
 mod write;
@@ -118,6 +119,7 @@ pub fn routes() -> Vec<Route> {
             "/kapacitor/v1/templates/{id}",
             delete(kapacitor::delete_template),
         ),
+        route(M::GET, "/kapacitor/v1/debug/vars", get(debug::vars)),
         route(M::GET, TOPICS, get(alerts::list_topics)),
         route(M::GET, TOPIC, get(alerts::get_topic)),
         route(M::DELETE, TOPIC, delete(alerts::delete_topic)),
