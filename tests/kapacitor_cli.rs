@@ -822,3 +822,142 @@ fn the_kapacitor_cli_stats_commands_match_kapacitor() {
     assert_eq!((vars["cluster_id"].clone(), vars["server_id"].clone()), ids);
     weir.stop();
 }
+
+/// `kapacitor watch TASK` / `kapacitor logs`: a GET of `/kapacitor/v1preview/logs` read line
+/// by line as it streams.
+struct LogSession {
+    reader: std::io::BufReader<std::net::TcpStream>,
+}
+
+impl LogSession {
+    fn open(weir: &Weir, query: &str) -> LogSession {
+        use std::io::{BufRead, Write};
+        let address = weir.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .expect("timeout");
+        write!(
+            stream,
+            "GET /kapacitor/v1preview/logs?{query} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\r\n"
+        )
+        .expect("request");
+        let mut reader = std::io::BufReader::new(stream);
+        let mut status = String::new();
+        reader.read_line(&mut status).expect("status line");
+        assert!(status.contains(" 200 "), "{status}");
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("header");
+            if line.trim().is_empty() {
+                break;
+            }
+        }
+        LogSession { reader }
+    }
+
+    /// The next JSON entry within `timeout` (chunk sizes and blank lines skipped).
+    fn next(&mut self, timeout: Duration) -> Option<Value> {
+        use std::io::BufRead;
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            let mut line = String::new();
+            match self.reader.read_line(&mut line) {
+                Ok(0) => return None,
+                Ok(_) => {
+                    if let Ok(entry @ Value::Object(_)) = serde_json::from_str(line.trim()) {
+                        return Some(entry);
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        None
+    }
+}
+
+#[test]
+fn the_kapacitor_cli_level_watch_and_logs_work() {
+    let weir = Weir::start(CONFIG);
+    let script = "dbrp \"telegraf\".\"autogen\"\nstream\n    |from()\n        .measurement('cpu')\n    |log()\n";
+    let (status, body) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/tasks",
+        Some(json!({"id": "watched", "type": "stream", "script": script, "status": "enabled"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let write = |value: i64| {
+        let line = format!("cpu,host=a usage={value} 1609459200");
+        let (status, text) = http(
+            "POST",
+            &format!("{}/write?db=telegraf&rp=autogen&precision=s", weir.url),
+            Some(&line),
+        )
+        .expect("write");
+        assert_eq!(status, 204, "{text}");
+    };
+    // `kapacitor watch watched`: the task's log node lines, as they happen.
+    let mut watch = LogSession::open(&weir, "task=watched");
+    let mut errors_only = LogSession::open(&weir, "lvl=error%2B");
+    write(11);
+    let entry = watch.next(Duration::from_secs(10)).expect("a log line");
+    assert_eq!(entry["task"], "watched", "{entry}");
+    assert_eq!(entry["node"], "log2", "{entry}");
+    assert_eq!(entry["lvl"], "info", "{entry}");
+    assert!(entry["msg"].as_str().unwrap().contains("11"), "{entry}");
+    assert!(
+        is_rfc3339(entry["ts"].as_str().unwrap_or_default()),
+        "{entry}"
+    );
+
+    // `kapacitor level error`: info lines stop until `kapacitor level info`.
+    let (status, body) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/loglevel",
+        Some(json!({"level": "error"})),
+    );
+    assert_eq!(status, 204, "{body}");
+    write(22);
+    let (status, body) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/loglevel",
+        Some(json!({"level": "info"})),
+    );
+    assert_eq!(status, 204, "{body}");
+    write(33);
+    let mut next = watch.next(Duration::from_secs(10)).expect("a log line");
+    while next["msg"]
+        .as_str()
+        .is_some_and(|m| m.contains("log level changed"))
+    {
+        next = watch.next(Duration::from_secs(10)).expect("a log line");
+    }
+    assert!(
+        next["msg"].as_str().unwrap().contains("33"),
+        "the line at level error was not logged: {next}"
+    );
+    assert!(
+        errors_only.next(Duration::from_secs(1)).is_none(),
+        "nothing at error level"
+    );
+    let (status, body) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/loglevel",
+        Some(json!({"level": "loud"})),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("debug, info, warn, error"),
+        "{body}"
+    );
+    let (status, body) = call(&weir, "GET", "/kapacitor/v1preview/logs?lvl=loud", None);
+    assert_eq!(status, 400, "{body}");
+    weir.stop();
+}

@@ -10,6 +10,7 @@ mod alerts;
 mod auth;
 mod debug;
 mod kapacitor;
+mod logs;
 mod weir;
 mod write;
 
@@ -120,6 +121,8 @@ pub fn routes() -> Vec<Route> {
             delete(kapacitor::delete_template),
         ),
         route(M::GET, "/kapacitor/v1/debug/vars", get(debug::vars)),
+        route(M::POST, "/kapacitor/v1/loglevel", post(logs::set_level)),
+        route(M::GET, "/kapacitor/v1preview/logs", get(logs::logs)),
         route(M::GET, TOPICS, get(alerts::list_topics)),
         route(M::GET, TOPIC, get(alerts::get_topic)),
         route(M::DELETE, TOPIC, delete(alerts::delete_topic)),
