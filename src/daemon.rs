@@ -109,6 +109,22 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// A consistent copy of the store (`GET /kapacitor/v1/storage/backup`), with every
+    /// alert state and topic event queued so far written first.
+    pub fn backup(&self) -> anyhow::Result<Vec<u8>> {
+        self.alert_state.flush();
+        let data_dir = self.config.load().config.data_dir.clone();
+        let file = data_dir.join(format!(".backup-{}.db", now_nanos()));
+        let result = weir_sinks::state::backup::backup(&data_dir, &file)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| {
+                std::fs::read(&file)
+                    .with_context(|| format!("cannot read the backup {}", file.display()))
+            });
+        let _ = std::fs::remove_file(&file);
+        result
+    }
+
     /// Build and start every component from a loaded config.
     pub async fn start(loaded: Loaded) -> anyhow::Result<Arc<Daemon>> {
         let config = loaded.config.clone();

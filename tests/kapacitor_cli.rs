@@ -961,3 +961,149 @@ fn the_kapacitor_cli_level_watch_and_logs_work() {
     assert_eq!(status, 400, "{body}");
     weir.stop();
 }
+
+/// `kapacitor backup FILE`: the answer's bytes as they are.
+fn get_bytes(url: &str) -> (u16, Vec<u8>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let response = reqwest::get(url).await.expect("GET");
+        let status = response.status().as_u16();
+        (status, response.bytes().await.expect("body").to_vec())
+    })
+}
+
+#[test]
+fn kapacitor_backup_then_weir_restore_brings_everything_back() {
+    let weir = Weir::start(CONFIG);
+    let script = std::fs::read_to_string(format!("{COMPAT}/handlers/topic-slack/task.tick"))
+        .expect("task.tick")
+        .replace(".topic('cpu')", ".topic('cpu')\n        .persist()");
+    let (status, body) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/tasks",
+        Some(json!({"id": "persisted", "type": "stream", "script": script, "status": "enabled"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let template = "var measurement string\nstream\n    |from()\n        .measurement(measurement)\n    |httpOut('out')\n";
+    let (status, body) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/templates",
+        Some(json!({"id": "tpl", "type": "stream", "script": template})),
+    );
+    assert_eq!(status, 200, "{body}");
+    define_topic_handler(&weir, "topic-slack/handler-slack-changes.yaml", 1);
+    let input = std::fs::read_to_string(format!("{COMPAT}/handlers/topic-slack/input.lp"))
+        .expect("input.lp");
+    let write = |weir: &Weir, text: &str| {
+        let (status, body) = http(
+            "POST",
+            &format!("{}/write?db=handlers&rp=autogen&precision=s", weir.url),
+            Some(text),
+        )
+        .expect("write");
+        assert_eq!(status, 204, "{body}");
+    };
+    write(&weir, &input);
+    let collected = eventually(Duration::from_secs(10), || {
+        let (_, topic) = call(&weir, "GET", "/kapacitor/v1/alerts/topics/cpu", None);
+        (topic["collected"] == 5).then_some(())
+    });
+    assert!(collected.is_some(), "{}", weir.log());
+    let (_, events_before) = call(&weir, "GET", "/kapacitor/v1/alerts/topics/cpu/events", None);
+    let (_, handlers_before) = call(
+        &weir,
+        "GET",
+        "/kapacitor/v1/alerts/topics/cpu/handlers",
+        None,
+    );
+
+    // `kapacitor backup FILE`, while weir runs.
+    let (status, bytes) = get_bytes(&format!("{}/kapacitor/v1/storage/backup", weir.url));
+    assert_eq!(status, 200);
+    let backup = weir.dir.join("backup.db");
+    std::fs::write(&backup, &bytes).expect("save the backup");
+    weir.stop();
+
+    // `weir restore FILE` into a fresh data dir, then start weir there.
+    let fresh = tempfile::tempdir().expect("tempdir").keep();
+    let restore = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+            .arg("restore")
+            .arg(file)
+            .arg("--data-dir")
+            .arg(fresh.join("data"))
+            .output()
+            .expect("run weir restore")
+    };
+    let output = restore(&backup);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("1 tasks, 1 templates, 1 topic handlers"),
+        "{said}"
+    );
+    let weir = Weir::start_in(&fresh, CONFIG, common::free_port());
+    let (status, task) = call(
+        &weir,
+        "GET",
+        &format!("/kapacitor/v1/tasks/persisted?{TASK_QUERY}"),
+        None,
+    );
+    assert_eq!(status, 200, "{task}");
+    assert_eq!(
+        (task["status"].as_str(), task["executing"].as_bool()),
+        (Some("enabled"), Some(true))
+    );
+    let (status, _) = call(&weir, "GET", "/kapacitor/v1/templates/tpl", None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        call(&weir, "GET", "/kapacitor/v1/alerts/topics/cpu/events", None).1,
+        events_before
+    );
+    assert_eq!(
+        call(
+            &weir,
+            "GET",
+            "/kapacitor/v1/alerts/topics/cpu/handlers",
+            None
+        )
+        .1,
+        handlers_before
+    );
+    // The alert state came back: host b was WARNING, so b=10 is its recovery.
+    write(&weir, "cpu,host=b,dc=west usage=10 1609459210");
+    let recovered = eventually(Duration::from_secs(10), || {
+        let (_, event) = call(
+            &weir,
+            "GET",
+            "/kapacitor/v1/alerts/topics/cpu/events/cpu.b",
+            None,
+        );
+        (event["state"]["level"] == "OK").then_some(event)
+    });
+    assert!(
+        recovered.is_some(),
+        "no recovery of cpu.b: the alert state was not restored"
+    );
+    weir.stop();
+
+    // A file that is not weir's store is refused, with what it is.
+    let not_a_backup = fresh.join("answer.json");
+    std::fs::write(&not_a_backup, "{\"error\":\"not found\"}").expect("write");
+    let output = restore(&not_a_backup);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is not a backup of weir's store"),
+        "{stderr}"
+    );
+}

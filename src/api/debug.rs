@@ -1,7 +1,7 @@
 //! `GET /kapacitor/v1/debug/vars`: Kapacitor's expvar JSON, with what `kapacitor stats
 //! general`, `stats ingress` and `vars` read (ids, task counts, `ingress` per database,
 //! retention policy and measurement, `nodes` per task node, `topics`) and weir's own
-//! counters as one `weir` statistic.
+//! counters as one `weir` statistic; and the store's backup.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -37,6 +37,20 @@ pub async fn vars(State(daemon): State<Arc<Daemon>>) -> Response {
     match tokio::task::spawn_blocking(move || build(&work)).await {
         Ok(Ok(body)) => Json(body).into_response(),
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `GET /kapacitor/v1/storage/backup` (`kapacitor backup FILE`): the store as one SQLite file,
+/// which `weir restore FILE` puts back.
+pub async fn backup(State(daemon): State<Arc<Daemon>>) -> Response {
+    match tokio::task::spawn_blocking(move || daemon.backup()).await {
+        Ok(Ok(bytes)) => (
+            [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

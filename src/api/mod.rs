@@ -121,6 +121,7 @@ pub fn routes() -> Vec<Route> {
             delete(kapacitor::delete_template),
         ),
         route(M::GET, "/kapacitor/v1/debug/vars", get(debug::vars)),
+        route(M::GET, "/kapacitor/v1/storage/backup", get(debug::backup)),
         route(M::POST, "/kapacitor/v1/loglevel", post(logs::set_level)),
         route(M::GET, "/kapacitor/v1preview/logs", get(logs::logs)),
         route(M::GET, TOPICS, get(alerts::list_topics)),

@@ -4,5 +4,6 @@
 //! One file for all of it, so a backup is one consistent snapshot.
 
 pub mod alert_state;
+pub mod backup;
 pub mod store;
 pub mod topics;
