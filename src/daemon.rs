@@ -100,6 +100,8 @@ pub struct Daemon {
     pub server_ids: (String, String),
     /// Points received per database, retention policy and measurement.
     pub ingress_counts: weir_engine::IngressCounts,
+    /// Recordings and replays.
+    pub recordings: Arc<weir_sinks::state::recordings::Recordings>,
     /// Alert state of `alert().persist()` nodes (closed after the engine at shutdown).
     alert_state: Arc<weir_sinks::state::alert_state::SqliteAlertState>,
     /// The configuration-item store, when `[ci] enabled`.
@@ -123,6 +125,11 @@ impl Daemon {
             });
         let _ = std::fs::remove_file(&file);
         result
+    }
+
+    /// Where task outputs go (replays send through them too).
+    pub fn outputs(&self) -> Arc<dyn weir_engine::Outputs> {
+        self.outputs.clone()
     }
 
     /// Build and start every component from a loaded config.
@@ -185,6 +192,10 @@ impl Daemon {
         let batch_sources = Arc::new(BatchSources::new());
         apply_batch_sources(&batch_sources, &config);
         engine.set_query_source(batch_sources.clone());
+        let recordings = Arc::new(
+            weir_sinks::state::recordings::Recordings::open(&config.data_dir)
+                .context("cannot open the recordings")?,
+        );
         let server_ids = store
             .server_ids()
             .context("cannot read the server ids from the store")?;
@@ -234,6 +245,7 @@ impl Daemon {
             store,
             server_ids,
             ingress_counts: weir_engine::IngressCounts::default(),
+            recordings,
             alert_state,
             cis,
             ci_followed: Mutex::new(std::collections::BTreeSet::new()),
@@ -475,6 +487,7 @@ async fn forward_points(daemon: Arc<Daemon>, mut points: mpsc::Receiver<PointBat
             .scraped_points
             .fetch_add(batch.points.len() as u64, Ordering::Relaxed);
         daemon.ingress_counts.count(&batch);
+        daemon.recordings.offer(&batch);
         daemon.engine.write(batch).await;
     }
 }

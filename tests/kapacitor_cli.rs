@@ -1107,3 +1107,176 @@ fn kapacitor_backup_then_weir_restore_brings_everything_back() {
         "{stderr}"
     );
 }
+
+/// Same keys with the same JSON types as a recorded Kapacitor answer (ids and times differ).
+fn same_shape(got: &Value, recorded: &Value, what: &str) {
+    for (key, value) in recorded.as_object().expect("recorded object") {
+        assert_eq!(
+            json_type(&got[key]),
+            json_type(value),
+            "{what}: {key} in {got}"
+        );
+    }
+}
+
+#[test]
+fn kapacitor_record_stream_then_replay_gives_the_live_result() {
+    let weir = Weir::start(CONFIG);
+    let script = "dbrp \"rec\".\"autogen\"\nstream\n    |from()\n        .measurement('cpu')\n        .groupBy('host')\n    |stateCount(lambda: \"usage\" > 50)\n        .as('high')\n    |httpOut('out')\n";
+    for (id, status) in [("live", "enabled"), ("replayed", "disabled")] {
+        let (code, body) = call(
+            &weir,
+            "POST",
+            "/kapacitor/v1/tasks",
+            Some(json!({"id": id, "type": "stream", "script": script, "status": status})),
+        );
+        assert_eq!(code, 200, "{body}");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let stop = now + 5_000_000_000;
+    let stop_text = format!("{}+00:00", weir_time(stop).trim_end_matches('Z'));
+    // `kapacitor record stream -task live -duration 5s`.
+    let (status, recording) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/recordings/stream",
+        Some(json!({"task": "live", "stop": stop_text})),
+    );
+    assert_eq!(status, 201, "{recording}");
+    let running = &recorded("recordings-while-running.json", 0)["body"]["recordings"][0];
+    same_shape(&recording, running, "running recording");
+    assert_eq!(recording["status"], "running");
+    let link = recording["link"]["href"].as_str().unwrap().to_owned();
+    let mut lines = String::new();
+    for (idx, (host, usage)) in [("a", 75), ("b", 20), ("a", 95), ("b", 80), ("a", 15)]
+        .iter()
+        .enumerate()
+    {
+        lines.push_str(&format!(
+            "cpu,host={host} usage={usage} {}\n",
+            now + idx as i64 * 200_000_000
+        ));
+    }
+    let post = |text: &str| {
+        let (status, body) = http(
+            "POST",
+            &format!("{}/write?db=rec&rp=autogen", weir.url),
+            Some(text),
+        )
+        .expect("write");
+        assert_eq!(status, 204, "{body}");
+    };
+    post(&lines);
+    // A point past the stop time ends the recording (Kapacitor stops on data time).
+    post(&format!("close value=1 {}", now + 30_000_000_000));
+    let finished = eventually(Duration::from_secs(10), || {
+        let (_, recording) = call(&weir, "GET", &link, None);
+        (recording["status"] != "running").then_some(recording)
+    })
+    .expect("the recording finished");
+    same_shape(
+        &finished,
+        &recorded("recording.json", 0)["body"],
+        "recording",
+    );
+    assert_eq!(finished["status"], "finished", "{finished}");
+    assert!(finished["size"].as_u64().unwrap() > 0);
+    let (_, list) = call(&weir, "GET", "/kapacitor/v1/recordings", None);
+    same_shape(
+        &list["recordings"][0],
+        &recorded("recordings.json", 0)["body"]["recordings"][0],
+        "list",
+    );
+
+    // `kapacitor replay -recording ID -task replayed -rec-time`.
+    let (status, replay) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/replays",
+        Some(
+            json!({"task": "replayed", "recording": finished["id"], "recording-time": true, "clock": "fast"}),
+        ),
+    );
+    assert_eq!(status, 201, "{replay}");
+    let replay_link = replay["link"]["href"].as_str().unwrap().to_owned();
+    let done = eventually(Duration::from_secs(10), || {
+        let (_, replay) = call(&weir, "GET", &replay_link, None);
+        (replay["status"] != "running").then_some(replay)
+    })
+    .expect("the replay finished");
+    same_shape(&done, &recorded("replay.json", 0)["body"], "replay");
+    assert_eq!(done["status"], "finished", "{done}");
+    assert_eq!(
+        done["stats"]["node-stats"]["from1"]["collected"], 5,
+        "{done}"
+    );
+    let (_, live_out) = call(&weir, "GET", "/kapacitor/v1/tasks/live/out", None);
+    assert_eq!(
+        done["http-out"]["out"], live_out,
+        "replay and live task agree"
+    );
+    let (_, replays) = call(&weir, "GET", "/kapacitor/v1/replays", None);
+    same_shape(
+        &replays["replays"][0],
+        &recorded("replays.json", 0)["body"]["replays"][0],
+        "replays",
+    );
+    assert!(replays["replays"][0].get("stats").is_none());
+
+    // Deletes, and the errors a CLI user meets.
+    let (status, body) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/recordings/batch",
+        Some(json!({})),
+    );
+    assert_eq!(status, 501, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("record stream"),
+        "{body}"
+    );
+    let (status, body) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/replays",
+        Some(json!({"task": "replayed", "recording": "nosuch"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("list recordings"),
+        "{body}"
+    );
+    for path in [replay_link.as_str(), link.as_str()] {
+        let (status, _) = call(&weir, "DELETE", path, None);
+        assert_eq!(status, 204);
+        let (status, _) = call(&weir, "GET", path, None);
+        assert_eq!(status, 404);
+    }
+    weir.stop();
+}
+
+/// RFC 3339 of nanoseconds, as weir writes it.
+fn weir_time(nanos: i64) -> String {
+    let seconds = nanos.div_euclid(1_000_000_000);
+    let days = seconds.div_euclid(86_400);
+    let second_of_day = seconds.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        (second_of_day / 60) % 60,
+        second_of_day % 60
+    )
+}

@@ -43,5 +43,5 @@ pub use runtime::{
     CiObservation, CiWrite, Engine, EngineError, HttpRequest, InfluxDbWrite, Outputs,
 };
 pub use stats::{IngressCounts, TaskStats};
-pub use test_run::{TestOutput, run_test, run_test_with_id};
+pub use test_run::{TestOutput, parse_directed, replay, run_test, run_test_with_id};
 pub use topics::{AlertEvent, TopicStore, Topics};

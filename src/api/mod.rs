@@ -11,6 +11,7 @@ mod auth;
 mod debug;
 mod kapacitor;
 mod logs;
+mod recordings;
 mod weir;
 mod write;
 
@@ -59,6 +60,8 @@ fn route(method: Method, path: &'static str, handler: MethodRouter<Arc<Daemon>>)
     }
 }
 
+const RECORDING: &str = "/kapacitor/v1/recordings/{id}";
+const REPLAY: &str = "/kapacitor/v1/replays/{id}";
 const TOPICS: &str = "/kapacitor/v1/alerts/topics";
 const TOPIC: &str = "/kapacitor/v1/alerts/topics/{topic}";
 const EVENTS: &str = "/kapacitor/v1/alerts/topics/{topic}/events";
@@ -124,6 +127,28 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/kapacitor/v1/storage/backup", get(debug::backup)),
         route(M::POST, "/kapacitor/v1/loglevel", post(logs::set_level)),
         route(M::GET, "/kapacitor/v1preview/logs", get(logs::logs)),
+        route(
+            M::POST,
+            "/kapacitor/v1/recordings/stream",
+            post(recordings::record_stream),
+        ),
+        route(M::POST, RECORDING, post(recordings::unsupported)),
+        route(
+            M::GET,
+            "/kapacitor/v1/recordings",
+            get(recordings::list_recordings),
+        ),
+        route(M::GET, RECORDING, get(recordings::get_recording)),
+        route(M::DELETE, RECORDING, delete(recordings::delete_recording)),
+        route(M::POST, "/kapacitor/v1/replays", post(recordings::replay)),
+        route(M::POST, REPLAY, post(recordings::unsupported)),
+        route(
+            M::GET,
+            "/kapacitor/v1/replays",
+            get(recordings::list_replays),
+        ),
+        route(M::GET, REPLAY, get(recordings::get_replay)),
+        route(M::DELETE, REPLAY, delete(recordings::delete_replay)),
         route(M::GET, TOPICS, get(alerts::list_topics)),
         route(M::GET, TOPIC, get(alerts::get_topic)),
         route(M::DELETE, TOPIC, delete(alerts::delete_topic)),

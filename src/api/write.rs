@@ -172,6 +172,7 @@ pub async fn write(
             points,
         };
         daemon.ingress_counts.count(&batch);
+        daemon.recordings.offer(&batch);
         daemon.engine.write_logged(batch, ticket, Some(lease)).await;
         if let Some((log, seq)) = logged {
             // The writer's own hold: the tasks that got the batch hold it now.

@@ -5,5 +5,6 @@
 
 pub mod alert_state;
 pub mod backup;
+pub mod recordings;
 pub mod store;
 pub mod topics;
