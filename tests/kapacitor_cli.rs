@@ -609,6 +609,24 @@ fn the_kapacitor_cli_topic_commands_match_kapacitor() {
     );
     assert_eq!(filtered["handlers"].as_array().unwrap().len(), 2);
 
+    // A JSON Patch of a handler (Kapacitor's PATCH), then the spec as recorded again (PUT).
+    let (status, patched) = call(
+        &weir,
+        "PATCH",
+        "/kapacitor/v1/alerts/topics/cpu/handlers/slack-changes",
+        Some(json!([{"op": "replace", "path": "/options/channel", "value": "#patched"}])),
+    );
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["options"]["channel"], "#patched");
+    let (status, error) = call(
+        &weir,
+        "PATCH",
+        "/kapacitor/v1/alerts/topics/cpu/handlers/slack-changes",
+        Some(json!([{"op": "remove", "path": "/nosuch"}])),
+    );
+    assert_eq!(status, 400, "{error}");
+    define_topic_handler(&weir, "topic-slack/handler-slack-changes.yaml", port);
+
     // Errors in Kapacitor's shape, with what to change.
     let (status, error) = call(
         &weir,

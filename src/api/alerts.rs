@@ -171,6 +171,58 @@ pub async fn replace_handler(
     answer(result)
 }
 
+/// `PATCH /kapacitor/v1/alerts/topics/{topic}/handlers/{handler}`: an RFC 6902 JSON Patch
+/// of the handler's spec (`[{"op": "replace", "path": "/options/channel", "value": "#x"}]`).
+pub async fn patch_handler(
+    State(daemon): State<Arc<Daemon>>,
+    Path((topic, handler)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some(spec) = daemon.topics.handler_spec(&topic, &handler) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("unknown handler: {handler:?}"),
+        );
+    };
+    let patch: json_patch::Patch = match serde_json::from_slice(&body) {
+        Ok(patch) => patch,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid patch json: {e}; send a JSON Patch list of operations"),
+            );
+        }
+    };
+    let mut document = serde_json::to_value(&spec).unwrap_or_default();
+    if let Err(e) = json_patch::patch(&mut document, &patch) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("failed to apply patch: {e}"),
+        );
+    }
+    let mut patched: HandlerSpec = match serde_json::from_value(document) {
+        Ok(patched) => patched,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the patched handler is not a handler spec: {e}"),
+            );
+        }
+    };
+    if patched.topic != topic {
+        return error(StatusCode::BAD_REQUEST, "cannot change topic in update");
+    }
+    patched.topic = topic.clone();
+    let renamed = patched.id != handler;
+    let result = daemon.topics.put_handler(patched, !renamed);
+    if renamed && result.is_ok() {
+        if let Err(e) = daemon.topics.delete_handler(&topic, &handler) {
+            return topic_error(e);
+        }
+    }
+    answer(result)
+}
+
 /// `DELETE /kapacitor/v1/alerts/topics/{topic}/handlers/{handler}`.
 pub async fn delete_handler(
     State(daemon): State<Arc<Daemon>>,

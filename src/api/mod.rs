@@ -158,6 +158,7 @@ pub fn routes() -> Vec<Route> {
         route(M::POST, HANDLERS, post(alerts::create_handler)),
         route(M::GET, HANDLER, get(alerts::get_handler)),
         route(M::PUT, HANDLER, put(alerts::replace_handler)),
+        route(M::PATCH, HANDLER, patch(alerts::patch_handler)),
         route(M::DELETE, HANDLER, delete(alerts::delete_handler)),
         route(M::GET, "/weir/v1/config", get(weir::config)),
         route(M::POST, "/weir/v1/config/reload", post(weir::reload)),
