@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use weir_discoverers::DiscoveryManager;
-use weir_engine::{Engine, PointBatch};
+use weir_engine::{Engine, PointBatch, Topics};
 use weir_scrapers::ScrapeManager;
 use weir_scrapers::batch::{BatchSources, InfluxQueryConfig};
 use weir_sinks::SinkManager;
@@ -92,6 +92,16 @@ pub struct Daemon {
     /// Output failure counters.
     pub output_stats: Arc<OutputStats>,
     outputs: Arc<DaemonOutputs>,
+    /// Alert topics, their events and handlers.
+    pub topics: Arc<Topics>,
+    /// The state store (tasks, templates, ids).
+    pub store: Arc<Store>,
+    /// `(cluster_id, server_id)` as `debug/vars` reports them.
+    pub server_ids: (String, String),
+    /// Points received per database, retention policy and measurement.
+    pub ingress_counts: weir_engine::IngressCounts,
+    /// Recordings and replays.
+    pub recordings: Arc<weir_sinks::state::recordings::Recordings>,
     /// Alert state of `alert().persist()` nodes (closed after the engine at shutdown).
     alert_state: Arc<weir_sinks::state::alert_state::SqliteAlertState>,
     /// The configuration-item store, when `[ci] enabled`.
@@ -101,6 +111,27 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// A consistent copy of the store (`GET /kapacitor/v1/storage/backup`), with every
+    /// alert state and topic event queued so far written first.
+    pub fn backup(&self) -> anyhow::Result<Vec<u8>> {
+        self.alert_state.flush();
+        let data_dir = self.config.load().config.data_dir.clone();
+        let file = data_dir.join(format!(".backup-{}.db", now_nanos()));
+        let result = weir_sinks::state::backup::backup(&data_dir, &file)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| {
+                std::fs::read(&file)
+                    .with_context(|| format!("cannot read the backup {}", file.display()))
+            });
+        let _ = std::fs::remove_file(&file);
+        result
+    }
+
+    /// Where task outputs go (replays send through them too).
+    pub fn outputs(&self) -> Arc<dyn weir_engine::Outputs> {
+        self.outputs.clone()
+    }
+
     /// Build and start every component from a loaded config.
     pub async fn start(loaded: Loaded) -> anyhow::Result<Arc<Daemon>> {
         let config = loaded.config.clone();
@@ -131,13 +162,6 @@ impl Daemon {
         } else {
             None
         };
-        let outputs = Arc::new(DaemonOutputs::new(
-            tokio::runtime::Handle::current(),
-            sinks.clone(),
-            files,
-            cis.clone(),
-        ));
-        let output_stats = outputs.stats.clone();
         let alert_state = Arc::new(
             weir_sinks::state::alert_state::SqliteAlertState::open(&config.data_dir).with_context(
                 || {
@@ -148,11 +172,34 @@ impl Daemon {
                 },
             )?,
         );
+        let topics = Arc::new(Topics::open(
+            alert_state.clone(),
+            config.exec.allowed_commands.clone(),
+        ));
+        let outputs = Arc::new(DaemonOutputs::new(
+            tokio::runtime::Handle::current(),
+            sinks.clone(),
+            files,
+            cis.clone(),
+            topics.clone(),
+        ));
+        tokio::spawn(weir_engine::topics::run_aggregates(
+            Arc::downgrade(&topics),
+            outputs.clone(),
+        ));
+        let output_stats = outputs.stats.clone();
         let engine = Engine::with_alert_state(outputs.clone(), alert_state.clone());
         let batch_sources = Arc::new(BatchSources::new());
         apply_batch_sources(&batch_sources, &config);
         engine.set_query_source(batch_sources.clone());
-        let tasks = Tasks::new(store, engine.clone());
+        let recordings = Arc::new(
+            weir_sinks::state::recordings::Recordings::open(&config.data_dir)
+                .context("cannot open the recordings")?,
+        );
+        let server_ids = store
+            .server_ids()
+            .context("cannot read the server ids from the store")?;
+        let tasks = Tasks::new(store.clone(), engine.clone());
         tasks.set_exec_allowed(config.exec.allowed_commands.clone());
         let discovery = DiscoveryManager::new();
         let ingress = match config.ingress.durability {
@@ -194,6 +241,11 @@ impl Daemon {
             write_budget_kib: budget_kib,
             output_stats,
             outputs,
+            topics,
+            store,
+            server_ids,
+            ingress_counts: weir_engine::IngressCounts::default(),
+            recordings,
             alert_state,
             cis,
             ci_followed: Mutex::new(std::collections::BTreeSet::new()),
@@ -301,6 +353,8 @@ impl Daemon {
             }
         }
         self.tasks
+            .set_exec_allowed(config.exec.allowed_commands.clone());
+        self.topics
             .set_exec_allowed(config.exec.allowed_commands.clone());
         self.load_tasks(config);
     }
@@ -432,6 +486,8 @@ async fn forward_points(daemon: Arc<Daemon>, mut points: mpsc::Receiver<PointBat
             .metrics
             .scraped_points
             .fetch_add(batch.points.len() as u64, Ordering::Relaxed);
+        daemon.ingress_counts.count(&batch);
+        daemon.recordings.offer(&batch);
         daemon.engine.write(batch).await;
     }
 }

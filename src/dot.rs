@@ -10,12 +10,24 @@ use weir_dsl::Program;
 /// attributes.
 pub fn render(task_id: &str, program: &Program, stats: &serde_json::Value, labels: bool) -> String {
     let node_stats = stats.get("node-stats");
-    let stat = |node: &str, key: &str| -> i64 {
+    // Every counter of a node, sorted by name: Kapacitor's (avg_exec_time_ns, errors,
+    // working_cardinality, the alert counters) beside weir's collected and emitted.
+    let counters = |node: &str| -> Vec<(String, i64)> {
         node_stats
             .and_then(|all| all.get(node))
-            .and_then(|one| one.get(key))
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(0)
+            .and_then(serde_json::Value::as_object)
+            .map(|one| {
+                one.iter()
+                    .map(|(key, value)| (key.clone(), value.as_i64().unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let stat = |node: &str, key: &str| -> i64 {
+        counters(node)
+            .into_iter()
+            .find(|(name, _)| name == key)
+            .map_or(0, |(_, value)| value)
     };
     let mut out = String::new();
     let _ = writeln!(out, "digraph {task_id} {{");
@@ -29,25 +41,28 @@ pub fn render(task_id: &str, program: &Program, stats: &serde_json::Value, label
         return out;
     }
     if !labels {
-        let _ = writeln!(out, "graph [throughput=\"0.00 points/s\"];");
+        let throughput = stats
+            .pointer("/task-stats/throughput")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0);
+        let _ = writeln!(out, "graph [throughput=\"{throughput:.2} points/s\"];");
     }
     for (id, node) in program.nodes.iter().enumerate() {
-        let errors = stat(&node.name, "errors");
-        let collected = stat(&node.name, "collected");
         let emitted = stat(&node.name, "emitted");
         out.push('\n');
+        let counters = counters(&node.name);
         if labels {
-            let _ = writeln!(
-                out,
-                "{} [label=\"{}\\ncollected={collected}\\nemitted={emitted}\\nerrors={errors}\"];",
-                node.name, node.name
-            );
+            let mut label = node.name.clone();
+            for (key, value) in &counters {
+                let _ = write!(label, "\\n{key}={value}");
+            }
+            let _ = writeln!(out, "{} [label=\"{label}\"];", node.name);
         } else {
-            let _ = writeln!(
-                out,
-                "{} [collected=\"{collected}\" emitted=\"{emitted}\" errors=\"{errors}\" ];",
-                node.name
-            );
+            let mut attributes = String::new();
+            for (key, value) in &counters {
+                let _ = write!(attributes, "{key}=\"{value}\" ");
+            }
+            let _ = writeln!(out, "{} [{attributes}];", node.name);
         }
         for child in program.children(id) {
             let child_name = &program.nodes[child].name;

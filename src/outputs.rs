@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use weir_dsl::nodes::AlertHandler;
-use weir_engine::{CiWrite, HttpRequest, InfluxDbWrite, Outputs, Point};
+use weir_engine::{AlertEvent, CiWrite, HttpRequest, InfluxDbWrite, Outputs, Point, Topics};
 use weir_sinks::{FileSink, SinkManager, SinkWrite};
 
 use crate::ci::Cis;
@@ -85,18 +85,21 @@ pub struct DaemonOutputs {
     use_files: AtomicBool,
     /// The CI store for `ciOut`, when `[ci] enabled`.
     cis: Option<Arc<Cis>>,
+    /// Alert topics: every alert event is collected into its topics.
+    topics: Arc<Topics>,
     /// Shared counters.
     pub stats: Arc<OutputStats>,
 }
 
 impl DaemonOutputs {
     /// Outputs that spawn on `runtime` and write points to `sinks`, or to `files` while no
-    /// sink is configured; `ciOut` observations go to `cis`.
+    /// sink is configured; `ciOut` observations go to `cis`; alert events to `topics`.
     pub fn new(
         runtime: tokio::runtime::Handle,
         sinks: SinkManager,
         files: FileWriter,
         cis: Option<Arc<Cis>>,
+        topics: Arc<Topics>,
     ) -> DaemonOutputs {
         let client = reqwest::Client::builder()
             .user_agent(concat!("weir/", env!("CARGO_PKG_VERSION")))
@@ -110,6 +113,7 @@ impl DaemonOutputs {
             files,
             use_files: AtomicBool::new(true),
             cis,
+            topics,
             stats: Arc::new(OutputStats::default()),
         }
     }
@@ -208,6 +212,13 @@ impl Outputs for DaemonOutputs {
                 .ci_dropped_observations
                 .fetch_add(n_observations, Ordering::Relaxed);
         }
+    }
+
+    fn alert_event(&self, event: AlertEvent<'_>) {
+        for handler in event.handlers {
+            self.alert(handler, event.json.clone());
+        }
+        self.topics.collect_alert(&event, self);
     }
 
     fn alert(&self, handler: &AlertHandler, event_json: Vec<u8>) {

@@ -105,6 +105,7 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         let shutdown = async move {
             daemon::terminated().await;
             tracing::info!("shutting down: draining pipelines and flushing sinks");
+            crate::logging::end_sessions();
             let deadline = daemon::shutdown_deadline(&shutdown_daemon);
             if tokio::time::timeout(deadline, shutdown_daemon.shutdown())
                 .await

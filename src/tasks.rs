@@ -427,6 +427,19 @@ impl Tasks {
         Ok(self.store.delete_task(id)?)
     }
 
+    /// A task's compiled program and the databases and retention policies it reads (for
+    /// recordings and replays).
+    pub fn program(&self, id: &str) -> Result<(Program, Vec<(String, String)>), TaskError> {
+        let record = self.store.task(id)?.ok_or_else(|| no_task(id))?;
+        let program = self.compile(&record)?;
+        let dbrps = if record.dbrps.is_empty() {
+            program.dbrps.clone()
+        } else {
+            record.dbrps.clone()
+        };
+        Ok((program, dbrps))
+    }
+
     /// Stored task ids.
     pub fn ids(&self) -> Result<Vec<String>, TaskError> {
         Ok(self.store.tasks()?.into_iter().map(|t| t.id).collect())

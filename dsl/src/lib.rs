@@ -34,6 +34,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod alert_match;
 pub mod ast;
 mod builtins;
 mod check;
@@ -55,6 +56,7 @@ pub mod span;
 mod template;
 pub mod value;
 
+pub use alert_match::compile_match;
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use format::format;
 pub use lambda::{EvalError, Lambda, LambdaState, Scope};

@@ -30,6 +30,7 @@ pub mod stats;
 pub mod task;
 pub mod template;
 pub mod test_run;
+pub mod topics;
 pub mod vec_map;
 
 pub use alert_state::{AlertGroupState, AlertStateStore};
@@ -42,5 +43,6 @@ pub use point::{FieldValue, Fields, Point, PointBatch, Tags};
 pub use runtime::{
     CiObservation, CiWrite, Engine, EngineError, HttpRequest, InfluxDbWrite, Outputs,
 };
-pub use stats::TaskStats;
-pub use test_run::{TestOutput, run_test, run_test_with_id};
+pub use stats::{IngressCounts, TaskStats};
+pub use test_run::{TestOutput, parse_directed, replay, run_test, run_test_with_id};
+pub use topics::{AlertEvent, TopicStore, Topics};

@@ -118,6 +118,13 @@ pub trait Outputs: Send + Sync + 'static {
     fn influxdb_out(&self, write: InfluxDbWrite);
     /// Deliver one alert event (Kapacitor's `alert.Data` JSON) to one handler.
     fn alert(&self, handler: &AlertHandler, event_json: Vec<u8>);
+    /// An alert node raised an event: deliver it to the node's handlers (the default) and,
+    /// where topics are kept, collect it into its topics ([`crate::topics::Topics`]).
+    fn alert_event(&self, event: crate::topics::AlertEvent<'_>) {
+        for handler in event.handlers {
+            self.alert(handler, event.json.clone());
+        }
+    }
     /// Record configuration-item observations for `ciOut`.
     fn ci_out(&self, write: CiWrite);
 }

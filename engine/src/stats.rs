@@ -12,6 +12,8 @@ pub struct NodeStats {
     emitted: AtomicU64,
     errors: AtomicU64,
     cardinality: AtomicU64,
+    /// Nanoseconds spent processing what the node collected.
+    exec_nanos: AtomicU64,
     /// Alert nodes only: events per level (OK, INFO, WARNING, CRITICAL).
     alert_levels: Option<[AtomicU64; 4]>,
 }
@@ -38,6 +40,12 @@ impl NodeStats {
     /// One error.
     pub fn add_error(&self) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Time spent processing one inbox of messages.
+    pub fn add_exec_time(&self, elapsed: std::time::Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.exec_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// Set the number of groups with state.
@@ -67,6 +75,12 @@ impl NodeStats {
             "working_cardinality".to_owned(),
             self.cardinality.load(Ordering::Relaxed),
         );
+        // Kapacitor's average execution time per message (weir averages over the node's life).
+        let collected = self.collected.load(Ordering::Relaxed);
+        out.insert(
+            "avg_exec_time_ns".to_owned(),
+            self.exec_nanos.load(Ordering::Relaxed) / collected.max(1),
+        );
         if let Some(levels) = &self.alert_levels {
             let names = [
                 "oks_triggered",
@@ -83,6 +97,45 @@ impl NodeStats {
             out.insert("alerts_triggered".to_owned(), total);
         }
         out
+    }
+}
+
+/// Points received per database, retention policy and measurement (Kapacitor's `ingress`
+/// statistics, which `kapacitor stats ingress` lists).
+#[derive(Debug, Default)]
+pub struct IngressCounts {
+    counts: std::sync::Mutex<BTreeMap<(String, String, String), u64>>,
+}
+
+impl IngressCounts {
+    /// Count a batch: one map update per run of points of the same measurement.
+    pub fn count(&self, batch: &crate::PointBatch) {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut points = batch.points.iter().peekable();
+        while let Some(first) = points.next() {
+            let mut n = 1;
+            while points.next_if(|point| point.name == first.name).is_some() {
+                n += 1;
+            }
+            let key = (
+                batch.database.clone(),
+                batch.retention_policy.clone(),
+                first.name.to_string(),
+            );
+            *counts.entry(key).or_insert(0) += n;
+        }
+    }
+
+    /// `((database, retention policy, measurement), points)`, sorted.
+    pub fn snapshot(&self) -> Vec<((String, String, String), u64)> {
+        let counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.iter().map(|(key, n)| (key.clone(), *n)).collect()
     }
 }
 

@@ -581,6 +581,8 @@ impl Task {
                     NodeKind::From(from) => from,
                     NodeKind::Other(other) => other.as_mut(),
                 };
+                // One clock read per inbox, not per message (Kapacitor's avg_exec_time_ns).
+                let started = (!inbox.is_empty()).then(std::time::Instant::now);
                 for (port, message) in inbox.drain(..) {
                     let result = catch_unwind(AssertUnwindSafe(|| {
                         node_impl.process(port, message, &mut ctx)
@@ -588,6 +590,9 @@ impl Task {
                     if result.is_err() {
                         ctx.error("node panicked");
                     }
+                }
+                if let Some(started) = started {
+                    node.stats.add_exec_time(started.elapsed());
                 }
                 if pass == Pass::Tick {
                     node_impl.tick(&mut ctx);

@@ -10,7 +10,7 @@ use weir_dsl::nodes::AlertHandler;
 
 use crate::json::format_time;
 use crate::point::{FieldValue, Point};
-use crate::runtime::{CiWrite, EngineError, HttpRequest, InfluxDbWrite, Outputs};
+use crate::runtime::{CiWrite, HttpRequest, InfluxDbWrite, Outputs};
 use crate::stats::TaskStats;
 use crate::task::{Clock, Task};
 
@@ -192,19 +192,8 @@ pub fn run_test_with_id(
     points: Vec<(String, String, Point)>,
 ) -> TestOutput {
     let recording = Arc::new(Recording::default());
-    let mut task = match Task::new(task_id, program, recording.clone()) {
-        Ok(task) => task,
-        Err(error) => {
-            let error: EngineError = error;
-            return TestOutput {
-                error: Some(error.to_string()),
-                ..TestOutput::default()
-            };
-        }
-    };
-    task.set_clock(Clock::Data);
-    let points = match replay_queries(&mut task, points) {
-        Ok(points) => points,
+    let shared = match replay(task_id, program, points, recording.clone(), None) {
+        Ok(shared) => shared,
         Err(error) => {
             return TestOutput {
                 error: Some(error),
@@ -212,35 +201,6 @@ pub fn run_test_with_id(
             };
         }
     };
-    let reads = |database: &str, retention_policy: &str| {
-        program.dbrps.is_empty()
-            || program
-                .dbrps
-                .iter()
-                .any(|(db, rp)| db == database && rp == retention_policy)
-    };
-    let mut run: Vec<Point> = Vec::new();
-    let mut run_dbrp: Option<(String, String)> = None;
-    for (database, retention_policy, point) in points {
-        if !reads(&database, &retention_policy) {
-            continue;
-        }
-        let same = run_dbrp
-            .as_ref()
-            .is_some_and(|(db, rp)| *db == database && *rp == retention_policy);
-        if !same {
-            if let Some((db, rp)) = run_dbrp.take() {
-                task.write(&db, &rp, std::mem::take(&mut run));
-            }
-            run_dbrp = Some((database, retention_policy));
-        }
-        run.push(point);
-    }
-    if let Some((db, rp)) = run_dbrp {
-        task.write(&db, &rp, run);
-    }
-    task.stop();
-    let shared = task.shared();
     recording.with(|output| {
         output.stats = shared.stats();
         for endpoint in shared.http_out_endpoints() {
@@ -250,6 +210,98 @@ pub fn run_test_with_id(
         }
         std::mem::take(output)
     })
+}
+
+/// Run `program` over recorded points on the data's clock, its outputs going to `outputs`,
+/// and stop it: what `weir test` and Kapacitor's replays (`kapacitor replay`) share. With
+/// `pace`, points are written one timestamp at a time and `pace(time)` is called before each
+/// (a replay on the real clock sleeps there). Answers the task's statistics and `httpOut`s.
+pub fn replay(
+    task_id: &str,
+    program: &Program,
+    points: Vec<(String, String, Point)>,
+    outputs: Arc<dyn Outputs>,
+    mut pace: Option<&mut dyn FnMut(i64)>,
+) -> Result<Arc<crate::task::TaskShared>, String> {
+    let mut task = Task::new(task_id, program, outputs).map_err(|error| error.to_string())?;
+    task.set_clock(Clock::Data);
+    let points = replay_queries(&mut task, points)?;
+    let reads = |database: &str, retention_policy: &str| {
+        program.dbrps.is_empty()
+            || program
+                .dbrps
+                .iter()
+                .any(|(db, rp)| db == database && rp == retention_policy)
+    };
+    let mut run: Vec<Point> = Vec::new();
+    let mut run_key: Option<(String, String, i64)> = None;
+    for (database, retention_policy, point) in points {
+        if !reads(&database, &retention_policy) {
+            continue;
+        }
+        // Without pacing a run spans every point of one dbrp; with it, one timestamp.
+        let same = run_key.as_ref().is_some_and(|(db, rp, time)| {
+            *db == database && *rp == retention_policy && (pace.is_none() || *time == point.time)
+        });
+        if !same {
+            if let Some((db, rp, _)) = run_key.take() {
+                task.write(&db, &rp, std::mem::take(&mut run));
+            }
+            if let Some(pace) = pace.as_mut() {
+                pace(point.time);
+            }
+            run_key = Some((database, retention_policy, point.time));
+        }
+        run.push(point);
+    }
+    if let Some((db, rp, _)) = run_key {
+        task.write(&db, &rp, run);
+    }
+    task.stop();
+    Ok(task.shared())
+}
+
+/// Points of line protocol with directives in comments (`# db=NAME rp=NAME precision=s`;
+/// precision defaults to seconds, as in Kapacitor's recordings): `weir test` data files and
+/// weir's stream recordings. Errors name the line.
+pub fn parse_directed(
+    text: &str,
+    default_dbrp: (String, String),
+) -> Result<Vec<(String, String, Point)>, String> {
+    use crate::line_protocol::{self, Precision};
+    let (mut database, mut retention_policy) = default_dbrp;
+    let mut precision = Precision::Seconds;
+    let mut out = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if let Some(comment) = trimmed.strip_prefix('#') {
+            for directive in comment.split_whitespace() {
+                match directive.split_once('=') {
+                    Some(("db", value)) => database = value.to_owned(),
+                    Some(("rp", value)) => retention_policy = value.to_owned(),
+                    Some(("precision", value)) => {
+                        precision = Precision::from_query(value)
+                            .ok_or_else(|| format!("{}: unknown precision {value:?}", index + 1))?;
+                    }
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if trimmed.is_empty() {
+            continue;
+        }
+        let (points, errors) = line_protocol::parse(trimmed, precision, 0);
+        if let Some(error) = errors.first() {
+            return Err(format!("{}: {}", index + 1, error.message));
+        }
+        out.extend(
+            points
+                .into_iter()
+                .map(|p| (database.clone(), retention_policy.clone(), p)),
+        );
+    }
+    Ok(out)
 }
 
 /// A batch task's `query` nodes get the recorded points as their result: one run each,

@@ -105,7 +105,15 @@ pub async fn update_task(
 /// `DELETE /kapacitor/v1/tasks/:id`: 204 whether or not it existed, as Kapacitor does.
 pub async fn delete_task(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
     let tasks = daemon.clone();
-    match tokio::task::spawn_blocking(move || tasks.tasks.delete(&id)).await {
+    match tokio::task::spawn_blocking(move || {
+        let deleted = tasks.tasks.delete(&id);
+        // Its anonymous topics go with it (after its last event); named topics stay, as in
+        // Kapacitor.
+        tasks.topics.delete_task_topics(&id);
+        deleted
+    })
+    .await
+    {
         Ok(Ok(_)) => StatusCode::NO_CONTENT.into_response(),
         Ok(Err(e)) => task_error(e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

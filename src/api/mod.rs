@@ -6,8 +6,12 @@
 // Handlers return a ready `Response` as their error: it is built once, on the error path only.
 #![allow(clippy::result_large_err)]
 
+mod alerts;
 mod auth;
+mod debug;
 mod kapacitor;
+mod logs;
+mod recordings;
 mod weir;
 mod write;
 
@@ -20,7 +24,7 @@ use axum::Router;
 use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, head, patch, post};
+use axum::routing::{MethodRouter, delete, get, head, patch, post, put};
 use serde_json::json;
 
 use crate::daemon::Daemon;
@@ -55,6 +59,15 @@ fn route(method: Method, path: &'static str, handler: MethodRouter<Arc<Daemon>>)
         handler,
     }
 }
+
+const RECORDING: &str = "/kapacitor/v1/recordings/{id}";
+const REPLAY: &str = "/kapacitor/v1/replays/{id}";
+const TOPICS: &str = "/kapacitor/v1/alerts/topics";
+const TOPIC: &str = "/kapacitor/v1/alerts/topics/{topic}";
+const EVENTS: &str = "/kapacitor/v1/alerts/topics/{topic}/events";
+const EVENT: &str = "/kapacitor/v1/alerts/topics/{topic}/events/{event}";
+const HANDLERS: &str = "/kapacitor/v1/alerts/topics/{topic}/handlers";
+const HANDLER: &str = "/kapacitor/v1/alerts/topics/{topic}/handlers/{handler}";
 
 /// Every route of the API, one row per method and path. The router is built from this table
 /// alone, so a test that walks it walks everything the server answers.
@@ -110,6 +123,43 @@ pub fn routes() -> Vec<Route> {
             "/kapacitor/v1/templates/{id}",
             delete(kapacitor::delete_template),
         ),
+        route(M::GET, "/kapacitor/v1/debug/vars", get(debug::vars)),
+        route(M::GET, "/kapacitor/v1/storage/backup", get(debug::backup)),
+        route(M::POST, "/kapacitor/v1/loglevel", post(logs::set_level)),
+        route(M::GET, "/kapacitor/v1preview/logs", get(logs::logs)),
+        route(
+            M::POST,
+            "/kapacitor/v1/recordings/stream",
+            post(recordings::record_stream),
+        ),
+        route(M::POST, RECORDING, post(recordings::unsupported)),
+        route(
+            M::GET,
+            "/kapacitor/v1/recordings",
+            get(recordings::list_recordings),
+        ),
+        route(M::GET, RECORDING, get(recordings::get_recording)),
+        route(M::DELETE, RECORDING, delete(recordings::delete_recording)),
+        route(M::POST, "/kapacitor/v1/replays", post(recordings::replay)),
+        route(M::POST, REPLAY, post(recordings::unsupported)),
+        route(
+            M::GET,
+            "/kapacitor/v1/replays",
+            get(recordings::list_replays),
+        ),
+        route(M::GET, REPLAY, get(recordings::get_replay)),
+        route(M::DELETE, REPLAY, delete(recordings::delete_replay)),
+        route(M::GET, TOPICS, get(alerts::list_topics)),
+        route(M::GET, TOPIC, get(alerts::get_topic)),
+        route(M::DELETE, TOPIC, delete(alerts::delete_topic)),
+        route(M::GET, EVENTS, get(alerts::list_events)),
+        route(M::GET, EVENT, get(alerts::get_event)),
+        route(M::GET, HANDLERS, get(alerts::list_handlers)),
+        route(M::POST, HANDLERS, post(alerts::create_handler)),
+        route(M::GET, HANDLER, get(alerts::get_handler)),
+        route(M::PUT, HANDLER, put(alerts::replace_handler)),
+        route(M::PATCH, HANDLER, patch(alerts::patch_handler)),
+        route(M::DELETE, HANDLER, delete(alerts::delete_handler)),
         route(M::GET, "/weir/v1/config", get(weir::config)),
         route(M::POST, "/weir/v1/config/reload", post(weir::reload)),
         route(M::GET, "/weir/v1/config/status", get(weir::config_status)),

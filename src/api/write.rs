@@ -166,18 +166,14 @@ pub async fn write(
             Ticket::new(*seq, tracker)
         });
         let lease: Lease = Arc::new(permit);
-        daemon
-            .engine
-            .write_logged(
-                PointBatch {
-                    database,
-                    retention_policy,
-                    points,
-                },
-                ticket,
-                Some(lease),
-            )
-            .await;
+        let batch = PointBatch {
+            database,
+            retention_policy,
+            points,
+        };
+        daemon.ingress_counts.count(&batch);
+        daemon.recordings.offer(&batch);
+        daemon.engine.write_logged(batch, ticket, Some(lease)).await;
         if let Some((log, seq)) = logged {
             // The writer's own hold: the tasks that got the batch hold it now.
             log.release(seq);

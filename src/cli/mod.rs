@@ -300,6 +300,18 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Put a backup (`kapacitor backup FILE` against weir) in place as the store of a data
+    /// dir; weir must not be running on that dir.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// The data dir (default: `data_dir` of --config, or of the embedded default).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The config whose `data_dir` to restore into.
+        #[arg(long, short = 'c', env = "WEIR_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -347,6 +359,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             vars,
             bless,
         } => script::test(&script, &data, expect.as_deref(), vars.as_deref(), bless),
+        Command::Restore {
+            file,
+            data_dir,
+            config,
+        } => {
+            let data_dir = match data_dir {
+                Some(dir) => dir,
+                None => crate::serve::load_config(config.as_ref())?.config.data_dir,
+            };
+            let contents = weir_sinks::state::backup::restore(&file, &data_dir)?;
+            outln!(
+                "restored {} into {}: {} tasks, {} templates, {} topic handlers, {} topic events, {} alert groups",
+                file.display(),
+                data_dir.display(),
+                contents.tasks,
+                contents.templates,
+                contents.topic_handlers,
+                contents.topic_events,
+                contents.alert_groups
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Args::command(), "weir", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -161,43 +161,8 @@ pub fn read_test_data(
         }
         return Ok(out);
     }
-    let (mut database, mut retention_policy) = default_dbrp;
-    let mut precision = Precision::Seconds;
-    for (index, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if let Some(comment) = trimmed.strip_prefix('#') {
-            for directive in comment.split_whitespace() {
-                match directive.split_once('=') {
-                    Some(("db", value)) => database = value.to_owned(),
-                    Some(("rp", value)) => retention_policy = value.to_owned(),
-                    Some(("precision", value)) => {
-                        precision = Precision::from_query(value).with_context(|| {
-                            format!(
-                                "{}:{}: unknown precision {value:?}",
-                                path.display(),
-                                index + 1
-                            )
-                        })?;
-                    }
-                    _ => {}
-                }
-            }
-            continue;
-        }
-        if trimmed.is_empty() {
-            continue;
-        }
-        let (points, errors) = line_protocol::parse(trimmed, precision, 0);
-        if let Some(error) = errors.first() {
-            bail!("{}:{}: {}", path.display(), index + 1, error.message);
-        }
-        out.extend(
-            points
-                .into_iter()
-                .map(|p| (database.clone(), retention_policy.clone(), p)),
-        );
-    }
-    Ok(out)
+    weir_engine::parse_directed(&text, default_dbrp)
+        .map_err(|error| anyhow::anyhow!("{}:{error}", path.display()))
 }
 
 /// `weir test SCRIPT --data FILE [--expect FILE] [--vars FILE] [--bless]`.

@@ -19,6 +19,7 @@ use crate::message::{Batch, Message, PointScope, TaskPoint};
 use crate::nodes::{Context, Node};
 use crate::point::{FieldValue, Fields, Point, Tags};
 use crate::template::{Template, TemplateData};
+use crate::topics::{AlertEvent, EventState};
 
 const OK: usize = 0;
 const CRITICAL: usize = 3;
@@ -419,7 +420,8 @@ impl Alert {
         let mut body = Map::new();
         body.insert("id".into(), Json::from(event.id.as_str()));
         body.insert("message".into(), Json::from(message.as_str()));
-        body.insert("details".into(), Json::from(details));
+        body.insert("details".into(), Json::from(details.as_str()));
+        let details_text = details;
         body.insert("time".into(), Json::from(format_time(event.time)));
         body.insert("duration".into(), Json::from(event.duration));
         body.insert("level".into(), Json::from(level_name));
@@ -427,12 +429,27 @@ impl Alert {
         body.insert("previousLevel".into(), Json::from(LEVEL_NAMES[previous]));
         body.insert("recoverable".into(), Json::Bool(!self.spec.no_recoveries));
         let bytes = Json::Object(body).to_string().into_bytes();
-        for handler in &self.spec.handlers {
-            ctx.outputs().alert(handler, bytes.clone());
-        }
         if self.store.is_some() {
-            self.sent = Some((event.id.clone(), event.level, bytes));
+            self.sent = Some((event.id.clone(), event.level, bytes.clone()));
         }
+        // The node's handlers, and its topics (`.topic()` and the anonymous one).
+        ctx.outputs().alert_event(AlertEvent {
+            task: ctx.task(),
+            node: ctx.node(),
+            topic: self.spec.topic.as_deref(),
+            handlers: &self.spec.handlers,
+            state: EventState {
+                id: event.id.clone(),
+                message: message.clone(),
+                details: details_text,
+                time: event.time,
+                duration: event.duration,
+                level: event.level as u8,
+            },
+            name: event.name,
+            tags: event.tags,
+            json: bytes,
+        });
         ctx.stats().add_alert(event.level);
         (event.id, message)
     }

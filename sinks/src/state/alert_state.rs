@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS alert_state (
 ) WITHOUT ROWID;
 ";
 
-enum Command {
+pub(super) enum Command {
     Save {
         task: String,
         node: String,
@@ -51,6 +51,8 @@ enum Command {
     },
     Forget(String),
     Flush(SyncSender<()>),
+    /// A topic event saved or a topic deleted (`super::topics`).
+    Topic(super::topics::TopicCommand),
 }
 
 /// Alert state in SQLite; see the module docs.
@@ -85,6 +87,7 @@ impl SqliteAlertState {
         let path = data_dir.join("weir.db");
         let writer_connection = open(&path)?;
         writer_connection.execute_batch(SCHEMA)?;
+        writer_connection.execute_batch(super::topics::SCHEMA)?;
         let reader = open(&path)?;
         let (sender, receiver) = mpsc::sync_channel(QUEUE);
         let writer = std::thread::Builder::new()
@@ -97,7 +100,12 @@ impl SqliteAlertState {
         })
     }
 
-    fn send(&self, command: Command) {
+    /// The reading connection (also used for the rare synchronous writes).
+    pub(super) fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn send(&self, command: Command) {
         let sender = self
             .sender
             .lock()
@@ -263,6 +271,7 @@ fn write_batch(
         // Only the latest state of a group in this batch is written; a forget in between
         // drops the saves before it.
         let mut latest: HashMap<(String, String, String), usize> = HashMap::new();
+        let mut latest_topic: HashMap<(String, String), usize> = HashMap::new();
         let mut commands: Vec<Option<Command>> = batch.into_iter().map(Some).collect();
         for idx in 0..commands.len() {
             match &commands[idx] {
@@ -270,6 +279,13 @@ fn write_batch(
                     let key = (task.clone(), node.clone(), state.group.clone());
                     if let Some(previous) = latest.insert(key, idx) {
                         commands[previous] = None;
+                    }
+                }
+                Some(Command::Topic(topic_command)) => {
+                    if let Some(key) = topic_command.key() {
+                        if let Some(previous) = latest_topic.insert(key, idx) {
+                            commands[previous] = None;
+                        }
                     }
                 }
                 Some(Command::Forget(task)) => {
@@ -312,6 +328,7 @@ fn write_batch(
                     forget.execute(params![task])?;
                 }
                 Command::Flush(ack) => acks.push(ack),
+                Command::Topic(topic_command) => topic_command.apply(&transaction)?,
             }
         }
     }

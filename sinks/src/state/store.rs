@@ -81,6 +81,10 @@ CREATE TABLE IF NOT EXISTS tasks (
     modified TEXT NOT NULL,
     last_enabled TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS templates (
     id TEXT PRIMARY KEY,
     task_type TEXT NOT NULL,
@@ -117,6 +121,28 @@ impl Store {
         self.connection
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The cluster and server ids (`debug/vars`), random UUIDs made at the first call and
+    /// kept in the store (so a restored backup keeps them).
+    pub fn server_ids(&self) -> Result<(String, String), StoreError> {
+        let connection = self.lock();
+        let id = |key: &str| -> Result<String, StoreError> {
+            connection.execute(
+                "INSERT OR IGNORE INTO meta (key, value) SELECT ?1,
+                     lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
+                     substr(lower(hex(randomblob(2))), 2) || '-' ||
+                     substr('89ab', 1 + (abs(random()) % 4), 1) ||
+                     substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))",
+                params![key],
+            )?;
+            Ok(connection.query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                params![key],
+                |row| row.get(0),
+            )?)
+        };
+        Ok((id("cluster_id")?, id("server_id")?))
     }
 
     /// Insert or replace a task.
@@ -321,5 +347,17 @@ mod tests {
             .unwrap();
         let reopened = Store::open(dir.path()).unwrap();
         assert_eq!(reopened.tasks().unwrap(), vec![task("x")]);
+        let ids = reopened.server_ids().unwrap();
+        assert_ne!(ids.0, ids.1);
+        for id in [&ids.0, &ids.1] {
+            let parts: Vec<usize> = id.split('-').map(str::len).collect();
+            assert_eq!(parts, [8, 4, 4, 4, 12], "{id}");
+            assert!(
+                id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+                "{id}"
+            );
+        }
+        drop(reopened);
+        assert_eq!(Store::open(dir.path()).unwrap().server_ids().unwrap(), ids);
     }
 }
