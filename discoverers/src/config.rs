@@ -1,4 +1,4 @@
-//! The `[[static-discovery]]`, `[[file-discovery]]`, `[[dns]]`, `[[consul]]`, `[[kubernetes]]`
+//! The `[[static-discovery]]`, `[[file-discovery]]`, `[[http-discovery]]`, `[[dns]]`, `[[consul]]`, `[[kubernetes]]`
 //! and `[[ec2]]` sections, gathered in [`DiscoveryConfig`], and their validation.
 
 use std::collections::HashSet;
@@ -11,6 +11,7 @@ use crate::dns::DnsConfig;
 #[cfg(feature = "ec2")]
 use crate::ec2::Ec2Config;
 use crate::file::FileConfig;
+use crate::http_discovery::HttpDiscoveryConfig;
 #[cfg(feature = "kubernetes")]
 use crate::kubernetes::KubernetesConfig;
 use crate::static_discovery::StaticConfig;
@@ -26,6 +27,9 @@ pub struct DiscoveryConfig {
     /// `[[file-discovery]]` sections.
     #[serde(default)]
     pub file_discovery: Vec<FileConfig>,
+    /// `[[http-discovery]]` sections.
+    #[serde(default)]
+    pub http_discovery: Vec<HttpDiscoveryConfig>,
     /// `[[dns]]` sections.
     #[serde(default)]
     pub dns: Vec<DnsConfig>,
@@ -61,6 +65,9 @@ impl DiscoveryConfig {
         for config in &self.file_discovery {
             check(SourceKind::File, &config.id, config.validate());
         }
+        for config in &self.http_discovery {
+            check(SourceKind::Http, &config.id, config.validate());
+        }
         for config in &self.dns {
             check(SourceKind::Dns, &config.id, config.validate());
         }
@@ -93,6 +100,9 @@ pub enum SourceKind {
     /// `[[file-discovery]]`.
     #[serde(rename = "file-discovery")]
     File,
+    /// `[[http-discovery]]`.
+    #[serde(rename = "http-discovery")]
+    Http,
     /// `[[dns]]`.
     #[serde(rename = "dns")]
     Dns,
@@ -113,6 +123,7 @@ impl SourceKind {
         match self {
             SourceKind::Static => "static-discovery",
             SourceKind::File => "file-discovery",
+            SourceKind::Http => "http-discovery",
             SourceKind::Dns => "dns",
             SourceKind::Consul => "consul",
             SourceKind::Kubernetes => "kubernetes",

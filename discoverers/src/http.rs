@@ -1,4 +1,5 @@
-//! The HTTP client shared by the HTTP-based discoverers (Consul, EC2), with Kapacitor's TLS keys.
+//! The HTTP client shared by the HTTP-based discoverers, with Kapacitor's TLS keys
+//! (`ssl-ca`, `ssl-cert`, `ssl-key`, `ssl-server-name`, `insecure-skip-verify`).
 
 use std::time::Duration;
 
@@ -46,6 +47,41 @@ pub(crate) fn client(
     builder
         .build()
         .map_err(|error| format!("http client: {error}"))
+}
+
+/// `ssl-server-name`: dial `url`'s host and port while TLS sends and checks `server_name`.
+/// Returns the builder that resolves `server_name` to `url`'s addresses, the URL to request
+/// (with `server_name` as its host) and the original `Host` header value to send with it.
+pub(crate) async fn with_server_name(
+    builder: reqwest::ClientBuilder,
+    url: &reqwest::Url,
+    server_name: &str,
+) -> Result<(reqwest::ClientBuilder, reqwest::Url, String), String> {
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("{url} has no host"))?
+        .to_owned();
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| format!("{url} has no port"))?;
+    let lookup = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<_> = tokio::net::lookup_host((lookup, port))
+        .await
+        .map_err(|error| format!("{host}:{port}: {error}"))?
+        .collect();
+    let mut dialled = url.clone();
+    dialled
+        .set_host(Some(server_name))
+        .map_err(|error| format!("ssl-server-name {server_name:?}: {error}"))?;
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    };
+    Ok((
+        builder.resolve_to_addrs(server_name, &addresses),
+        dialled,
+        authority,
+    ))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | `[[static-discovery]]` | [`static_discovery`] | always |
 //! | `[[file-discovery]]` | [`file`] | always |
+//! | `[[http-discovery]]` | [`http_discovery`] | always |
 //! | `[[dns]]` | [`dns`] | always |
 //! | `[[consul]]` | [`consul`] | always |
 //! | `[[ec2]]` | `ec2` | `ec2` |
@@ -43,6 +44,7 @@ pub mod dns;
 pub mod ec2;
 pub mod file;
 mod http;
+pub mod http_discovery;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
 mod manager;
@@ -55,6 +57,7 @@ pub use dns::{DnsConfig, DnsRecordType};
 #[cfg(feature = "ec2")]
 pub use ec2::{Ec2Config, Ec2Filter};
 pub use file::FileConfig;
+pub use http_discovery::HttpDiscoveryConfig;
 #[cfg(feature = "kubernetes")]
 pub use kubernetes::{KubernetesConfig, KubernetesRole};
 pub use manager::{DiscoveryManager, SourceStatus};

@@ -17,6 +17,7 @@ use crate::dns::{DnsConfig, DnsDiscoverer};
 #[cfg(feature = "ec2")]
 use crate::ec2::{Ec2Config, Ec2Discoverer};
 use crate::file::{FileConfig, FileDiscoverer};
+use crate::http_discovery::{HttpDiscoverer, HttpDiscoveryConfig};
 #[cfg(feature = "kubernetes")]
 use crate::kubernetes::{KubernetesConfig, KubernetesDiscoverer};
 use crate::refresh::{Command, HealthPolicy, HealthState, Runner, Schedule, Status, lock};
@@ -27,6 +28,7 @@ use crate::static_discovery::{StaticConfig, StaticDiscoverer};
 enum SourceConfig {
     Static(StaticConfig),
     File(FileConfig),
+    Http(HttpDiscoveryConfig),
     Dns(DnsConfig),
     Consul(ConsulConfig),
     #[cfg(feature = "kubernetes")]
@@ -52,6 +54,13 @@ impl SourceConfig {
                 .cloned()
                 .map(SourceConfig::File),
         );
+        sources.extend(
+            config
+                .http_discovery
+                .iter()
+                .cloned()
+                .map(SourceConfig::Http),
+        );
         sources.extend(config.dns.iter().cloned().map(SourceConfig::Dns));
         sources.extend(config.consul.iter().cloned().map(SourceConfig::Consul));
         #[cfg(feature = "kubernetes")]
@@ -71,6 +80,7 @@ impl SourceConfig {
         let (kind, id) = match self {
             SourceConfig::Static(config) => (SourceKind::Static, &config.id),
             SourceConfig::File(config) => (SourceKind::File, &config.id),
+            SourceConfig::Http(config) => (SourceKind::Http, &config.id),
             SourceConfig::Dns(config) => (SourceKind::Dns, &config.id),
             SourceConfig::Consul(config) => (SourceKind::Consul, &config.id),
             #[cfg(feature = "kubernetes")]
@@ -85,6 +95,7 @@ impl SourceConfig {
         match self {
             SourceConfig::Static(config) => config.enabled,
             SourceConfig::File(config) => config.enabled,
+            SourceConfig::Http(config) => config.enabled,
             SourceConfig::Dns(config) => config.enabled,
             SourceConfig::Consul(config) => config.enabled,
             #[cfg(feature = "kubernetes")]
@@ -103,6 +114,7 @@ impl SourceConfig {
             // Static targets never change; the interval only matters for "refresh now".
             SourceConfig::Static(_) => poll(Duration::from_secs(3600)),
             SourceConfig::File(config) => poll(config.refresh_interval),
+            SourceConfig::Http(config) => poll(config.refresh_interval),
             SourceConfig::Dns(config) => poll(config.refresh_interval),
             SourceConfig::Consul(config) => Schedule {
                 interval: config.refresh_interval,
@@ -122,6 +134,7 @@ impl SourceConfig {
         match self {
             SourceConfig::Static(config) => tokio::spawn(runner.run(StaticDiscoverer::new(config))),
             SourceConfig::File(config) => tokio::spawn(runner.run(FileDiscoverer::new(config))),
+            SourceConfig::Http(config) => tokio::spawn(runner.run(HttpDiscoverer::new(config))),
             SourceConfig::Dns(config) => tokio::spawn(runner.run(DnsDiscoverer::new(config))),
             SourceConfig::Consul(config) => tokio::spawn(runner.run(ConsulDiscoverer::new(config))),
             #[cfg(feature = "kubernetes")]

@@ -1,8 +1,8 @@
 //! weir's labels against Prometheus 2.42 (Debian) for the same peer: this test starts its own
-//! Prometheus on a free port with `file_sd_configs` on temp files and `ec2_sd_configs` on the
-//! running moto server, reads `discoveredLabels` from `GET /api/v1/targets?state=any`, and
-//! compares them label by label with the target groups weir's discoverers produce for the
-//! same files and the same moto instances.
+//! Prometheus on a free port with `file_sd_configs` on temp files, `ec2_sd_configs` on the
+//! running moto server and `http_sd_configs` on an endpoint the test serves, reads
+//! `discoveredLabels` from `GET /api/v1/targets?state=any`, and compares them label by label
+//! with the target groups weir's discoverers produce for the same files, instances and URL.
 //!
 //! The only differences allowed are listed in [`SCRAPE_CONFIG_LABELS`]: labels Prometheus
 //! adds from its scrape config, not from discovery.
@@ -362,5 +362,69 @@ async fn ec2_labels_match_prometheus() {
         ],
     )
     .await;
+    manager.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_sd_labels_match_prometheus() {
+    use common::http_server::{Response, Server};
+
+    // One endpoint for both, with basic auth: groups with and without labels, a label that
+    // overrides a scrape-config one, empty and unicode values, an empty group.
+    let server = Server::start(|request| {
+        if request.header("authorization") != Some("Basic cHJvbTpzZWNyZXQ=") {
+            return Response::status(401, "who are you");
+        }
+        Response::with_type(
+            200,
+            "application/json; charset=utf-8",
+            r#"[
+  {"targets": ["127.0.0.1:19999", "host-b:9100"], "labels": {"env": "test", "team": "infra"}},
+  {"targets": ["10.0.0.1:80"],
+   "labels": {"__metrics_path__": "/probe", "__param_module": "http_2xx", "job": "blackbox"}},
+  {"targets": ["10.0.0.2:80"]},
+  {"targets": ["10.0.0.3:80"], "labels": {"empty": "", "unicode": "h\u00e9llo \u2713"}},
+  {"targets": [], "labels": {"unused": "group"}}
+]"#,
+        )
+    })
+    .await;
+    let url = format!("{}/sd?x=1", server.url);
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "  - job_name: http\n    http_sd_configs:\n      - url: '{url}'\n        \
+         refresh_interval: 2s\n        basic_auth:\n          username: prom\n          \
+         password: secret\n"
+    )) else {
+        return;
+    };
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[http-discovery]]\nid = \"h\"\nurl = \"{url}\"\nusername = \"prom\"\n\
+         password = \"secret\"\n"
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut groups = manager.subscribe("http-discovery", "h");
+    manager.apply(&config);
+    common::wait_for(&mut groups, Duration::from_secs(10), |groups| {
+        common::targets(groups).len() == 5
+    })
+    .await;
+    let ours = common::targets(&groups.borrow());
+    let theirs = prometheus
+        .wait_for("5 http_sd targets", |targets| targets.len() == 5)
+        .await;
+    assert!(
+        theirs
+            .iter()
+            .all(|labels| labels.get("__meta_url") == Some(&url)),
+        "prometheus sets __meta_url: {theirs:#?}"
+    );
+    let found = differences(&ours, &theirs, "__address__", "http");
+    assert!(
+        found.is_empty(),
+        "weir and prometheus disagree:\n{}",
+        found.join("\n")
+    );
     manager.shutdown().await;
 }

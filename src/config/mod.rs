@@ -81,6 +81,9 @@ pub struct Config {
     /// Prometheus file_sd files.
     #[serde(default, rename = "file-discovery")]
     pub file_discovery: Vec<weir_discoverers::file::FileConfig>,
+    /// Prometheus HTTP SD URLs.
+    #[serde(default, rename = "http-discovery")]
+    pub http_discovery: Vec<weir_discoverers::http_discovery::HttpDiscoveryConfig>,
     /// DNS discovery.
     #[serde(default)]
     pub dns: Vec<weir_discoverers::dns::DnsConfig>,
@@ -615,6 +618,7 @@ pub fn discoverer_exists(config: &Config, service: &str, id: &str) -> bool {
     match service {
         "static-discovery" => config.static_discovery.iter().any(|d| d.id == id),
         "file-discovery" => config.file_discovery.iter().any(|d| d.id == id),
+        "http-discovery" => config.http_discovery.iter().any(|d| d.id == id),
         "dns" => config.dns.iter().any(|d| d.id == id),
         "consul" => config.consul.iter().any(|d| d.id == id),
         #[cfg(feature = "kubernetes")]
@@ -640,6 +644,10 @@ impl Config {
             "file-discovery",
             self.file_discovery.iter().map(|d| &d.id).collect(),
         );
+        add(
+            "http-discovery",
+            self.http_discovery.iter().map(|d| &d.id).collect(),
+        );
         add("dns", self.dns.iter().map(|d| &d.id).collect());
         add("consul", self.consul.iter().map(|d| &d.id).collect());
         #[cfg(feature = "kubernetes")]
@@ -657,6 +665,7 @@ impl Config {
         weir_discoverers::DiscoveryConfig {
             static_discovery: self.static_discovery.clone(),
             file_discovery: self.file_discovery.clone(),
+            http_discovery: self.http_discovery.clone(),
             dns: self.dns.clone(),
             consul: self.consul.clone(),
             #[cfg(feature = "kubernetes")]

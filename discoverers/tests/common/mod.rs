@@ -4,6 +4,7 @@
 
 #[cfg(feature = "ec2")]
 pub mod ec2_api;
+pub mod http_server;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
