@@ -7,6 +7,7 @@
 
 mod env;
 mod unknown;
+mod unsupported;
 
 use std::collections::BTreeMap;
 use std::fmt;
