@@ -14,7 +14,9 @@ use crate::file::FileConfig;
 use crate::http_discovery::HttpDiscoveryConfig;
 #[cfg(feature = "kubernetes")]
 use crate::kubernetes::KubernetesConfig;
+use crate::marathon::MarathonConfig;
 use crate::static_discovery::StaticConfig;
+use crate::triton::TritonConfig;
 
 /// Every discoverer section of a config file. The binary embeds these fields under the same
 /// TOML section names.
@@ -36,6 +38,12 @@ pub struct DiscoveryConfig {
     /// `[[consul]]` sections.
     #[serde(default)]
     pub consul: Vec<ConsulConfig>,
+    /// `[[marathon]]` sections.
+    #[serde(default)]
+    pub marathon: Vec<MarathonConfig>,
+    /// `[[triton]]` sections.
+    #[serde(default)]
+    pub triton: Vec<TritonConfig>,
     /// `[[kubernetes]]` sections.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -74,6 +82,12 @@ impl DiscoveryConfig {
         for config in &self.consul {
             check(SourceKind::Consul, &config.id, config.validate());
         }
+        for config in &self.marathon {
+            check(SourceKind::Marathon, &config.id, config.validate());
+        }
+        for config in &self.triton {
+            check(SourceKind::Triton, &config.id, config.validate());
+        }
         #[cfg(feature = "kubernetes")]
         for config in &self.kubernetes {
             check(SourceKind::Kubernetes, &config.id, config.validate());
@@ -109,6 +123,12 @@ pub enum SourceKind {
     /// `[[consul]]`.
     #[serde(rename = "consul")]
     Consul,
+    /// `[[marathon]]`.
+    #[serde(rename = "marathon")]
+    Marathon,
+    /// `[[triton]]`.
+    #[serde(rename = "triton")]
+    Triton,
     /// `[[kubernetes]]`.
     #[serde(rename = "kubernetes")]
     Kubernetes,
@@ -126,6 +146,8 @@ impl SourceKind {
             SourceKind::Http => "http-discovery",
             SourceKind::Dns => "dns",
             SourceKind::Consul => "consul",
+            SourceKind::Marathon => "marathon",
+            SourceKind::Triton => "triton",
             SourceKind::Kubernetes => "kubernetes",
             SourceKind::Ec2 => "ec2",
         }
@@ -213,6 +235,20 @@ pub(crate) fn is_host_port(address: &str) -> bool {
         !host.is_empty() && !host.contains(':') && !host.contains('/')
     };
     host_ok && port.parse::<u16>().is_ok()
+}
+
+/// Prometheus' `strutil.SanitizeLabelName`: every character that cannot be in a label name
+/// becomes `_`.
+pub(crate) fn sanitize_label_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// `host:port`, with IPv6 hosts in brackets.

@@ -49,6 +49,55 @@ pub(crate) fn client(
         .map_err(|error| format!("http client: {error}"))
 }
 
+/// A client for one base URL, with the URL to request and the `Host` header to send (set
+/// when `ssl-server-name` replaced the URL's host).
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub client: reqwest::Client,
+    pub url: reqwest::Url,
+    pub host: Option<String>,
+}
+
+impl Endpoint {
+    /// Build the client for `url` with the TLS keys; errors name the key or file.
+    pub(crate) async fn new(
+        url: &str,
+        tls: TlsFiles<'_>,
+        server_name: Option<&str>,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<Endpoint, String> {
+        let url = reqwest::Url::parse(url).map_err(|error| format!("url {url:?}: {error}"))?;
+        let (builder, url, host) = match server_name {
+            Some(server_name) => {
+                let (builder, dialled, host) = with_server_name(builder, &url, server_name).await?;
+                (builder, dialled, Some(host))
+            }
+            None => (builder, url, None),
+        };
+        Ok(Endpoint {
+            client: client(tls, builder)?,
+            url,
+            host,
+        })
+    }
+
+    /// A GET of the endpoint's URL with `suffix` appended (as Prometheus appends API paths
+    /// to a configured server, so a server URL may carry a path prefix).
+    pub(crate) fn get(&self, suffix: &str) -> Result<reqwest::RequestBuilder, String> {
+        let url = if suffix.is_empty() {
+            self.url.clone()
+        } else {
+            let text = format!("{}{suffix}", self.url.as_str().trim_end_matches('/'));
+            reqwest::Url::parse(&text).map_err(|error| format!("{text}: {error}"))?
+        };
+        let mut request = self.client.get(url);
+        if let Some(host) = &self.host {
+            request = request.header(reqwest::header::HOST, host);
+        }
+        Ok(request)
+    }
+}
+
 /// `ssl-server-name`: dial `url`'s host and port while TLS sends and checks `server_name`.
 /// Returns the builder that resolves `server_name` to `url`'s addresses, the URL to request
 /// (with `server_name` as its host) and the original `Host` header value to send with it.

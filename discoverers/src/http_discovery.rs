@@ -15,7 +15,7 @@ use weir_engine::relabel::is_valid_label_name;
 use weir_engine::{DiscoverError, Discoverer, Labels, TargetGroup};
 
 use crate::config::{ConfigError, Problems, SourceKind, default_true};
-use crate::http::{TlsFiles, client, with_server_name};
+use crate::http::{Endpoint, TlsFiles};
 use crate::refresh::Source;
 
 /// The label naming the URL a target came from.
@@ -110,8 +110,8 @@ struct HttpGroup {
 /// Fetches one URL.
 pub struct HttpDiscoverer {
     config: HttpDiscoveryConfig,
-    /// The client, the URL it requests and the `Host` header to send, built on first use.
-    client: Option<(reqwest::Client, reqwest::Url, Option<String>)>,
+    /// Built on first use.
+    endpoint: Option<Endpoint>,
 }
 
 impl HttpDiscoverer {
@@ -119,53 +119,42 @@ impl HttpDiscoverer {
     pub fn new(config: &HttpDiscoveryConfig) -> HttpDiscoverer {
         HttpDiscoverer {
             config: config.clone(),
-            client: None,
+            endpoint: None,
         }
     }
 
-    async fn client(
-        &mut self,
-    ) -> Result<(reqwest::Client, reqwest::Url, Option<String>), DiscoverError> {
-        if let Some(client) = &self.client {
-            return Ok(client.clone());
+    async fn endpoint(&mut self) -> Result<Endpoint, DiscoverError> {
+        if let Some(endpoint) = &self.endpoint {
+            return Ok(endpoint.clone());
         }
         let config = &self.config;
-        let url = reqwest::Url::parse(&config.url)
-            .map_err(|error| DiscoverError::Invalid(format!("url {:?}: {error}", config.url)))?;
-        let mut builder = reqwest::Client::builder().timeout(config.refresh_interval);
-        let (url, host) = match &config.ssl_server_name {
-            Some(server_name) => {
-                let (with_name, dialled, host) = with_server_name(builder, &url, server_name)
-                    .await
-                    .map_err(DiscoverError::Peer)?;
-                builder = with_name;
-                (dialled, Some(host))
-            }
-            None => (url, None),
-        };
         let tls = TlsFiles {
             ca: config.ssl_ca.as_deref(),
             cert: config.ssl_cert.as_deref(),
             key: config.ssl_key.as_deref(),
             insecure_skip_verify: config.insecure_skip_verify,
         };
-        let client = client(tls, builder).map_err(DiscoverError::Invalid)?;
-        self.client = Some((client.clone(), url.clone(), host.clone()));
-        Ok((client, url, host))
+        let builder = reqwest::Client::builder().timeout(config.refresh_interval);
+        let endpoint = Endpoint::new(&config.url, tls, config.ssl_server_name.as_deref(), builder)
+            .await
+            .map_err(DiscoverError::Invalid)?;
+        self.endpoint = Some(endpoint.clone());
+        Ok(endpoint)
     }
 }
 
 impl Discoverer for HttpDiscoverer {
     async fn discover(&mut self) -> Result<Vec<TargetGroup>, DiscoverError> {
-        let (client, url, host) = self.client().await?;
+        let endpoint = self.endpoint().await?;
         let shown = &self.config.url;
-        let mut request = client.get(url).header("Accept", "application/json").header(
-            "X-Prometheus-Refresh-Interval-Seconds",
-            self.config.refresh_interval.as_secs_f64().to_string(),
-        );
-        if let Some(host) = host {
-            request = request.header("Host", host);
-        }
+        let mut request = endpoint
+            .get("")
+            .map_err(DiscoverError::Invalid)?
+            .header("Accept", "application/json")
+            .header(
+                "X-Prometheus-Refresh-Interval-Seconds",
+                self.config.refresh_interval.as_secs_f64().to_string(),
+            );
         if let Some(username) = &self.config.username {
             request = request.basic_auth(username, self.config.password.as_deref());
         }

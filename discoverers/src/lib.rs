@@ -14,6 +14,8 @@
 //! | `[[http-discovery]]` | [`http_discovery`] | always |
 //! | `[[dns]]` | [`dns`] | always |
 //! | `[[consul]]` | [`consul`] | always |
+//! | `[[marathon]]` | [`marathon`] | always |
+//! | `[[triton]]` | [`triton`] | always |
 //! | `[[ec2]]` | `ec2` | `ec2` |
 //! | `[[kubernetes]]` | `kubernetes` | `kubernetes` |
 //!
@@ -48,8 +50,10 @@ pub mod http_discovery;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
 mod manager;
+pub mod marathon;
 mod refresh;
 pub mod static_discovery;
+pub mod triton;
 
 pub use config::{ConfigError, DiscoveryConfig, SourceKind};
 pub use consul::ConsulConfig;
@@ -61,5 +65,7 @@ pub use http_discovery::HttpDiscoveryConfig;
 #[cfg(feature = "kubernetes")]
 pub use kubernetes::{KubernetesConfig, KubernetesRole};
 pub use manager::{DiscoveryManager, SourceStatus};
+pub use marathon::MarathonConfig;
 pub use refresh::{HealthPolicy, HealthState};
 pub use static_discovery::StaticConfig;
+pub use triton::TritonConfig;

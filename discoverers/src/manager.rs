@@ -20,8 +20,10 @@ use crate::file::{FileConfig, FileDiscoverer};
 use crate::http_discovery::{HttpDiscoverer, HttpDiscoveryConfig};
 #[cfg(feature = "kubernetes")]
 use crate::kubernetes::{KubernetesConfig, KubernetesDiscoverer};
+use crate::marathon::{MarathonConfig, MarathonDiscoverer};
 use crate::refresh::{Command, HealthPolicy, HealthState, Runner, Schedule, Status, lock};
 use crate::static_discovery::{StaticConfig, StaticDiscoverer};
+use crate::triton::{TritonConfig, TritonDiscoverer};
 
 /// One configured source, whatever its backend.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +33,8 @@ enum SourceConfig {
     Http(HttpDiscoveryConfig),
     Dns(DnsConfig),
     Consul(ConsulConfig),
+    Marathon(MarathonConfig),
+    Triton(TritonConfig),
     #[cfg(feature = "kubernetes")]
     Kubernetes(KubernetesConfig),
     #[cfg(feature = "ec2")]
@@ -63,6 +67,8 @@ impl SourceConfig {
         );
         sources.extend(config.dns.iter().cloned().map(SourceConfig::Dns));
         sources.extend(config.consul.iter().cloned().map(SourceConfig::Consul));
+        sources.extend(config.marathon.iter().cloned().map(SourceConfig::Marathon));
+        sources.extend(config.triton.iter().cloned().map(SourceConfig::Triton));
         #[cfg(feature = "kubernetes")]
         sources.extend(
             config
@@ -83,6 +89,8 @@ impl SourceConfig {
             SourceConfig::Http(config) => (SourceKind::Http, &config.id),
             SourceConfig::Dns(config) => (SourceKind::Dns, &config.id),
             SourceConfig::Consul(config) => (SourceKind::Consul, &config.id),
+            SourceConfig::Marathon(config) => (SourceKind::Marathon, &config.id),
+            SourceConfig::Triton(config) => (SourceKind::Triton, &config.id),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => (SourceKind::Kubernetes, &config.id),
             #[cfg(feature = "ec2")]
@@ -98,6 +106,8 @@ impl SourceConfig {
             SourceConfig::Http(config) => config.enabled,
             SourceConfig::Dns(config) => config.enabled,
             SourceConfig::Consul(config) => config.enabled,
+            SourceConfig::Marathon(config) => config.enabled,
+            SourceConfig::Triton(config) => config.enabled,
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => config.enabled,
             #[cfg(feature = "ec2")]
@@ -120,6 +130,8 @@ impl SourceConfig {
                 interval: config.refresh_interval,
                 long_poll: true,
             },
+            SourceConfig::Marathon(config) => poll(config.refresh_interval),
+            SourceConfig::Triton(config) => poll(config.refresh_interval),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(_) => Schedule {
                 interval: Duration::from_secs(30),
@@ -137,6 +149,10 @@ impl SourceConfig {
             SourceConfig::Http(config) => tokio::spawn(runner.run(HttpDiscoverer::new(config))),
             SourceConfig::Dns(config) => tokio::spawn(runner.run(DnsDiscoverer::new(config))),
             SourceConfig::Consul(config) => tokio::spawn(runner.run(ConsulDiscoverer::new(config))),
+            SourceConfig::Marathon(config) => {
+                tokio::spawn(runner.run(MarathonDiscoverer::new(config)))
+            }
+            SourceConfig::Triton(config) => tokio::spawn(runner.run(TritonDiscoverer::new(config))),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => {
                 tokio::spawn(runner.run(KubernetesDiscoverer::new(config)))

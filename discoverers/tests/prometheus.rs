@@ -1,8 +1,9 @@
 //! weir's labels against Prometheus 2.42 (Debian) for the same peer: this test starts its own
 //! Prometheus on a free port with `file_sd_configs` on temp files, `ec2_sd_configs` on the
-//! running moto server and `http_sd_configs` on an endpoint the test serves, reads
+//! running moto server, and `http_sd_configs`, `marathon_sd_configs` and `triton_sd_configs`
+//! on fakes of those APIs that the test serves itself, reads
 //! `discoveredLabels` from `GET /api/v1/targets?state=any`, and compares them label by label
-//! with the target groups weir's discoverers produce for the same files, instances and URL.
+//! with the target groups weir's discoverers produce from the same files, instances and fakes.
 //!
 //! The only differences allowed are listed in [`SCRAPE_CONFIG_LABELS`]: labels Prometheus
 //! adds from its scrape config, not from discovery.
@@ -421,6 +422,172 @@ async fn http_sd_labels_match_prometheus() {
         "prometheus sets __meta_url: {theirs:#?}"
     );
     let found = differences(&ours, &theirs, "__address__", "http");
+    assert!(
+        found.is_empty(),
+        "weir and prometheus disagree:\n{}",
+        found.join("\n")
+    );
+    manager.shutdown().await;
+}
+
+/// The apps a Marathon fake serves at `/v2/apps/?embed=apps.tasks`: every way Prometheus
+/// picks a port (task ports, port mappings in both places, container networks, port
+/// definitions with and without `requirePorts`), labels with odd names, an app without
+/// tasks and one without an image.
+fn marathon_apps() -> serde_json::Value {
+    serde_json::json!({"apps": [
+        {"id": "/web", "labels": {"team.name": "infra", "HAPROXY_0_VHOST": "web.example"},
+         "container": {"type": "DOCKER", "docker": {"image": "nginx:1.25"}},
+         "tasksRunning": 2,
+         "tasks": [{"id": "web.a1", "host": "10.0.0.1", "ports": [31000, 31001], "appId": "/web"},
+                   {"id": "web.a2", "host": "10.0.0.2", "ports": [31002, 31003]}]},
+        {"id": "/bridge", "container": {"docker": {"image": "app:2"},
+            "portMappings": [{"containerPort": 8080, "hostPort": 0, "servicePort": 10001,
+                              "labels": {"metrics": "/m", "bad-name": "x"}}]},
+         "tasks": [{"id": "bridge.1", "host": "agent-3", "ports": [31500]}]},
+        {"id": "/legacy", "container": {"docker": {"image": "old:1", "portMappings": [
+            {"containerPort": 9100, "hostPort": 31600}]}},
+         "tasks": [{"id": "legacy.1", "host": "agent-4", "ports": [31600]}]},
+        {"id": "/overlay", "networks": [{"mode": "container", "name": "dcos"}],
+         "container": {"portMappings": [{"containerPort": 9273, "labels": {"scrape": "yes"}}]},
+         "tasks": [{"id": "overlay.1", "host": "agent-5",
+                    "ipAddresses": [{"ipAddress": "9.0.0.5", "protocol": "IPv4"}]}]},
+        {"id": "/defs", "requirePorts": true,
+         "portDefinitions": [{"port": 9000, "labels": {"kind": "fixed"}}, {"port": 9001}],
+         "tasks": [{"id": "defs.1", "host": "agent-6", "ports": [9000, 9001]}]},
+        {"id": "/service-port", "portDefinitions": [{"port": 10000, "labels": {"x": "y"}}],
+         "tasks": [{"id": "sp.1", "host": "agent-7", "ports": [31777]}]},
+        {"id": "/idle", "labels": {"a": "b"}, "tasks": []},
+        {"id": "/noimage", "tasks": [{"id": "ni.1", "host": "agent-8", "ports": [31888]}]}
+    ]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marathon_labels_match_prometheus() {
+    use common::http_server::{Response, Server};
+
+    let server = Server::start(|request| {
+        if request.header("authorization") != Some("Bearer m-token") {
+            return Response::status(401, "{\"message\": \"unauthorized\"}");
+        }
+        if request.path() != "/v2/apps/" || request.query("embed").as_deref() != Some("apps.tasks")
+        {
+            return Response::status(404, "{\"message\": \"not found\"}");
+        }
+        Response::json(&marathon_apps())
+    })
+    .await;
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "  - job_name: marathon\n    marathon_sd_configs:\n      - servers: ['{}']\n        \
+         refresh_interval: 2s\n        bearer_token: m-token\n",
+        server.url
+    )) else {
+        return;
+    };
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[marathon]]\nid = \"m\"\nservers = [\"{}\"]\nbearer-token = \"m-token\"\n",
+        server.url
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut groups = manager.subscribe("marathon", "m");
+    manager.apply(&config);
+    const N_TARGETS: usize = 11;
+    common::wait_for(&mut groups, Duration::from_secs(10), |groups| {
+        common::targets(groups).len() == N_TARGETS
+    })
+    .await;
+    let ours = common::targets(&groups.borrow());
+    let theirs = prometheus
+        .wait_for("the marathon tasks", |targets| targets.len() == N_TARGETS)
+        .await;
+    let key = |labels: &Labels| {
+        format!(
+            "{}#{}",
+            labels
+                .get("__meta_marathon_task")
+                .cloned()
+                .unwrap_or_default(),
+            labels
+                .get("__meta_marathon_port_index")
+                .cloned()
+                .unwrap_or_default()
+        )
+    };
+    let keyed = |targets: &[Labels]| -> Vec<Labels> {
+        targets
+            .iter()
+            .map(|labels| {
+                let mut labels = labels.clone();
+                labels.insert("test_key".to_owned(), key(&labels));
+                labels
+            })
+            .collect()
+    };
+    let found = differences(&keyed(&ours), &keyed(&theirs), "test_key", "marathon");
+    assert!(
+        found.is_empty(),
+        "weir and prometheus disagree:\n{}",
+        found.join("\n")
+    );
+    manager.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triton_labels_match_prometheus() {
+    use common::http_server::{Response, Server, certificates};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some((ca, cert, key)) = certificates(dir.path(), "cmon.weir.test") else {
+        return;
+    };
+    let server = Server::start_tls(
+        |request| match request.path() {
+            "/v1/discover" => Response::json(&serde_json::json!({"containers": [
+                {"groups": ["web", "prod"], "server_uuid": "44454c4c-5000-104d-8037-b7c04f5a5131",
+                 "vm_alias": "web-1", "vm_brand": "lx",
+                 "vm_image_uuid": "7b27a514-89d7-11e6-bee6-3f96f367bee7",
+                 "vm_uuid": "ad466fbf-46a2-4027-9b64-8d3cdb7e9072"},
+                {"groups": [], "server_uuid": "44454c4c-5000-104d-8037-b7c04f5a5131",
+                 "vm_alias": "", "vm_brand": "joyent",
+                 "vm_image_uuid": "a5894692-bd32-4ca1-908a-e2dda3c3a5e6",
+                 "vm_uuid": "b39a1d4d-2c6e-4a43-99a4-7ab5e1b1f0b2"}]})),
+            _ => Response::status(404, "not found"),
+        },
+        &cert,
+        &key,
+    )
+    .await;
+    let port = server.port;
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "  - job_name: triton\n    triton_sd_configs:\n      - account: weir\n        \
+         dns_suffix: cmon.weir.test\n        endpoint: 127.0.0.1\n        port: {port}\n        \
+         version: 1\n        refresh_interval: 2s\n        tls_config:\n          \
+         ca_file: {}\n",
+        ca.display()
+    )) else {
+        return;
+    };
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[triton]]\nid = \"t\"\naccount = \"weir\"\ndns-suffix = \"cmon.weir.test\"\n\
+         endpoint = \"127.0.0.1\"\nport = {port}\nssl-ca = \"{}\"\n",
+        ca.display()
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut groups = manager.subscribe("triton", "t");
+    manager.apply(&config);
+    common::wait_for(&mut groups, Duration::from_secs(10), |groups| {
+        common::targets(groups).len() == 2
+    })
+    .await;
+    let ours = common::targets(&groups.borrow());
+    let theirs = prometheus
+        .wait_for("the 2 triton containers", |targets| targets.len() == 2)
+        .await;
+    let found = differences(&ours, &theirs, "__address__", "triton");
     assert!(
         found.is_empty(),
         "weir and prometheus disagree:\n{}",

@@ -32,6 +32,8 @@ const SECTIONS: &[&str] = &[
     "file-discovery",
     "prometheus",
     "kubernetes",
+    "triton",
+    "marathon",
     "influxdb",
     "logging",
     "scraper",

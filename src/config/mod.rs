@@ -91,6 +91,12 @@ pub struct Config {
     /// Consul discovery.
     #[serde(default)]
     pub consul: Vec<weir_discoverers::consul::ConsulConfig>,
+    /// marathon discovery.
+    #[serde(default)]
+    pub marathon: Vec<weir_discoverers::marathon::MarathonConfig>,
+    /// triton discovery.
+    #[serde(default)]
+    pub triton: Vec<weir_discoverers::triton::TritonConfig>,
     /// Kubernetes discovery.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -622,6 +628,8 @@ pub fn discoverer_exists(config: &Config, service: &str, id: &str) -> bool {
         "http-discovery" => config.http_discovery.iter().any(|d| d.id == id),
         "dns" => config.dns.iter().any(|d| d.id == id),
         "consul" => config.consul.iter().any(|d| d.id == id),
+        "marathon" => config.marathon.iter().any(|d| d.id == id),
+        "triton" => config.triton.iter().any(|d| d.id == id),
         #[cfg(feature = "kubernetes")]
         "kubernetes" => config.kubernetes.iter().any(|d| d.id == id),
         #[cfg(feature = "ec2")]
@@ -651,6 +659,8 @@ impl Config {
         );
         add("dns", self.dns.iter().map(|d| &d.id).collect());
         add("consul", self.consul.iter().map(|d| &d.id).collect());
+        add("marathon", self.marathon.iter().map(|d| &d.id).collect());
+        add("triton", self.triton.iter().map(|d| &d.id).collect());
         #[cfg(feature = "kubernetes")]
         add(
             "kubernetes",
@@ -669,6 +679,8 @@ impl Config {
             http_discovery: self.http_discovery.clone(),
             dns: self.dns.clone(),
             consul: self.consul.clone(),
+            marathon: self.marathon.clone(),
+            triton: self.triton.clone(),
             #[cfg(feature = "kubernetes")]
             kubernetes: self.kubernetes.clone(),
             #[cfg(feature = "ec2")]
