@@ -15,6 +15,8 @@ use crate::http_discovery::HttpDiscoveryConfig;
 #[cfg(feature = "kubernetes")]
 use crate::kubernetes::KubernetesConfig;
 use crate::marathon::MarathonConfig;
+use crate::nerve::NerveConfig;
+use crate::serverset::ServersetConfig;
 use crate::static_discovery::StaticConfig;
 use crate::triton::TritonConfig;
 
@@ -44,6 +46,12 @@ pub struct DiscoveryConfig {
     /// `[[triton]]` sections.
     #[serde(default)]
     pub triton: Vec<TritonConfig>,
+    /// `[[nerve]]` sections.
+    #[serde(default)]
+    pub nerve: Vec<NerveConfig>,
+    /// `[[serverset]]` sections.
+    #[serde(default)]
+    pub serverset: Vec<ServersetConfig>,
     /// `[[kubernetes]]` sections.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -88,6 +96,20 @@ impl DiscoveryConfig {
         for config in &self.triton {
             check(SourceKind::Triton, &config.id, config.validate());
         }
+        for config in &self.nerve {
+            check(
+                SourceKind::Nerve,
+                &config.id,
+                crate::nerve::validate(config),
+            );
+        }
+        for config in &self.serverset {
+            check(
+                SourceKind::Serverset,
+                &config.id,
+                crate::serverset::validate(config),
+            );
+        }
         #[cfg(feature = "kubernetes")]
         for config in &self.kubernetes {
             check(SourceKind::Kubernetes, &config.id, config.validate());
@@ -129,6 +151,12 @@ pub enum SourceKind {
     /// `[[triton]]`.
     #[serde(rename = "triton")]
     Triton,
+    /// `[[nerve]]`.
+    #[serde(rename = "nerve")]
+    Nerve,
+    /// `[[serverset]]`.
+    #[serde(rename = "serverset")]
+    Serverset,
     /// `[[kubernetes]]`.
     #[serde(rename = "kubernetes")]
     Kubernetes,
@@ -148,6 +176,8 @@ impl SourceKind {
             SourceKind::Consul => "consul",
             SourceKind::Marathon => "marathon",
             SourceKind::Triton => "triton",
+            SourceKind::Nerve => "nerve",
+            SourceKind::Serverset => "serverset",
             SourceKind::Kubernetes => "kubernetes",
             SourceKind::Ec2 => "ec2",
         }

@@ -16,6 +16,8 @@
 //! | `[[consul]]` | [`consul`] | always |
 //! | `[[marathon]]` | [`marathon`] | always |
 //! | `[[triton]]` | [`triton`] | always |
+//! | `[[nerve]]` | [`nerve`] | always |
+//! | `[[serverset]]` | [`serverset`] | always |
 //! | `[[ec2]]` | `ec2` | `ec2` |
 //! | `[[kubernetes]]` | `kubernetes` | `kubernetes` |
 //!
@@ -51,9 +53,12 @@ pub mod http_discovery;
 pub mod kubernetes;
 mod manager;
 pub mod marathon;
+pub mod nerve;
 mod refresh;
+pub mod serverset;
 pub mod static_discovery;
 pub mod triton;
+pub mod zookeeper;
 
 pub use config::{ConfigError, DiscoveryConfig, SourceKind};
 pub use consul::ConsulConfig;
@@ -66,6 +71,8 @@ pub use http_discovery::HttpDiscoveryConfig;
 pub use kubernetes::{KubernetesConfig, KubernetesRole};
 pub use manager::{DiscoveryManager, SourceStatus};
 pub use marathon::MarathonConfig;
+pub use nerve::NerveConfig;
 pub use refresh::{HealthPolicy, HealthState};
+pub use serverset::ServersetConfig;
 pub use static_discovery::StaticConfig;
 pub use triton::TritonConfig;

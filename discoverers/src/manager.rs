@@ -21,9 +21,14 @@ use crate::http_discovery::{HttpDiscoverer, HttpDiscoveryConfig};
 #[cfg(feature = "kubernetes")]
 use crate::kubernetes::{KubernetesConfig, KubernetesDiscoverer};
 use crate::marathon::{MarathonConfig, MarathonDiscoverer};
+use crate::nerve::NerveConfig;
 use crate::refresh::{Command, HealthPolicy, HealthState, Runner, Schedule, Status, lock};
+use crate::serverset::ServersetConfig;
 use crate::static_discovery::{StaticConfig, StaticDiscoverer};
 use crate::triton::{TritonConfig, TritonDiscoverer};
+
+/// How often ZooKeeper sources read their trees again without a watch event.
+const ZOOKEEPER_RESYNC: Duration = Duration::from_secs(60);
 
 /// One configured source, whatever its backend.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +40,8 @@ enum SourceConfig {
     Consul(ConsulConfig),
     Marathon(MarathonConfig),
     Triton(TritonConfig),
+    Nerve(NerveConfig),
+    Serverset(ServersetConfig),
     #[cfg(feature = "kubernetes")]
     Kubernetes(KubernetesConfig),
     #[cfg(feature = "ec2")]
@@ -69,6 +76,14 @@ impl SourceConfig {
         sources.extend(config.consul.iter().cloned().map(SourceConfig::Consul));
         sources.extend(config.marathon.iter().cloned().map(SourceConfig::Marathon));
         sources.extend(config.triton.iter().cloned().map(SourceConfig::Triton));
+        sources.extend(config.nerve.iter().cloned().map(SourceConfig::Nerve));
+        sources.extend(
+            config
+                .serverset
+                .iter()
+                .cloned()
+                .map(SourceConfig::Serverset),
+        );
         #[cfg(feature = "kubernetes")]
         sources.extend(
             config
@@ -91,6 +106,8 @@ impl SourceConfig {
             SourceConfig::Consul(config) => (SourceKind::Consul, &config.id),
             SourceConfig::Marathon(config) => (SourceKind::Marathon, &config.id),
             SourceConfig::Triton(config) => (SourceKind::Triton, &config.id),
+            SourceConfig::Nerve(config) => (SourceKind::Nerve, &config.id),
+            SourceConfig::Serverset(config) => (SourceKind::Serverset, &config.id),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => (SourceKind::Kubernetes, &config.id),
             #[cfg(feature = "ec2")]
@@ -108,6 +125,8 @@ impl SourceConfig {
             SourceConfig::Consul(config) => config.enabled,
             SourceConfig::Marathon(config) => config.enabled,
             SourceConfig::Triton(config) => config.enabled,
+            SourceConfig::Nerve(config) => config.enabled,
+            SourceConfig::Serverset(config) => config.enabled,
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => config.enabled,
             #[cfg(feature = "ec2")]
@@ -132,6 +151,7 @@ impl SourceConfig {
             },
             SourceConfig::Marathon(config) => poll(config.refresh_interval),
             SourceConfig::Triton(config) => poll(config.refresh_interval),
+            SourceConfig::Nerve(_) | SourceConfig::Serverset(_) => poll(ZOOKEEPER_RESYNC),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(_) => Schedule {
                 interval: Duration::from_secs(30),
@@ -153,6 +173,12 @@ impl SourceConfig {
                 tokio::spawn(runner.run(MarathonDiscoverer::new(config)))
             }
             SourceConfig::Triton(config) => tokio::spawn(runner.run(TritonDiscoverer::new(config))),
+            SourceConfig::Nerve(config) => {
+                tokio::spawn(runner.run(crate::nerve::discoverer(config)))
+            }
+            SourceConfig::Serverset(config) => {
+                tokio::spawn(runner.run(crate::serverset::discoverer(config)))
+            }
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => {
                 tokio::spawn(runner.run(KubernetesDiscoverer::new(config)))

@@ -1,7 +1,8 @@
 //! weir's labels against Prometheus 2.42 (Debian) for the same peer: this test starts its own
 //! Prometheus on a free port with `file_sd_configs` on temp files, `ec2_sd_configs` on the
 //! running moto server, and `http_sd_configs`, `marathon_sd_configs` and `triton_sd_configs`
-//! on fakes of those APIs that the test serves itself, reads
+//! on fakes of those APIs that the test serves itself, `nerve_sd_configs` and
+//! `serverset_sd_configs` on the running ZooKeeper, reads
 //! `discoveredLabels` from `GET /api/v1/targets?state=any`, and compares them label by label
 //! with the target groups weir's discoverers produce from the same files, instances and fakes.
 //!
@@ -594,4 +595,105 @@ async fn triton_labels_match_prometheus() {
         found.join("\n")
     );
     manager.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nerve_and_serverset_labels_match_prometheus() {
+    use common::zk;
+
+    let Some((client, servers, root)) = zk::connect("prom").await else {
+        return;
+    };
+    // Members at several depths, with and without optional fields, IPv6, odd endpoint names,
+    // a node that is not a member, and a member at the watched path itself.
+    let nerve = format!("{root}/nerve");
+    for (path, data) in [
+        ("", r#"{"host": "10.9.0.1", "port": 1, "name": "root"}"#),
+        (
+            "/web/i-1",
+            r#"{"host": "10.0.0.1", "port": 9100, "name": "web_1", "weight": 2}"#,
+        ),
+        ("/web/i-2", r#"{"host": "::1", "port": 9101}"#),
+        (
+            "/web/deep/i-3",
+            r#"{"host": "10.0.0.3", "port": 9102, "name": ""}"#,
+        ),
+        ("/web/junk", "not json"),
+    ] {
+        zk::put(&client, &format!("{nerve}{path}"), data.as_bytes()).await;
+    }
+    let serverset = format!("{root}/serverset");
+    for (path, data) in [
+        (
+            "/job/member_0000000001",
+            r#"{"serviceEndpoint": {"host": "10.1.0.1", "port": 8080},
+                "additionalEndpoints": {"admin-http": {"host": "10.1.0.1", "port": 9990},
+                                        "aurora": {"host": "10.1.0.1", "port": 8080}},
+                "status": "ALIVE", "shard": 1}"#,
+        ),
+        (
+            "/job/member_0000000002",
+            r#"{"serviceEndpoint": {"host": "10.1.0.2", "port": 8081}, "status": "DEAD"}"#,
+        ),
+        ("/job/empty", ""),
+    ] {
+        zk::put(&client, &format!("{serverset}{path}"), data.as_bytes()).await;
+    }
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "  - job_name: nerve\n    nerve_sd_configs:\n      - servers: ['{servers}']\n        \
+         paths: ['{nerve}']\n  - job_name: serverset\n    serverset_sd_configs:\n      \
+         - servers: ['{servers}']\n        paths: ['{serverset}']\n"
+    )) else {
+        zk::delete_tree(&client, &root).await;
+        return;
+    };
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[nerve]]\nid = \"n\"\nservers = [\"{servers}\"]\npaths = [\"{nerve}\"]\n\
+         [[serverset]]\nid = \"s\"\nservers = [\"{servers}\"]\npaths = [\"{serverset}\"]\n"
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut nerve_groups = manager.subscribe("nerve", "n");
+    let mut serverset_groups = manager.subscribe("serverset", "s");
+    manager.apply(&config);
+    common::wait_for(&mut nerve_groups, Duration::from_secs(15), |groups| {
+        common::targets(groups).len() == 4
+    })
+    .await;
+    common::wait_for(&mut serverset_groups, Duration::from_secs(15), |groups| {
+        common::targets(groups).len() == 2
+    })
+    .await;
+    let theirs = prometheus
+        .wait_for("4 nerve and 2 serverset members", |targets| {
+            targets.len() == 6
+        })
+        .await;
+    let job = |name: &str| -> Vec<Labels> {
+        theirs
+            .iter()
+            .filter(|labels| labels.get("job").map(String::as_str) == Some(name))
+            .cloned()
+            .collect()
+    };
+    let mut found = differences(
+        &common::targets(&nerve_groups.borrow()),
+        &job("nerve"),
+        "__meta_nerve_path",
+        "nerve",
+    );
+    found.extend(differences(
+        &common::targets(&serverset_groups.borrow()),
+        &job("serverset"),
+        "__meta_serverset_path",
+        "serverset",
+    ));
+    manager.shutdown().await;
+    zk::delete_tree(&client, &root).await;
+    assert!(
+        found.is_empty(),
+        "weir and prometheus disagree:\n{}",
+        found.join("\n")
+    );
 }

@@ -32,6 +32,8 @@ const SECTIONS: &[&str] = &[
     "file-discovery",
     "prometheus",
     "kubernetes",
+    "serverset",
+    "nerve",
     "triton",
     "marathon",
     "influxdb",

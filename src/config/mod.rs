@@ -97,6 +97,12 @@ pub struct Config {
     /// triton discovery.
     #[serde(default)]
     pub triton: Vec<weir_discoverers::triton::TritonConfig>,
+    /// nerve discovery.
+    #[serde(default)]
+    pub nerve: Vec<weir_discoverers::nerve::NerveConfig>,
+    /// serverset discovery.
+    #[serde(default)]
+    pub serverset: Vec<weir_discoverers::serverset::ServersetConfig>,
     /// Kubernetes discovery.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -630,6 +636,8 @@ pub fn discoverer_exists(config: &Config, service: &str, id: &str) -> bool {
         "consul" => config.consul.iter().any(|d| d.id == id),
         "marathon" => config.marathon.iter().any(|d| d.id == id),
         "triton" => config.triton.iter().any(|d| d.id == id),
+        "nerve" => config.nerve.iter().any(|d| d.id == id),
+        "serverset" => config.serverset.iter().any(|d| d.id == id),
         #[cfg(feature = "kubernetes")]
         "kubernetes" => config.kubernetes.iter().any(|d| d.id == id),
         #[cfg(feature = "ec2")]
@@ -661,6 +669,8 @@ impl Config {
         add("consul", self.consul.iter().map(|d| &d.id).collect());
         add("marathon", self.marathon.iter().map(|d| &d.id).collect());
         add("triton", self.triton.iter().map(|d| &d.id).collect());
+        add("nerve", self.nerve.iter().map(|d| &d.id).collect());
+        add("serverset", self.serverset.iter().map(|d| &d.id).collect());
         #[cfg(feature = "kubernetes")]
         add(
             "kubernetes",
@@ -681,6 +691,8 @@ impl Config {
             consul: self.consul.clone(),
             marathon: self.marathon.clone(),
             triton: self.triton.clone(),
+            nerve: self.nerve.clone(),
+            serverset: self.serverset.clone(),
             #[cfg(feature = "kubernetes")]
             kubernetes: self.kubernetes.clone(),
             #[cfg(feature = "ec2")]

@@ -5,6 +5,7 @@
 #[cfg(feature = "ec2")]
 pub mod ec2_api;
 pub mod http_server;
+pub mod zk;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
