@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::azure::AzureConfig;
 use crate::consul::ConsulConfig;
 use crate::dns::DnsConfig;
 #[cfg(feature = "ec2")]
@@ -52,6 +53,9 @@ pub struct DiscoveryConfig {
     /// `[[serverset]]` sections.
     #[serde(default)]
     pub serverset: Vec<ServersetConfig>,
+    /// `[[azure]]` sections.
+    #[serde(default)]
+    pub azure: Vec<AzureConfig>,
     /// `[[kubernetes]]` sections.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -110,6 +114,9 @@ impl DiscoveryConfig {
                 crate::serverset::validate(config),
             );
         }
+        for config in &self.azure {
+            check(SourceKind::Azure, &config.id, config.validate());
+        }
         #[cfg(feature = "kubernetes")]
         for config in &self.kubernetes {
             check(SourceKind::Kubernetes, &config.id, config.validate());
@@ -157,6 +164,9 @@ pub enum SourceKind {
     /// `[[serverset]]`.
     #[serde(rename = "serverset")]
     Serverset,
+    /// `[[azure]]`.
+    #[serde(rename = "azure")]
+    Azure,
     /// `[[kubernetes]]`.
     #[serde(rename = "kubernetes")]
     Kubernetes,
@@ -178,6 +188,7 @@ impl SourceKind {
             SourceKind::Triton => "triton",
             SourceKind::Nerve => "nerve",
             SourceKind::Serverset => "serverset",
+            SourceKind::Azure => "azure",
             SourceKind::Kubernetes => "kubernetes",
             SourceKind::Ec2 => "ec2",
         }

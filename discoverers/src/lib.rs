@@ -18,6 +18,7 @@
 //! | `[[triton]]` | [`triton`] | always |
 //! | `[[nerve]]` | [`nerve`] | always |
 //! | `[[serverset]]` | [`serverset`] | always |
+//! | `[[azure]]` | [`azure`] | always |
 //! | `[[ec2]]` | `ec2` | `ec2` |
 //! | `[[kubernetes]]` | `kubernetes` | `kubernetes` |
 //!
@@ -41,6 +42,7 @@
 //! # });
 //! ```
 
+pub mod azure;
 pub mod config;
 pub mod consul;
 pub mod dns;
@@ -60,6 +62,7 @@ pub mod static_discovery;
 pub mod triton;
 pub mod zookeeper;
 
+pub use azure::AzureConfig;
 pub use config::{ConfigError, DiscoveryConfig, SourceKind};
 pub use consul::ConsulConfig;
 pub use dns::{DnsConfig, DnsRecordType};

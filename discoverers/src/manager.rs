@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use weir_engine::TargetGroup;
 
+use crate::azure::{AzureConfig, AzureDiscoverer};
 use crate::config::{DiscoveryConfig, SourceKind};
 use crate::consul::{ConsulConfig, ConsulDiscoverer};
 use crate::dns::{DnsConfig, DnsDiscoverer};
@@ -42,6 +43,7 @@ enum SourceConfig {
     Triton(TritonConfig),
     Nerve(NerveConfig),
     Serverset(ServersetConfig),
+    Azure(AzureConfig),
     #[cfg(feature = "kubernetes")]
     Kubernetes(KubernetesConfig),
     #[cfg(feature = "ec2")]
@@ -84,6 +86,7 @@ impl SourceConfig {
                 .cloned()
                 .map(SourceConfig::Serverset),
         );
+        sources.extend(config.azure.iter().cloned().map(SourceConfig::Azure));
         #[cfg(feature = "kubernetes")]
         sources.extend(
             config
@@ -108,6 +111,7 @@ impl SourceConfig {
             SourceConfig::Triton(config) => (SourceKind::Triton, &config.id),
             SourceConfig::Nerve(config) => (SourceKind::Nerve, &config.id),
             SourceConfig::Serverset(config) => (SourceKind::Serverset, &config.id),
+            SourceConfig::Azure(config) => (SourceKind::Azure, &config.id),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => (SourceKind::Kubernetes, &config.id),
             #[cfg(feature = "ec2")]
@@ -127,6 +131,7 @@ impl SourceConfig {
             SourceConfig::Triton(config) => config.enabled,
             SourceConfig::Nerve(config) => config.enabled,
             SourceConfig::Serverset(config) => config.enabled,
+            SourceConfig::Azure(config) => config.enabled,
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => config.enabled,
             #[cfg(feature = "ec2")]
@@ -152,6 +157,7 @@ impl SourceConfig {
             SourceConfig::Marathon(config) => poll(config.refresh_interval),
             SourceConfig::Triton(config) => poll(config.refresh_interval),
             SourceConfig::Nerve(_) | SourceConfig::Serverset(_) => poll(ZOOKEEPER_RESYNC),
+            SourceConfig::Azure(config) => poll(config.refresh_interval),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(_) => Schedule {
                 interval: Duration::from_secs(30),
@@ -179,6 +185,7 @@ impl SourceConfig {
             SourceConfig::Serverset(config) => {
                 tokio::spawn(runner.run(crate::serverset::discoverer(config)))
             }
+            SourceConfig::Azure(config) => tokio::spawn(runner.run(AzureDiscoverer::new(config))),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => {
                 tokio::spawn(runner.run(KubernetesDiscoverer::new(config)))

@@ -2,7 +2,8 @@
 //! Prometheus on a free port with `file_sd_configs` on temp files, `ec2_sd_configs` on the
 //! running moto server, and `http_sd_configs`, `marathon_sd_configs` and `triton_sd_configs`
 //! on fakes of those APIs that the test serves itself, `nerve_sd_configs` and
-//! `serverset_sd_configs` on the running ZooKeeper, reads
+//! `serverset_sd_configs` on the running ZooKeeper, `azure_sd_configs` on an Azure fake (as an
+//! Azure Stack cloud whose endpoints come from `AZURE_ENVIRONMENT_FILEPATH`), reads
 //! `discoveredLabels` from `GET /api/v1/targets?state=any`, and compares them label by label
 //! with the target groups weir's discoverers produce from the same files, instances and fakes.
 //!
@@ -47,6 +48,11 @@ impl Prometheus {
     /// Start with `scrape_configs` (YAML, indented by two); `None` when the binary is
     /// missing and peers are not required.
     fn start(scrape_configs: &str) -> Option<Prometheus> {
+        Prometheus::start_with_env(scrape_configs, &[])
+    }
+
+    /// As [`Prometheus::start`], with extra environment variables.
+    fn start_with_env(scrape_configs: &str, env: &[(&str, String)]) -> Option<Prometheus> {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
             "global:\n  scrape_interval: {SCRAPE_INTERVAL}\n  scrape_timeout: {SCRAPE_TIMEOUT}\n\
@@ -64,6 +70,7 @@ impl Prometheus {
                 dir.path().join("data").display()
             ))
             .arg("--log.level=warn")
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
@@ -696,4 +703,76 @@ async fn nerve_and_serverset_labels_match_prometheus() {
         "weir and prometheus disagree:\n{}",
         found.join("\n")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_labels_match_prometheus() {
+    use common::fake_azure::{self, CLIENT_ID, CLIENT_SECRET, SUBSCRIPTION, TENANT};
+    use common::http_server::Server;
+
+    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let shared = base.clone();
+    let server = Server::start(move |request| {
+        fake_azure::handle(request, shared.get().map_or("", String::as_str))
+    })
+    .await;
+    base.set(server.url.clone()).unwrap();
+    // Prometheus takes an Azure Stack cloud's endpoints from this file (go-autorest's
+    // EnvironmentFromName); that is how it is pointed at the fake.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let environment = dir.path().join("azure.json");
+    let endpoint = format!("{}/", server.url);
+    std::fs::write(
+        &environment,
+        serde_json::json!({
+            "name": "AzureStackCloud", "managementPortalURL": endpoint,
+            "resourceManagerEndpoint": endpoint, "activeDirectoryEndpoint": endpoint,
+            "galleryEndpoint": endpoint, "keyVaultEndpoint": endpoint,
+            "graphEndpoint": endpoint, "serviceManagementEndpoint": endpoint,
+            "storageEndpointSuffix": "local", "keyVaultDNSSuffix": "vault.local",
+            "resourceIdentifiers": {}
+        })
+        .to_string(),
+    )
+    .expect("write the environment file");
+    let Some(mut prometheus) = Prometheus::start_with_env(
+        &format!(
+            "  - job_name: azure\n    azure_sd_configs:\n      - environment: AzureStackCloud\n        \
+             subscription_id: {SUBSCRIPTION}\n        tenant_id: {TENANT}\n        \
+             client_id: {CLIENT_ID}\n        client_secret: {CLIENT_SECRET}\n        \
+             port: 9100\n        refresh_interval: 2s\n"
+        ),
+        &[(
+            "AZURE_ENVIRONMENT_FILEPATH",
+            environment.display().to_string(),
+        )],
+    ) else {
+        return;
+    };
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[azure]]\nid = \"a\"\nsubscription-id = \"{SUBSCRIPTION}\"\ntenant-id = \"{TENANT}\"\n\
+         client-id = \"{CLIENT_ID}\"\nclient-secret = \"{CLIENT_SECRET}\"\nport = 9100\n\
+         resource-manager-endpoint = \"{endpoint}\"\nactive-directory-endpoint = \"{endpoint}\"\n"
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut groups = manager.subscribe("azure", "a");
+    manager.apply(&config);
+    // Prometheus 2.42 lists deallocated VMs too (later versions skip them).
+    common::wait_for(&mut groups, Duration::from_secs(10), |groups| {
+        common::targets(groups).len() == 4
+    })
+    .await;
+    let ours = common::targets(&groups.borrow());
+    let theirs = prometheus
+        .wait_for("the 4 azure VMs", |targets| targets.len() == 4)
+        .await;
+    let found = differences(&ours, &theirs, "__address__", "azure");
+    assert!(
+        found.is_empty(),
+        "weir and prometheus disagree:\n{}",
+        found.join("\n")
+    );
+    manager.shutdown().await;
 }

@@ -32,6 +32,7 @@ const SECTIONS: &[&str] = &[
     "file-discovery",
     "prometheus",
     "kubernetes",
+    "azure",
     "serverset",
     "nerve",
     "triton",

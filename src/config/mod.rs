@@ -103,6 +103,9 @@ pub struct Config {
     /// serverset discovery.
     #[serde(default)]
     pub serverset: Vec<weir_discoverers::serverset::ServersetConfig>,
+    /// azure discovery.
+    #[serde(default)]
+    pub azure: Vec<weir_discoverers::azure::AzureConfig>,
     /// Kubernetes discovery.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -638,6 +641,7 @@ pub fn discoverer_exists(config: &Config, service: &str, id: &str) -> bool {
         "triton" => config.triton.iter().any(|d| d.id == id),
         "nerve" => config.nerve.iter().any(|d| d.id == id),
         "serverset" => config.serverset.iter().any(|d| d.id == id),
+        "azure" => config.azure.iter().any(|d| d.id == id),
         #[cfg(feature = "kubernetes")]
         "kubernetes" => config.kubernetes.iter().any(|d| d.id == id),
         #[cfg(feature = "ec2")]
@@ -671,6 +675,7 @@ impl Config {
         add("triton", self.triton.iter().map(|d| &d.id).collect());
         add("nerve", self.nerve.iter().map(|d| &d.id).collect());
         add("serverset", self.serverset.iter().map(|d| &d.id).collect());
+        add("azure", self.azure.iter().map(|d| &d.id).collect());
         #[cfg(feature = "kubernetes")]
         add(
             "kubernetes",
@@ -693,6 +698,7 @@ impl Config {
             triton: self.triton.clone(),
             nerve: self.nerve.clone(),
             serverset: self.serverset.clone(),
+            azure: self.azure.clone(),
             #[cfg(feature = "kubernetes")]
             kubernetes: self.kubernetes.clone(),
             #[cfg(feature = "ec2")]

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "ec2")]
 pub mod ec2_api;
+pub mod fake_azure;
 pub mod http_server;
 pub mod zk;
 
