@@ -1,4 +1,4 @@
-//! The `[[static-discovery]]`, `[[file-discovery]]`, `[[dns]]`, `[[consul]]`, `[[kubernetes]]`
+//! The `[[static-discovery]]`, `[[file-discovery]]`, `[[http-discovery]]`, `[[dns]]`, `[[consul]]`, `[[kubernetes]]`
 //! and `[[ec2]]` sections, gathered in [`DiscoveryConfig`], and their validation.
 
 use std::collections::HashSet;
@@ -6,14 +6,20 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::azure::AzureConfig;
 use crate::consul::ConsulConfig;
 use crate::dns::DnsConfig;
 #[cfg(feature = "ec2")]
 use crate::ec2::Ec2Config;
 use crate::file::FileConfig;
+use crate::http_discovery::HttpDiscoveryConfig;
 #[cfg(feature = "kubernetes")]
 use crate::kubernetes::KubernetesConfig;
+use crate::marathon::MarathonConfig;
+use crate::nerve::NerveConfig;
+use crate::serverset::ServersetConfig;
 use crate::static_discovery::StaticConfig;
+use crate::triton::TritonConfig;
 
 /// Every discoverer section of a config file. The binary embeds these fields under the same
 /// TOML section names.
@@ -26,12 +32,30 @@ pub struct DiscoveryConfig {
     /// `[[file-discovery]]` sections.
     #[serde(default)]
     pub file_discovery: Vec<FileConfig>,
+    /// `[[http-discovery]]` sections.
+    #[serde(default)]
+    pub http_discovery: Vec<HttpDiscoveryConfig>,
     /// `[[dns]]` sections.
     #[serde(default)]
     pub dns: Vec<DnsConfig>,
     /// `[[consul]]` sections.
     #[serde(default)]
     pub consul: Vec<ConsulConfig>,
+    /// `[[marathon]]` sections.
+    #[serde(default)]
+    pub marathon: Vec<MarathonConfig>,
+    /// `[[triton]]` sections.
+    #[serde(default)]
+    pub triton: Vec<TritonConfig>,
+    /// `[[nerve]]` sections.
+    #[serde(default)]
+    pub nerve: Vec<NerveConfig>,
+    /// `[[serverset]]` sections.
+    #[serde(default)]
+    pub serverset: Vec<ServersetConfig>,
+    /// `[[azure]]` sections.
+    #[serde(default)]
+    pub azure: Vec<AzureConfig>,
     /// `[[kubernetes]]` sections.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -61,11 +85,37 @@ impl DiscoveryConfig {
         for config in &self.file_discovery {
             check(SourceKind::File, &config.id, config.validate());
         }
+        for config in &self.http_discovery {
+            check(SourceKind::Http, &config.id, config.validate());
+        }
         for config in &self.dns {
             check(SourceKind::Dns, &config.id, config.validate());
         }
         for config in &self.consul {
             check(SourceKind::Consul, &config.id, config.validate());
+        }
+        for config in &self.marathon {
+            check(SourceKind::Marathon, &config.id, config.validate());
+        }
+        for config in &self.triton {
+            check(SourceKind::Triton, &config.id, config.validate());
+        }
+        for config in &self.nerve {
+            check(
+                SourceKind::Nerve,
+                &config.id,
+                crate::nerve::validate(config),
+            );
+        }
+        for config in &self.serverset {
+            check(
+                SourceKind::Serverset,
+                &config.id,
+                crate::serverset::validate(config),
+            );
+        }
+        for config in &self.azure {
+            check(SourceKind::Azure, &config.id, config.validate());
         }
         #[cfg(feature = "kubernetes")]
         for config in &self.kubernetes {
@@ -93,12 +143,30 @@ pub enum SourceKind {
     /// `[[file-discovery]]`.
     #[serde(rename = "file-discovery")]
     File,
+    /// `[[http-discovery]]`.
+    #[serde(rename = "http-discovery")]
+    Http,
     /// `[[dns]]`.
     #[serde(rename = "dns")]
     Dns,
     /// `[[consul]]`.
     #[serde(rename = "consul")]
     Consul,
+    /// `[[marathon]]`.
+    #[serde(rename = "marathon")]
+    Marathon,
+    /// `[[triton]]`.
+    #[serde(rename = "triton")]
+    Triton,
+    /// `[[nerve]]`.
+    #[serde(rename = "nerve")]
+    Nerve,
+    /// `[[serverset]]`.
+    #[serde(rename = "serverset")]
+    Serverset,
+    /// `[[azure]]`.
+    #[serde(rename = "azure")]
+    Azure,
     /// `[[kubernetes]]`.
     #[serde(rename = "kubernetes")]
     Kubernetes,
@@ -113,8 +181,14 @@ impl SourceKind {
         match self {
             SourceKind::Static => "static-discovery",
             SourceKind::File => "file-discovery",
+            SourceKind::Http => "http-discovery",
             SourceKind::Dns => "dns",
             SourceKind::Consul => "consul",
+            SourceKind::Marathon => "marathon",
+            SourceKind::Triton => "triton",
+            SourceKind::Nerve => "nerve",
+            SourceKind::Serverset => "serverset",
+            SourceKind::Azure => "azure",
             SourceKind::Kubernetes => "kubernetes",
             SourceKind::Ec2 => "ec2",
         }
@@ -202,6 +276,20 @@ pub(crate) fn is_host_port(address: &str) -> bool {
         !host.is_empty() && !host.contains(':') && !host.contains('/')
     };
     host_ok && port.parse::<u16>().is_ok()
+}
+
+/// Prometheus' `strutil.SanitizeLabelName`: every character that cannot be in a label name
+/// becomes `_`.
+pub(crate) fn sanitize_label_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// `host:port`, with IPv6 hosts in brackets.

@@ -1,4 +1,5 @@
-//! The HTTP client shared by the HTTP-based discoverers (Consul, EC2), with Kapacitor's TLS keys.
+//! The HTTP client shared by the HTTP-based discoverers, with Kapacitor's TLS keys
+//! (`ssl-ca`, `ssl-cert`, `ssl-key`, `ssl-server-name`, `insecure-skip-verify`).
 
 use std::time::Duration;
 
@@ -46,6 +47,90 @@ pub(crate) fn client(
     builder
         .build()
         .map_err(|error| format!("http client: {error}"))
+}
+
+/// A client for one base URL, with the URL to request and the `Host` header to send (set
+/// when `ssl-server-name` replaced the URL's host).
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub client: reqwest::Client,
+    pub url: reqwest::Url,
+    pub host: Option<String>,
+}
+
+impl Endpoint {
+    /// Build the client for `url` with the TLS keys; errors name the key or file.
+    pub(crate) async fn new(
+        url: &str,
+        tls: TlsFiles<'_>,
+        server_name: Option<&str>,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<Endpoint, String> {
+        let url = reqwest::Url::parse(url).map_err(|error| format!("url {url:?}: {error}"))?;
+        let (builder, url, host) = match server_name {
+            Some(server_name) => {
+                let (builder, dialled, host) = with_server_name(builder, &url, server_name).await?;
+                (builder, dialled, Some(host))
+            }
+            None => (builder, url, None),
+        };
+        Ok(Endpoint {
+            client: client(tls, builder)?,
+            url,
+            host,
+        })
+    }
+
+    /// A GET of the endpoint's URL with `suffix` appended (as Prometheus appends API paths
+    /// to a configured server, so a server URL may carry a path prefix).
+    pub(crate) fn get(&self, suffix: &str) -> Result<reqwest::RequestBuilder, String> {
+        let url = if suffix.is_empty() {
+            self.url.clone()
+        } else {
+            let text = format!("{}{suffix}", self.url.as_str().trim_end_matches('/'));
+            reqwest::Url::parse(&text).map_err(|error| format!("{text}: {error}"))?
+        };
+        let mut request = self.client.get(url);
+        if let Some(host) = &self.host {
+            request = request.header(reqwest::header::HOST, host);
+        }
+        Ok(request)
+    }
+}
+
+/// `ssl-server-name`: dial `url`'s host and port while TLS sends and checks `server_name`.
+/// Returns the builder that resolves `server_name` to `url`'s addresses, the URL to request
+/// (with `server_name` as its host) and the original `Host` header value to send with it.
+pub(crate) async fn with_server_name(
+    builder: reqwest::ClientBuilder,
+    url: &reqwest::Url,
+    server_name: &str,
+) -> Result<(reqwest::ClientBuilder, reqwest::Url, String), String> {
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("{url} has no host"))?
+        .to_owned();
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| format!("{url} has no port"))?;
+    let lookup = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<_> = tokio::net::lookup_host((lookup, port))
+        .await
+        .map_err(|error| format!("{host}:{port}: {error}"))?
+        .collect();
+    let mut dialled = url.clone();
+    dialled
+        .set_host(Some(server_name))
+        .map_err(|error| format!("ssl-server-name {server_name:?}: {error}"))?;
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    };
+    Ok((
+        builder.resolve_to_addrs(server_name, &addresses),
+        dialled,
+        authority,
+    ))
 }
 
 #[cfg(test)]

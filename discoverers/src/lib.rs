@@ -11,8 +11,14 @@
 //! |---|---|---|
 //! | `[[static-discovery]]` | [`static_discovery`] | always |
 //! | `[[file-discovery]]` | [`file`] | always |
+//! | `[[http-discovery]]` | [`http_discovery`] | always |
 //! | `[[dns]]` | [`dns`] | always |
 //! | `[[consul]]` | [`consul`] | always |
+//! | `[[marathon]]` | [`marathon`] | always |
+//! | `[[triton]]` | [`triton`] | always |
+//! | `[[nerve]]` | [`nerve`] | always |
+//! | `[[serverset]]` | [`serverset`] | always |
+//! | `[[azure]]` | [`azure`] | always |
 //! | `[[ec2]]` | `ec2` | `ec2` |
 //! | `[[kubernetes]]` | `kubernetes` | `kubernetes` |
 //!
@@ -36,6 +42,7 @@
 //! # });
 //! ```
 
+pub mod azure;
 pub mod config;
 pub mod consul;
 pub mod dns;
@@ -43,20 +50,32 @@ pub mod dns;
 pub mod ec2;
 pub mod file;
 mod http;
+pub mod http_discovery;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
 mod manager;
+pub mod marathon;
+pub mod nerve;
 mod refresh;
+pub mod serverset;
 pub mod static_discovery;
+pub mod triton;
+pub mod zookeeper;
 
+pub use azure::AzureConfig;
 pub use config::{ConfigError, DiscoveryConfig, SourceKind};
 pub use consul::ConsulConfig;
 pub use dns::{DnsConfig, DnsRecordType};
 #[cfg(feature = "ec2")]
 pub use ec2::{Ec2Config, Ec2Filter};
 pub use file::FileConfig;
+pub use http_discovery::HttpDiscoveryConfig;
 #[cfg(feature = "kubernetes")]
 pub use kubernetes::{KubernetesConfig, KubernetesRole};
 pub use manager::{DiscoveryManager, SourceStatus};
+pub use marathon::MarathonConfig;
+pub use nerve::NerveConfig;
 pub use refresh::{HealthPolicy, HealthState};
+pub use serverset::ServersetConfig;
 pub use static_discovery::StaticConfig;
+pub use triton::TritonConfig;

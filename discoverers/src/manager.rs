@@ -11,24 +11,39 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use weir_engine::TargetGroup;
 
+use crate::azure::{AzureConfig, AzureDiscoverer};
 use crate::config::{DiscoveryConfig, SourceKind};
 use crate::consul::{ConsulConfig, ConsulDiscoverer};
 use crate::dns::{DnsConfig, DnsDiscoverer};
 #[cfg(feature = "ec2")]
 use crate::ec2::{Ec2Config, Ec2Discoverer};
 use crate::file::{FileConfig, FileDiscoverer};
+use crate::http_discovery::{HttpDiscoverer, HttpDiscoveryConfig};
 #[cfg(feature = "kubernetes")]
 use crate::kubernetes::{KubernetesConfig, KubernetesDiscoverer};
+use crate::marathon::{MarathonConfig, MarathonDiscoverer};
+use crate::nerve::NerveConfig;
 use crate::refresh::{Command, HealthPolicy, HealthState, Runner, Schedule, Status, lock};
+use crate::serverset::ServersetConfig;
 use crate::static_discovery::{StaticConfig, StaticDiscoverer};
+use crate::triton::{TritonConfig, TritonDiscoverer};
+
+/// How often ZooKeeper sources read their trees again without a watch event.
+const ZOOKEEPER_RESYNC: Duration = Duration::from_secs(60);
 
 /// One configured source, whatever its backend.
 #[derive(Debug, Clone, PartialEq)]
 enum SourceConfig {
     Static(StaticConfig),
     File(FileConfig),
+    Http(HttpDiscoveryConfig),
     Dns(DnsConfig),
     Consul(ConsulConfig),
+    Marathon(MarathonConfig),
+    Triton(TritonConfig),
+    Nerve(NerveConfig),
+    Serverset(ServersetConfig),
+    Azure(AzureConfig),
     #[cfg(feature = "kubernetes")]
     Kubernetes(KubernetesConfig),
     #[cfg(feature = "ec2")]
@@ -52,8 +67,26 @@ impl SourceConfig {
                 .cloned()
                 .map(SourceConfig::File),
         );
+        sources.extend(
+            config
+                .http_discovery
+                .iter()
+                .cloned()
+                .map(SourceConfig::Http),
+        );
         sources.extend(config.dns.iter().cloned().map(SourceConfig::Dns));
         sources.extend(config.consul.iter().cloned().map(SourceConfig::Consul));
+        sources.extend(config.marathon.iter().cloned().map(SourceConfig::Marathon));
+        sources.extend(config.triton.iter().cloned().map(SourceConfig::Triton));
+        sources.extend(config.nerve.iter().cloned().map(SourceConfig::Nerve));
+        sources.extend(
+            config
+                .serverset
+                .iter()
+                .cloned()
+                .map(SourceConfig::Serverset),
+        );
+        sources.extend(config.azure.iter().cloned().map(SourceConfig::Azure));
         #[cfg(feature = "kubernetes")]
         sources.extend(
             config
@@ -71,8 +104,14 @@ impl SourceConfig {
         let (kind, id) = match self {
             SourceConfig::Static(config) => (SourceKind::Static, &config.id),
             SourceConfig::File(config) => (SourceKind::File, &config.id),
+            SourceConfig::Http(config) => (SourceKind::Http, &config.id),
             SourceConfig::Dns(config) => (SourceKind::Dns, &config.id),
             SourceConfig::Consul(config) => (SourceKind::Consul, &config.id),
+            SourceConfig::Marathon(config) => (SourceKind::Marathon, &config.id),
+            SourceConfig::Triton(config) => (SourceKind::Triton, &config.id),
+            SourceConfig::Nerve(config) => (SourceKind::Nerve, &config.id),
+            SourceConfig::Serverset(config) => (SourceKind::Serverset, &config.id),
+            SourceConfig::Azure(config) => (SourceKind::Azure, &config.id),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => (SourceKind::Kubernetes, &config.id),
             #[cfg(feature = "ec2")]
@@ -85,8 +124,14 @@ impl SourceConfig {
         match self {
             SourceConfig::Static(config) => config.enabled,
             SourceConfig::File(config) => config.enabled,
+            SourceConfig::Http(config) => config.enabled,
             SourceConfig::Dns(config) => config.enabled,
             SourceConfig::Consul(config) => config.enabled,
+            SourceConfig::Marathon(config) => config.enabled,
+            SourceConfig::Triton(config) => config.enabled,
+            SourceConfig::Nerve(config) => config.enabled,
+            SourceConfig::Serverset(config) => config.enabled,
+            SourceConfig::Azure(config) => config.enabled,
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => config.enabled,
             #[cfg(feature = "ec2")]
@@ -103,11 +148,16 @@ impl SourceConfig {
             // Static targets never change; the interval only matters for "refresh now".
             SourceConfig::Static(_) => poll(Duration::from_secs(3600)),
             SourceConfig::File(config) => poll(config.refresh_interval),
+            SourceConfig::Http(config) => poll(config.refresh_interval),
             SourceConfig::Dns(config) => poll(config.refresh_interval),
             SourceConfig::Consul(config) => Schedule {
                 interval: config.refresh_interval,
                 long_poll: true,
             },
+            SourceConfig::Marathon(config) => poll(config.refresh_interval),
+            SourceConfig::Triton(config) => poll(config.refresh_interval),
+            SourceConfig::Nerve(_) | SourceConfig::Serverset(_) => poll(ZOOKEEPER_RESYNC),
+            SourceConfig::Azure(config) => poll(config.refresh_interval),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(_) => Schedule {
                 interval: Duration::from_secs(30),
@@ -122,8 +172,20 @@ impl SourceConfig {
         match self {
             SourceConfig::Static(config) => tokio::spawn(runner.run(StaticDiscoverer::new(config))),
             SourceConfig::File(config) => tokio::spawn(runner.run(FileDiscoverer::new(config))),
+            SourceConfig::Http(config) => tokio::spawn(runner.run(HttpDiscoverer::new(config))),
             SourceConfig::Dns(config) => tokio::spawn(runner.run(DnsDiscoverer::new(config))),
             SourceConfig::Consul(config) => tokio::spawn(runner.run(ConsulDiscoverer::new(config))),
+            SourceConfig::Marathon(config) => {
+                tokio::spawn(runner.run(MarathonDiscoverer::new(config)))
+            }
+            SourceConfig::Triton(config) => tokio::spawn(runner.run(TritonDiscoverer::new(config))),
+            SourceConfig::Nerve(config) => {
+                tokio::spawn(runner.run(crate::nerve::discoverer(config)))
+            }
+            SourceConfig::Serverset(config) => {
+                tokio::spawn(runner.run(crate::serverset::discoverer(config)))
+            }
+            SourceConfig::Azure(config) => tokio::spawn(runner.run(AzureDiscoverer::new(config))),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => {
                 tokio::spawn(runner.run(KubernetesDiscoverer::new(config)))

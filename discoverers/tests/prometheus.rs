@@ -1,8 +1,11 @@
 //! weir's labels against Prometheus 2.42 (Debian) for the same peer: this test starts its own
-//! Prometheus on a free port with `file_sd_configs` on temp files and `ec2_sd_configs` on the
-//! running moto server, reads `discoveredLabels` from `GET /api/v1/targets?state=any`, and
-//! compares them label by label with the target groups weir's discoverers produce for the
-//! same files and the same moto instances.
+//! Prometheus on a free port with `file_sd_configs` on temp files, `ec2_sd_configs` on the
+//! running moto server, and `http_sd_configs`, `marathon_sd_configs` and `triton_sd_configs`
+//! on fakes of those APIs that the test serves itself, `nerve_sd_configs` and
+//! `serverset_sd_configs` on the running ZooKeeper, `azure_sd_configs` on an Azure fake (as an
+//! Azure Stack cloud whose endpoints come from `AZURE_ENVIRONMENT_FILEPATH`), reads
+//! `discoveredLabels` from `GET /api/v1/targets?state=any`, and compares them label by label
+//! with the target groups weir's discoverers produce from the same files, instances and fakes.
 //!
 //! The only differences allowed are listed in [`SCRAPE_CONFIG_LABELS`]: labels Prometheus
 //! adds from its scrape config, not from discovery.
@@ -45,6 +48,11 @@ impl Prometheus {
     /// Start with `scrape_configs` (YAML, indented by two); `None` when the binary is
     /// missing and peers are not required.
     fn start(scrape_configs: &str) -> Option<Prometheus> {
+        Prometheus::start_with_env(scrape_configs, &[])
+    }
+
+    /// As [`Prometheus::start`], with extra environment variables.
+    fn start_with_env(scrape_configs: &str, env: &[(&str, String)]) -> Option<Prometheus> {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
             "global:\n  scrape_interval: {SCRAPE_INTERVAL}\n  scrape_timeout: {SCRAPE_TIMEOUT}\n\
@@ -62,6 +70,7 @@ impl Prometheus {
                 dir.path().join("data").display()
             ))
             .arg("--log.level=warn")
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
@@ -362,5 +371,408 @@ async fn ec2_labels_match_prometheus() {
         ],
     )
     .await;
+    manager.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_sd_labels_match_prometheus() {
+    use common::http_server::{Response, Server};
+
+    // One endpoint for both, with basic auth: groups with and without labels, a label that
+    // overrides a scrape-config one, empty and unicode values, an empty group.
+    let server = Server::start(|request| {
+        if request.header("authorization") != Some("Basic cHJvbTpzZWNyZXQ=") {
+            return Response::status(401, "who are you");
+        }
+        Response::with_type(
+            200,
+            "application/json; charset=utf-8",
+            r#"[
+  {"targets": ["127.0.0.1:19999", "host-b:9100"], "labels": {"env": "test", "team": "infra"}},
+  {"targets": ["10.0.0.1:80"],
+   "labels": {"__metrics_path__": "/probe", "__param_module": "http_2xx", "job": "blackbox"}},
+  {"targets": ["10.0.0.2:80"]},
+  {"targets": ["10.0.0.3:80"], "labels": {"empty": "", "unicode": "h\u00e9llo \u2713"}},
+  {"targets": [], "labels": {"unused": "group"}}
+]"#,
+        )
+    })
+    .await;
+    let url = format!("{}/sd?x=1", server.url);
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "  - job_name: http\n    http_sd_configs:\n      - url: '{url}'\n        \
+         refresh_interval: 2s\n        basic_auth:\n          username: prom\n          \
+         password: secret\n"
+    )) else {
+        return;
+    };
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[http-discovery]]\nid = \"h\"\nurl = \"{url}\"\nusername = \"prom\"\n\
+         password = \"secret\"\n"
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut groups = manager.subscribe("http-discovery", "h");
+    manager.apply(&config);
+    common::wait_for(&mut groups, Duration::from_secs(10), |groups| {
+        common::targets(groups).len() == 5
+    })
+    .await;
+    let ours = common::targets(&groups.borrow());
+    let theirs = prometheus
+        .wait_for("5 http_sd targets", |targets| targets.len() == 5)
+        .await;
+    assert!(
+        theirs
+            .iter()
+            .all(|labels| labels.get("__meta_url") == Some(&url)),
+        "prometheus sets __meta_url: {theirs:#?}"
+    );
+    let found = differences(&ours, &theirs, "__address__", "http");
+    assert!(
+        found.is_empty(),
+        "weir and prometheus disagree:\n{}",
+        found.join("\n")
+    );
+    manager.shutdown().await;
+}
+
+/// The apps a Marathon fake serves at `/v2/apps/?embed=apps.tasks`: every way Prometheus
+/// picks a port (task ports, port mappings in both places, container networks, port
+/// definitions with and without `requirePorts`), labels with odd names, an app without
+/// tasks and one without an image.
+fn marathon_apps() -> serde_json::Value {
+    serde_json::json!({"apps": [
+        {"id": "/web", "labels": {"team.name": "infra", "HAPROXY_0_VHOST": "web.example"},
+         "container": {"type": "DOCKER", "docker": {"image": "nginx:1.25"}},
+         "tasksRunning": 2,
+         "tasks": [{"id": "web.a1", "host": "10.0.0.1", "ports": [31000, 31001], "appId": "/web"},
+                   {"id": "web.a2", "host": "10.0.0.2", "ports": [31002, 31003]}]},
+        {"id": "/bridge", "container": {"docker": {"image": "app:2"},
+            "portMappings": [{"containerPort": 8080, "hostPort": 0, "servicePort": 10001,
+                              "labels": {"metrics": "/m", "bad-name": "x"}}]},
+         "tasks": [{"id": "bridge.1", "host": "agent-3", "ports": [31500]}]},
+        {"id": "/legacy", "container": {"docker": {"image": "old:1", "portMappings": [
+            {"containerPort": 9100, "hostPort": 31600}]}},
+         "tasks": [{"id": "legacy.1", "host": "agent-4", "ports": [31600]}]},
+        {"id": "/overlay", "networks": [{"mode": "container", "name": "dcos"}],
+         "container": {"portMappings": [{"containerPort": 9273, "labels": {"scrape": "yes"}}]},
+         "tasks": [{"id": "overlay.1", "host": "agent-5",
+                    "ipAddresses": [{"ipAddress": "9.0.0.5", "protocol": "IPv4"}]}]},
+        {"id": "/defs", "requirePorts": true,
+         "portDefinitions": [{"port": 9000, "labels": {"kind": "fixed"}}, {"port": 9001}],
+         "tasks": [{"id": "defs.1", "host": "agent-6", "ports": [9000, 9001]}]},
+        {"id": "/service-port", "portDefinitions": [{"port": 10000, "labels": {"x": "y"}}],
+         "tasks": [{"id": "sp.1", "host": "agent-7", "ports": [31777]}]},
+        {"id": "/idle", "labels": {"a": "b"}, "tasks": []},
+        {"id": "/noimage", "tasks": [{"id": "ni.1", "host": "agent-8", "ports": [31888]}]}
+    ]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marathon_labels_match_prometheus() {
+    use common::http_server::{Response, Server};
+
+    let server = Server::start(|request| {
+        if request.header("authorization") != Some("Bearer m-token") {
+            return Response::status(401, "{\"message\": \"unauthorized\"}");
+        }
+        if request.path() != "/v2/apps/" || request.query("embed").as_deref() != Some("apps.tasks")
+        {
+            return Response::status(404, "{\"message\": \"not found\"}");
+        }
+        Response::json(&marathon_apps())
+    })
+    .await;
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "  - job_name: marathon\n    marathon_sd_configs:\n      - servers: ['{}']\n        \
+         refresh_interval: 2s\n        bearer_token: m-token\n",
+        server.url
+    )) else {
+        return;
+    };
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[marathon]]\nid = \"m\"\nservers = [\"{}\"]\nbearer-token = \"m-token\"\n",
+        server.url
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut groups = manager.subscribe("marathon", "m");
+    manager.apply(&config);
+    const N_TARGETS: usize = 11;
+    common::wait_for(&mut groups, Duration::from_secs(10), |groups| {
+        common::targets(groups).len() == N_TARGETS
+    })
+    .await;
+    let ours = common::targets(&groups.borrow());
+    let theirs = prometheus
+        .wait_for("the marathon tasks", |targets| targets.len() == N_TARGETS)
+        .await;
+    let key = |labels: &Labels| {
+        format!(
+            "{}#{}",
+            labels
+                .get("__meta_marathon_task")
+                .cloned()
+                .unwrap_or_default(),
+            labels
+                .get("__meta_marathon_port_index")
+                .cloned()
+                .unwrap_or_default()
+        )
+    };
+    let keyed = |targets: &[Labels]| -> Vec<Labels> {
+        targets
+            .iter()
+            .map(|labels| {
+                let mut labels = labels.clone();
+                labels.insert("test_key".to_owned(), key(&labels));
+                labels
+            })
+            .collect()
+    };
+    let found = differences(&keyed(&ours), &keyed(&theirs), "test_key", "marathon");
+    assert!(
+        found.is_empty(),
+        "weir and prometheus disagree:\n{}",
+        found.join("\n")
+    );
+    manager.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triton_labels_match_prometheus() {
+    use common::http_server::{Response, Server, certificates};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some((ca, cert, key)) = certificates(dir.path(), "cmon.weir.test") else {
+        return;
+    };
+    let server = Server::start_tls(
+        |request| match request.path() {
+            "/v1/discover" => Response::json(&serde_json::json!({"containers": [
+                {"groups": ["web", "prod"], "server_uuid": "44454c4c-5000-104d-8037-b7c04f5a5131",
+                 "vm_alias": "web-1", "vm_brand": "lx",
+                 "vm_image_uuid": "7b27a514-89d7-11e6-bee6-3f96f367bee7",
+                 "vm_uuid": "ad466fbf-46a2-4027-9b64-8d3cdb7e9072"},
+                {"groups": [], "server_uuid": "44454c4c-5000-104d-8037-b7c04f5a5131",
+                 "vm_alias": "", "vm_brand": "joyent",
+                 "vm_image_uuid": "a5894692-bd32-4ca1-908a-e2dda3c3a5e6",
+                 "vm_uuid": "b39a1d4d-2c6e-4a43-99a4-7ab5e1b1f0b2"}]})),
+            _ => Response::status(404, "not found"),
+        },
+        &cert,
+        &key,
+    )
+    .await;
+    let port = server.port;
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "  - job_name: triton\n    triton_sd_configs:\n      - account: weir\n        \
+         dns_suffix: cmon.weir.test\n        endpoint: 127.0.0.1\n        port: {port}\n        \
+         version: 1\n        refresh_interval: 2s\n        tls_config:\n          \
+         ca_file: {}\n",
+        ca.display()
+    )) else {
+        return;
+    };
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[triton]]\nid = \"t\"\naccount = \"weir\"\ndns-suffix = \"cmon.weir.test\"\n\
+         endpoint = \"127.0.0.1\"\nport = {port}\nssl-ca = \"{}\"\n",
+        ca.display()
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut groups = manager.subscribe("triton", "t");
+    manager.apply(&config);
+    common::wait_for(&mut groups, Duration::from_secs(10), |groups| {
+        common::targets(groups).len() == 2
+    })
+    .await;
+    let ours = common::targets(&groups.borrow());
+    let theirs = prometheus
+        .wait_for("the 2 triton containers", |targets| targets.len() == 2)
+        .await;
+    let found = differences(&ours, &theirs, "__address__", "triton");
+    assert!(
+        found.is_empty(),
+        "weir and prometheus disagree:\n{}",
+        found.join("\n")
+    );
+    manager.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nerve_and_serverset_labels_match_prometheus() {
+    use common::zk;
+
+    let Some((client, servers, root)) = zk::connect("prom").await else {
+        return;
+    };
+    // Members at several depths, with and without optional fields, IPv6, odd endpoint names,
+    // a node that is not a member, and a member at the watched path itself.
+    let nerve = format!("{root}/nerve");
+    for (path, data) in [
+        ("", r#"{"host": "10.9.0.1", "port": 1, "name": "root"}"#),
+        (
+            "/web/i-1",
+            r#"{"host": "10.0.0.1", "port": 9100, "name": "web_1", "weight": 2}"#,
+        ),
+        ("/web/i-2", r#"{"host": "::1", "port": 9101}"#),
+        (
+            "/web/deep/i-3",
+            r#"{"host": "10.0.0.3", "port": 9102, "name": ""}"#,
+        ),
+        ("/web/junk", "not json"),
+    ] {
+        zk::put(&client, &format!("{nerve}{path}"), data.as_bytes()).await;
+    }
+    let serverset = format!("{root}/serverset");
+    for (path, data) in [
+        (
+            "/job/member_0000000001",
+            r#"{"serviceEndpoint": {"host": "10.1.0.1", "port": 8080},
+                "additionalEndpoints": {"admin-http": {"host": "10.1.0.1", "port": 9990},
+                                        "aurora": {"host": "10.1.0.1", "port": 8080}},
+                "status": "ALIVE", "shard": 1}"#,
+        ),
+        (
+            "/job/member_0000000002",
+            r#"{"serviceEndpoint": {"host": "10.1.0.2", "port": 8081}, "status": "DEAD"}"#,
+        ),
+        ("/job/empty", ""),
+    ] {
+        zk::put(&client, &format!("{serverset}{path}"), data.as_bytes()).await;
+    }
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "  - job_name: nerve\n    nerve_sd_configs:\n      - servers: ['{servers}']\n        \
+         paths: ['{nerve}']\n  - job_name: serverset\n    serverset_sd_configs:\n      \
+         - servers: ['{servers}']\n        paths: ['{serverset}']\n"
+    )) else {
+        zk::delete_tree(&client, &root).await;
+        return;
+    };
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[nerve]]\nid = \"n\"\nservers = [\"{servers}\"]\npaths = [\"{nerve}\"]\n\
+         [[serverset]]\nid = \"s\"\nservers = [\"{servers}\"]\npaths = [\"{serverset}\"]\n"
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut nerve_groups = manager.subscribe("nerve", "n");
+    let mut serverset_groups = manager.subscribe("serverset", "s");
+    manager.apply(&config);
+    common::wait_for(&mut nerve_groups, Duration::from_secs(15), |groups| {
+        common::targets(groups).len() == 4
+    })
+    .await;
+    common::wait_for(&mut serverset_groups, Duration::from_secs(15), |groups| {
+        common::targets(groups).len() == 2
+    })
+    .await;
+    let theirs = prometheus
+        .wait_for("4 nerve and 2 serverset members", |targets| {
+            targets.len() == 6
+        })
+        .await;
+    let job = |name: &str| -> Vec<Labels> {
+        theirs
+            .iter()
+            .filter(|labels| labels.get("job").map(String::as_str) == Some(name))
+            .cloned()
+            .collect()
+    };
+    let mut found = differences(
+        &common::targets(&nerve_groups.borrow()),
+        &job("nerve"),
+        "__meta_nerve_path",
+        "nerve",
+    );
+    found.extend(differences(
+        &common::targets(&serverset_groups.borrow()),
+        &job("serverset"),
+        "__meta_serverset_path",
+        "serverset",
+    ));
+    manager.shutdown().await;
+    zk::delete_tree(&client, &root).await;
+    assert!(
+        found.is_empty(),
+        "weir and prometheus disagree:\n{}",
+        found.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_labels_match_prometheus() {
+    use common::fake_azure::{self, CLIENT_ID, CLIENT_SECRET, SUBSCRIPTION, TENANT};
+    use common::http_server::Server;
+
+    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let shared = base.clone();
+    let server = Server::start(move |request| {
+        fake_azure::handle(request, shared.get().map_or("", String::as_str))
+    })
+    .await;
+    base.set(server.url.clone()).unwrap();
+    // Prometheus takes an Azure Stack cloud's endpoints from this file (go-autorest's
+    // EnvironmentFromName); that is how it is pointed at the fake.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let environment = dir.path().join("azure.json");
+    let endpoint = format!("{}/", server.url);
+    std::fs::write(
+        &environment,
+        serde_json::json!({
+            "name": "AzureStackCloud", "managementPortalURL": endpoint,
+            "resourceManagerEndpoint": endpoint, "activeDirectoryEndpoint": endpoint,
+            "galleryEndpoint": endpoint, "keyVaultEndpoint": endpoint,
+            "graphEndpoint": endpoint, "serviceManagementEndpoint": endpoint,
+            "storageEndpointSuffix": "local", "keyVaultDNSSuffix": "vault.local",
+            "resourceIdentifiers": {}
+        })
+        .to_string(),
+    )
+    .expect("write the environment file");
+    let Some(mut prometheus) = Prometheus::start_with_env(
+        &format!(
+            "  - job_name: azure\n    azure_sd_configs:\n      - environment: AzureStackCloud\n        \
+             subscription_id: {SUBSCRIPTION}\n        tenant_id: {TENANT}\n        \
+             client_id: {CLIENT_ID}\n        client_secret: {CLIENT_SECRET}\n        \
+             port: 9100\n        refresh_interval: 2s\n"
+        ),
+        &[(
+            "AZURE_ENVIRONMENT_FILEPATH",
+            environment.display().to_string(),
+        )],
+    ) else {
+        return;
+    };
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[azure]]\nid = \"a\"\nsubscription-id = \"{SUBSCRIPTION}\"\ntenant-id = \"{TENANT}\"\n\
+         client-id = \"{CLIENT_ID}\"\nclient-secret = \"{CLIENT_SECRET}\"\nport = 9100\n\
+         resource-manager-endpoint = \"{endpoint}\"\nactive-directory-endpoint = \"{endpoint}\"\n"
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut groups = manager.subscribe("azure", "a");
+    manager.apply(&config);
+    // Prometheus 2.42 lists deallocated VMs too (later versions skip them).
+    common::wait_for(&mut groups, Duration::from_secs(10), |groups| {
+        common::targets(groups).len() == 4
+    })
+    .await;
+    let ours = common::targets(&groups.borrow());
+    let theirs = prometheus
+        .wait_for("the 4 azure VMs", |targets| targets.len() == 4)
+        .await;
+    let found = differences(&ours, &theirs, "__address__", "azure");
+    assert!(
+        found.is_empty(),
+        "weir and prometheus disagree:\n{}",
+        found.join("\n")
+    );
     manager.shutdown().await;
 }

@@ -28,9 +28,15 @@ pub(super) fn from_process() -> BTreeMap<String, String> {
 /// Sections a variable may name, longest first so `static_discovery` wins over `static`.
 const SECTIONS: &[&str] = &[
     "static-discovery",
+    "http-discovery",
     "file-discovery",
     "prometheus",
     "kubernetes",
+    "azure",
+    "serverset",
+    "nerve",
+    "triton",
+    "marathon",
     "influxdb",
     "logging",
     "scraper",

@@ -7,6 +7,7 @@
 
 mod env;
 mod unknown;
+mod unsupported;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -81,12 +82,30 @@ pub struct Config {
     /// Prometheus file_sd files.
     #[serde(default, rename = "file-discovery")]
     pub file_discovery: Vec<weir_discoverers::file::FileConfig>,
+    /// Prometheus HTTP SD URLs.
+    #[serde(default, rename = "http-discovery")]
+    pub http_discovery: Vec<weir_discoverers::http_discovery::HttpDiscoveryConfig>,
     /// DNS discovery.
     #[serde(default)]
     pub dns: Vec<weir_discoverers::dns::DnsConfig>,
     /// Consul discovery.
     #[serde(default)]
     pub consul: Vec<weir_discoverers::consul::ConsulConfig>,
+    /// marathon discovery.
+    #[serde(default)]
+    pub marathon: Vec<weir_discoverers::marathon::MarathonConfig>,
+    /// triton discovery.
+    #[serde(default)]
+    pub triton: Vec<weir_discoverers::triton::TritonConfig>,
+    /// nerve discovery.
+    #[serde(default)]
+    pub nerve: Vec<weir_discoverers::nerve::NerveConfig>,
+    /// serverset discovery.
+    #[serde(default)]
+    pub serverset: Vec<weir_discoverers::serverset::ServersetConfig>,
+    /// azure discovery.
+    #[serde(default)]
+    pub azure: Vec<weir_discoverers::azure::AzureConfig>,
     /// Kubernetes discovery.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -615,8 +634,14 @@ pub fn discoverer_exists(config: &Config, service: &str, id: &str) -> bool {
     match service {
         "static-discovery" => config.static_discovery.iter().any(|d| d.id == id),
         "file-discovery" => config.file_discovery.iter().any(|d| d.id == id),
+        "http-discovery" => config.http_discovery.iter().any(|d| d.id == id),
         "dns" => config.dns.iter().any(|d| d.id == id),
         "consul" => config.consul.iter().any(|d| d.id == id),
+        "marathon" => config.marathon.iter().any(|d| d.id == id),
+        "triton" => config.triton.iter().any(|d| d.id == id),
+        "nerve" => config.nerve.iter().any(|d| d.id == id),
+        "serverset" => config.serverset.iter().any(|d| d.id == id),
+        "azure" => config.azure.iter().any(|d| d.id == id),
         #[cfg(feature = "kubernetes")]
         "kubernetes" => config.kubernetes.iter().any(|d| d.id == id),
         #[cfg(feature = "ec2")]
@@ -640,8 +665,17 @@ impl Config {
             "file-discovery",
             self.file_discovery.iter().map(|d| &d.id).collect(),
         );
+        add(
+            "http-discovery",
+            self.http_discovery.iter().map(|d| &d.id).collect(),
+        );
         add("dns", self.dns.iter().map(|d| &d.id).collect());
         add("consul", self.consul.iter().map(|d| &d.id).collect());
+        add("marathon", self.marathon.iter().map(|d| &d.id).collect());
+        add("triton", self.triton.iter().map(|d| &d.id).collect());
+        add("nerve", self.nerve.iter().map(|d| &d.id).collect());
+        add("serverset", self.serverset.iter().map(|d| &d.id).collect());
+        add("azure", self.azure.iter().map(|d| &d.id).collect());
         #[cfg(feature = "kubernetes")]
         add(
             "kubernetes",
@@ -657,8 +691,14 @@ impl Config {
         weir_discoverers::DiscoveryConfig {
             static_discovery: self.static_discovery.clone(),
             file_discovery: self.file_discovery.clone(),
+            http_discovery: self.http_discovery.clone(),
             dns: self.dns.clone(),
             consul: self.consul.clone(),
+            marathon: self.marathon.clone(),
+            triton: self.triton.clone(),
+            nerve: self.nerve.clone(),
+            serverset: self.serverset.clone(),
+            azure: self.azure.clone(),
             #[cfg(feature = "kubernetes")]
             kubernetes: self.kubernetes.clone(),
             #[cfg(feature = "ec2")]

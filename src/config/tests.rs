@@ -72,7 +72,7 @@ data_dir = "/var/lib/weir"
 
 #[test]
 fn unknown_keys_warn_with_position_and_suggestion() {
-    let loaded = parse_ok("[http]\nbind-adress = \":1\"\n\n[slack]\nenabled = true\n");
+    let loaded = parse_ok("[http]\nbind-adress = \":1\"\n\n[slack]\nurl = \"x\"\n");
     let messages: Vec<_> = loaded.warnings.iter().map(|w| w.message.clone()).collect();
     assert!(
         messages.iter().any(
@@ -206,5 +206,61 @@ fn prometheus_sources_are_validated_together() {
     assert!(
         !format!("{:?}", loaded.config.prometheus[0]).contains("\"k\""),
         "the key is redacted"
+    );
+}
+
+/// Issue 18: a section weir does not implement is never skipped silently.
+#[test]
+fn unsupported_sections_warn_when_disabled_and_fail_when_enabled() {
+    // As Kapacitor's generated config lists them: disabled services, and the three it enables.
+    let loaded = parse_ok(
+        "[collectd]\n  enabled = false\n  bind-address = \":25826\"\n\
+         [opentsdb]\n  enabled = false\n\
+         [[udp]]\n  enabled = false\n  bind-address = \":9100\"\n\
+         [stats]\n  enabled = true\n  stats-interval = \"10s\"\n\
+         [reporting]\n  enabled = true\n\
+         [config-override]\n  enabled = true\n\
+         [http]\n  bind-address = \":9999\"\n",
+    );
+    let messages: Vec<&str> = loaded.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(messages.len(), 6, "{messages:#?}");
+    let has = |text: &str| messages.iter().any(|m| m.contains(text));
+    assert!(
+        messages.contains(
+            &"weir.toml:1:2: section [collectd] is not supported by weir (disabled, ignored)"
+        ),
+        "{messages:#?}"
+    );
+    assert!(has("section [opentsdb] is not supported by weir (disabled"));
+    assert!(has("section [[udp]] is not supported by weir (disabled"));
+    assert!(has(
+        "[stats] is not supported by weir (ignored): weir serves"
+    ));
+    assert!(has(
+        "[reporting] is not supported by weir (ignored): weir never reports"
+    ));
+    assert!(has("[config-override] is not supported by weir (ignored)"));
+    assert!(messages.iter().all(|m| !m.contains('\n')));
+    assert_eq!(loaded.config.http.bind_address, ":9999");
+
+    // Enabled: every one is an error, with a suggestion or the supported sections.
+    let errors = parse(
+        "[[consull]]\n  enabled = true\n  id = \"c\"\n[[kafka]]\n  enabled = true\n  id = \"k\"\n",
+        "weir.toml",
+        &BTreeMap::new(),
+    )
+    .unwrap_err();
+    assert_eq!(errors.errors.len(), 2, "{errors}");
+    assert!(
+        errors.errors[0].starts_with(
+            "weir.toml:1:3: section [[consull]] is enabled but weir does not support it"
+        ) && errors.errors[0].ends_with("(did you mean `consul`?)"),
+        "{errors}"
+    );
+    assert!(
+        errors.errors[1].starts_with("weir.toml:4:3: section [[kafka]] is enabled")
+            && errors.errors[1].contains("weir supports http, exec,")
+            && errors.errors[1].contains("http-discovery"),
+        "{errors}"
     );
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
+use super::unsupported::{self, Verdict};
 use super::{Config, ConfigErrors, env};
 
 /// A non-fatal finding about a config.
@@ -34,6 +35,8 @@ pub(super) fn deserialize_lenient(
 ) -> Result<(Config, Vec<Warning>), ConfigErrors> {
     let mut working = text.to_owned();
     let mut warnings = Vec::new();
+    // Enabled sections weir does not implement: all of them are reported, then refused.
+    let mut unsupported = Vec::new();
     let syntax_error = |error: &toml::de::Error| ConfigErrors {
         errors: vec![format!(
             "{}: {}",
@@ -44,6 +47,11 @@ pub(super) fn deserialize_lenient(
     loop {
         let table: toml::Table = toml::from_str(&working).map_err(|error| syntax_error(&error))?;
         match toml::from_str::<Config>(&working) {
+            Ok(_) if !unsupported.is_empty() => {
+                return Err(ConfigErrors {
+                    errors: unsupported,
+                });
+            }
             Ok(_) => {
                 let mut table = table;
                 for (name, value) in env {
@@ -84,22 +92,28 @@ pub(super) fn deserialize_lenient(
                 let Some(span) = error.span() else {
                     return Err(syntax_error(&error));
                 };
-                let what = if is_header(&working, span.start) {
-                    "section"
-                } else {
-                    "key"
-                };
-                let mut message = format!(
-                    "{}: unknown {what} `{unknown}` (ignored)",
-                    position(text, origin, Some(span.clone()))
-                );
-                if let Some(suggestion) = closest(&unknown, &expected) {
-                    message.push_str(&format!("; did you mean `{suggestion}`?"));
+                let header = is_header(&working, span.start);
+                let what = if header { "section" } else { "key" };
+                let place = position(text, origin, Some(span.clone()));
+                let judged = header
+                    .then(|| {
+                        unsupported::verdict(&working, span.start, &unknown, &place, &expected)
+                    })
+                    .flatten();
+                match judged {
+                    Some(Verdict::Error(error)) => unsupported.push(error),
+                    Some(Verdict::Warning(message)) => warnings.push(Warning { message }),
+                    None => {
+                        let mut message = format!("{place}: unknown {what} `{unknown}` (ignored)");
+                        if let Some(suggestion) = closest(&unknown, &expected) {
+                            message.push_str(&format!("; did you mean `{suggestion}`?"));
+                        }
+                        warnings.push(Warning { message });
+                    }
                 }
-                warnings.push(Warning { message });
                 let before = working.clone();
                 blank_entry(&mut working, span.start);
-                if working == before || warnings.len() > MAX_UNKNOWN {
+                if working == before || warnings.len() + unsupported.len() > MAX_UNKNOWN {
                     return Err(syntax_error(&error));
                 }
             }

@@ -4,6 +4,9 @@
 
 #[cfg(feature = "ec2")]
 pub mod ec2_api;
+pub mod fake_azure;
+pub mod http_server;
+pub mod zk;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
