@@ -29,12 +29,7 @@ pub fn bind_address(text: &str) -> anyhow::Result<SocketAddr> {
 pub fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Loaded> {
     match path {
         Some(path) => config::load(path).map_err(|errors| anyhow::anyhow!("{errors}")),
-        None => config::parse(
-            config::EMBEDDED_DEFAULT,
-            "embedded default",
-            &Default::default(),
-        )
-        .map_err(|errors| anyhow::anyhow!("{errors}")),
+        None => config::load_embedded().map_err(|errors| anyhow::anyhow!("{errors}")),
     }
 }
 

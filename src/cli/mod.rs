@@ -90,8 +90,13 @@ enum Command {
         #[arg(long, short = 'c', env = "WEIR_CONFIG")]
         config: Option<PathBuf>,
     },
-    /// Print the default config, with comments.
-    Config,
+    /// Print every config section and key with its default, type and comment; or check a file.
+    Config {
+        /// Validate this config file (with the environment's overrides) without starting;
+        /// exit 1 when it has errors.
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
     /// Check scripts; exit 1 when any has errors.
     Check {
         /// Scripts.
@@ -333,10 +338,28 @@ pub enum DiscovererAction {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Serve { config } => crate::serve::run(config).map(|()| ExitCode::SUCCESS),
-        Command::Config => {
-            out!("{}", crate::config::DEFAULT_COMMENTED);
+        Command::Config { check: None } => {
+            out!(
+                "{}",
+                crate::config::render(false).map_err(anyhow::Error::msg)?
+            );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Config { check: Some(path) } => match crate::config::load(&path) {
+            Ok(loaded) => {
+                for warning in &loaded.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                outln!("{}: ok", path.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(errors) => {
+                for error in &errors.errors {
+                    eprintln!("error: {error}");
+                }
+                Ok(ExitCode::from(1))
+            }
+        },
         Command::Check { files, format } => script::check(&files, format),
         Command::Graph { file } => script::graph(&file),
         Command::Fmt { files, check } => script::fmt(&files, check),

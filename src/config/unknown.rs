@@ -47,27 +47,28 @@ pub(super) fn deserialize_lenient(
             Ok(_) => {
                 let mut table = table;
                 for (name, value) in env {
-                    let single = BTreeMap::from([(name.clone(), value.clone())]);
-                    let candidate = env::apply(table.clone(), &single)
-                        .map_err(|errors| ConfigErrors { errors })?;
-                    match Config::deserialize_table(candidate.clone()) {
-                        Ok(_) => table = candidate,
-                        Err(error) if unknown_field(error.message()).is_some() => {
+                    let mut candidate = table.clone();
+                    let error = match env::apply(&mut candidate, name, value) {
+                        Ok(false) => {
                             warnings.push(Warning {
                                 message: format!(
-                                    "environment variable {name} names no config key (ignored)"
+                                    "environment variable {name} names no config key (ignored; `weir config` lists them)"
                                 ),
-                            })
-                        }
-                        Err(error) => {
-                            return Err(ConfigErrors {
-                                errors: vec![format!(
-                                    "environment variable {name}: {}",
-                                    first_line(error.message())
-                                )],
                             });
+                            continue;
                         }
-                    }
+                        Ok(true) => match Config::deserialize_table(candidate.clone()) {
+                            Ok(_) => {
+                                table = candidate;
+                                continue;
+                            }
+                            Err(error) => first_line(error.message()),
+                        },
+                        Err(error) => error,
+                    };
+                    return Err(ConfigErrors {
+                        errors: vec![format!("environment variable {name}: {error}")],
+                    });
                 }
                 let config = Config::deserialize_table(table).map_err(|error| ConfigErrors {
                     errors: vec![format!(
