@@ -255,6 +255,40 @@ fn unknown_keys_warn_with_position_and_suggestion() {
 }
 
 #[test]
+fn typos_that_change_what_is_collected_are_errors() {
+    let text = "[[scraper]]\nname = \"n\"\ndb = \"d\"\nrp = \"r\"\nscrape-intervall = \"5s\"\n\
+        [[consul]]\nid = \"c\"\nservice = [\"web\"]\n[scraper.health]\nopen-durration = \"1s\"\n";
+    let errors = parse(text, "weir.toml", &BTreeMap::new())
+        .unwrap_err()
+        .errors;
+    let expected = [
+        "weir.toml:5:1: unknown key `scrape-intervall` in [[scraper]]; did you mean `scrape-interval`?",
+        "weir.toml:8:1: unknown key `service` in [[consul]]; did you mean `services`?",
+        "weir.toml:10:1: unknown key `open-durration` in [scraper.health]; did you mean `open-duration`?",
+    ];
+    assert_eq!(errors, expected);
+    let text = "[[scraper]]\nname = \"n\"\ndb = \"d\"\nrp = \"r\"\n\
+        relabel_configs = [{ source_labels = [\"a\"], target_lable = \"b\" }]\n";
+    let errors = parse(text, "weir.toml", &BTreeMap::new())
+        .unwrap_err()
+        .errors;
+    let expected =
+        "weir.toml:5:45: unknown key `target_lable` in [[scraper]]; did you mean `target_label`?";
+    assert_eq!(errors, [expected]);
+    // Prometheus' spellings of the relabelling keys are the same keys.
+    let loaded = parse_ok(
+        "[[scraper]]\nname = \"n\"\ndb = \"d\"\nrp = \"r\"\nenabled = true\n\
+         relabel_configs = [{ source_labels = [\"a\"], target_label = \"b\" }]\n\
+         [[scraper.metric_relabel_configs]]\nsource-labels = [\"x\"]\naction = \"drop\"\n",
+    );
+    assert_eq!(
+        loaded.config.scraper[0].relabel_configs[0].target_label,
+        "b"
+    );
+    assert_eq!(loaded.config.scraper[0].metric_relabel_configs.len(), 1);
+}
+
+#[test]
 fn disabled_scrapers_are_pointed_out() {
     let loaded = parse_ok("[[scraper]]\nname = \"x\"\ndb = \"d\"\nrp = \"r\"\n");
     assert!(

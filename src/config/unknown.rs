@@ -1,5 +1,7 @@
 //! Lenient deserialisation: unknown keys and sections become warnings that name the place
-//! and suggest the closest known key, instead of stopping weir.
+//! and suggest the closest known key, instead of stopping weir; but a close misspelling in a
+//! section that changes what is collected (scrapers, discoverers, sinks, credentials) is an
+//! error, since the default it falls back to would silently collect something else.
 //!
 //! The config types use `deny_unknown_fields`, so serde reports an unknown key together
 //! with the keys it expected. We turn that into a warning, blank the entry out of a working
@@ -34,16 +36,34 @@ pub(super) fn deserialize_lenient(
 ) -> Result<(Config, Vec<Warning>), ConfigErrors> {
     let mut working = text.to_owned();
     let mut warnings = Vec::new();
-    let syntax_error = |error: &toml::de::Error| ConfigErrors {
-        errors: vec![format!(
-            "{}: {}",
-            position(text, origin, error.span()),
-            first_line(error.message())
-        )],
+    let mut typos = Vec::new();
+    // After a typo, what fails next may be its consequence (a blanked key): report the typos.
+    let typo_errors = |typos: &[(usize, String)]| {
+        let mut typos = typos.to_vec();
+        typos.sort();
+        ConfigErrors {
+            errors: typos.into_iter().map(|typo| typo.1).collect(),
+        }
+    };
+    let syntax_error = |error: &toml::de::Error, typos: &Vec<(usize, String)>| {
+        if !typos.is_empty() {
+            return typo_errors(typos);
+        }
+        ConfigErrors {
+            errors: vec![format!(
+                "{}: {}",
+                position(text, origin, error.span()),
+                first_line(error.message())
+            )],
+        }
     };
     loop {
-        let table: toml::Table = toml::from_str(&working).map_err(|error| syntax_error(&error))?;
+        let table: toml::Table =
+            toml::from_str(&working).map_err(|error| syntax_error(&error, &typos))?;
         match toml::from_str::<Config>(&working) {
+            Ok(_) if !typos.is_empty() => {
+                return Err(typo_errors(&typos));
+            }
             Ok(_) => {
                 let mut table = table;
                 for (name, value) in env {
@@ -80,28 +100,39 @@ pub(super) fn deserialize_lenient(
             }
             Err(error) => {
                 let Some((unknown, expected)) = unknown_field(error.message()) else {
-                    return Err(syntax_error(&error));
+                    return Err(syntax_error(&error, &typos));
                 };
                 let Some(span) = error.span() else {
-                    return Err(syntax_error(&error));
+                    return Err(syntax_error(&error, &typos));
                 };
                 let what = if is_header(&working, span.start) {
                     "section"
                 } else {
                     "key"
                 };
-                let mut message = format!(
-                    "{}: unknown {what} `{unknown}` (ignored)",
-                    position(text, origin, Some(span.clone()))
-                );
-                if let Some(suggestion) = closest(&unknown, &expected) {
-                    message.push_str(&format!("; did you mean `{suggestion}`?"));
+                let place = position(text, origin, Some(span.clone()));
+                let suggestion = closest(&unknown, &expected);
+                match (suggestion, section_of(&working, span.start)) {
+                    // A typo where it changes what is collected (targets, relabelling,
+                    // credentials) must not silently fall back to a default.
+                    (Some(suggestion), Some(section)) if what == "key" && collects(section) => {
+                        typos.push((
+                            span.start,
+                            format!("{place}: unknown key `{unknown}` in {section}; did you mean `{suggestion}`?"),
+                        ));
+                    }
+                    (suggestion, _) => {
+                        let mut message = format!("{place}: unknown {what} `{unknown}` (ignored)");
+                        if let Some(suggestion) = suggestion {
+                            message.push_str(&format!("; did you mean `{suggestion}`?"));
+                        }
+                        warnings.push(Warning { message });
+                    }
                 }
-                warnings.push(Warning { message });
                 let before = working.clone();
                 blank_entry(&mut working, span.start);
                 if working == before || warnings.len() > MAX_UNKNOWN {
-                    return Err(syntax_error(&error));
+                    return Err(syntax_error(&error, &typos));
                 }
             }
         }
@@ -165,11 +196,51 @@ pub(crate) fn closest(unknown: &str, known: &[String]) -> Option<String> {
             } else {
                 1.0 - strsim::jaro_winkler(&normalized, &candidate.replace('_', "-"))
             };
+            // Of two spellings of one key, the one written like the unknown.
+            let distance = distance
+                + if candidate.contains('_') == unknown.contains('_') {
+                    0.0
+                } else {
+                    1e-6
+                };
             (distance, candidate)
         })
         .filter(|(distance, _)| *distance < 0.25)
         .min_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate.clone())
+}
+
+/// The name in the last `[table]` or `[[array]]` header before `offset`.
+fn section_of(text: &str, offset: usize) -> Option<&str> {
+    let line = text[..floor_boundary(text, offset)]
+        .lines()
+        .rev()
+        .find(|line| looks_like_header(line))?;
+    Some(line.trim())
+}
+
+/// Whether a misspelled key in this section changes what is scraped, discovered, relabelled
+/// or sent with which credentials.
+fn collects(header: &str) -> bool {
+    let section = header.trim_matches(['[', ']']).trim();
+    const SECTIONS: &[&str] = &[
+        "scraper",
+        "static-discovery",
+        "file-discovery",
+        "dns",
+        "consul",
+        "kubernetes",
+        "ec2",
+        "influxdb",
+        "prometheus",
+        "http.users",
+    ];
+    SECTIONS.iter().any(|name| {
+        section == *name
+            || section
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
 }
 
 /// Whether `offset` is inside a `[table]` or `[[array]]` header line.
