@@ -45,6 +45,21 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let address = bind_address(&loaded.config.http.bind_address)?;
+    if config_path.is_none() {
+        // The embedded default scrapes itself: follow a WEIR_HTTP_BIND_ADDRESS override.
+        let own = std::net::SocketAddr::new(
+            match address.ip() {
+                ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+                ip => ip,
+            },
+            address.port(),
+        );
+        for discovery in &mut loaded.config.static_discovery {
+            if discovery.id == "self" && discovery.targets == ["127.0.0.1:9092"] {
+                discovery.targets = vec![own.to_string()];
+            }
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("weir")

@@ -96,3 +96,187 @@ fn the_embedded_default_takes_environment_overrides() {
     assert!(answered.is_some(), "no answer on {url}");
     assert!(dir.path().join("data").is_dir());
 }
+
+const DAEMON: &str = r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[static-discovery]]
+id = "self"
+targets = ["127.0.0.1:@PORT@"]
+[[scraper]]
+enabled = true
+name = "self"
+db = "weir"
+rp = "autogen"
+scrape-interval = "1s"
+scrape-timeout = "1s"
+discoverer-id = "self"
+discoverer-service = "static-discovery"
+"#;
+
+/// `weir ARGS` against a daemon; exit code and standard output.
+fn client(weir: &common::Weir, args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .env("WEIR_URL", &weir.url)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run weir");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output.status.code(), stdout)
+}
+
+/// Every line's cells start where their header starts (kubectl's aligned columns).
+fn assert_aligned(printed: &str, headers: &[&str]) {
+    let header_line = printed.lines().next().unwrap_or_default();
+    let starts: Vec<usize> = headers
+        .iter()
+        .map(|h| {
+            header_line
+                .find(h)
+                .unwrap_or_else(|| panic!("{h} in {printed}"))
+        })
+        .collect();
+    assert!(starts.windows(2).all(|w| w[0] < w[1]), "{printed}");
+    for line in printed.lines().skip(1) {
+        for &start in &starts[1..] {
+            let before = line.as_bytes().get(start - 1).copied();
+            assert!(
+                before.is_none() || before == Some(b' '),
+                "column at {start} not aligned in {line:?}:\n{printed}"
+            );
+        }
+    }
+}
+
+#[test]
+fn list_verbs_print_aligned_tables_and_parseable_json_with_global_options_anywhere() {
+    let weir = common::Weir::start(DAEMON);
+    let url = weir.url.clone();
+    eventually(Duration::from_secs(30), || {
+        let (_, printed) = client(&weir, &["targets"]);
+        printed.contains("healthy").then_some(())
+    })
+    .expect("the target is scraped");
+    let (code, before) = client(&weir, &["--url", &url, "scrapers"]);
+    assert_eq!(code, Some(0));
+    let (_, after) = client(&weir, &["scrapers", "--url", &url]);
+    assert_eq!(before.lines().next(), after.lines().next());
+    let tables: [(&[&str], &[&str]); 5] = [
+        (
+            &["scrapers"],
+            &["NAME", "ENABLED", "UP", "INTERVAL", "DBRP", "DISCOVERER"],
+        ),
+        (
+            &["targets"],
+            &[
+                "SCRAPER", "INSTANCE", "STATE", "LAST", "DURATION", "SAMPLES",
+            ],
+        ),
+        (
+            &["discoverers"],
+            &["ID", "TYPE", "ENABLED", "STATE", "TARGETS"],
+        ),
+        (&["changes"], &["TIME", "CHANGE", "CI", "DIFF"]),
+        (&["cis"], &["ID", "KIND", "ATTRIBUTES"]),
+    ];
+    for (args, headers) in tables {
+        let (code, printed) = client(&weir, args);
+        assert_eq!(code, Some(0), "{args:?}");
+        assert!(printed.lines().count() >= 2, "{args:?}: {printed}");
+        assert_aligned(&printed, headers);
+    }
+    let verbs: [&[&str]; 8] = [
+        &["scrapers"],
+        &["targets"],
+        &["discoverers"],
+        &["list", "tasks"],
+        &["list", "templates"],
+        &["stats"],
+        &["cis"],
+        &["changes"],
+    ];
+    for verb in verbs {
+        let mut args = vec!["-o", "json"];
+        args.extend(verb);
+        let (code, printed) = client(&weir, &args);
+        assert_eq!(code, Some(0), "{args:?}");
+        let value: serde_json::Value = serde_json::from_str(&printed)
+            .unwrap_or_else(|e| panic!("weir {args:?} is not JSON ({e}): {printed}"));
+        assert!(value.is_object(), "{args:?}: {printed}");
+        let (_, yaml) = client(&weir, &[verb, &["--output", "yaml"]].concat());
+        let from_yaml: serde_json::Value = serde_yaml_ng::from_str(&yaml).unwrap();
+        assert_eq!(
+            from_yaml.as_object().map(|o| o.len()),
+            value.as_object().map(|o| o.len())
+        );
+    }
+    // A list verb whose reader goes away ends quietly.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(["changes", "--url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn weir");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `stats` counts per node: a copy task over 3 points shows 3 at each node, not their sum.
+#[test]
+fn stats_are_per_node_and_a_rejected_reload_names_the_running_revision() {
+    let weir = common::Weir::start(DAEMON);
+    let script = weir.dir.join("copy.tick");
+    std::fs::write(
+        &script,
+        "stream\n    |from()\n        .measurement('m')\n    |httpOut('out')\n",
+    )
+    .unwrap();
+    let script = script.to_str().unwrap();
+    let define = ["define", "copy", "-t", script, "--dbrp", "db.rp"];
+    assert_eq!(client(&weir, &define).0, Some(0));
+    assert_eq!(client(&weir, &["enable", "copy"]).0, Some(0));
+    let lines = "m v=1 1\nm v=2 2\nm v=3 3\n";
+    let write = format!("{}/write?db=db&rp=rp&precision=s", weir.url);
+    assert_eq!(http("POST", &write, Some(lines)).unwrap().0, 204);
+    let printed = eventually(Duration::from_secs(10), || {
+        let (_, printed) = client(&weir, &["stats"]);
+        printed
+            .lines()
+            .any(|l| l.starts_with("copy") && l.contains("http_out2"))
+            .then_some(printed)
+    })
+    .expect("stats of the copy task");
+    let rows: Vec<Vec<&str>> = printed
+        .lines()
+        .filter(|l| l.starts_with("copy "))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{printed}");
+    assert_eq!(rows[1][2..5], ["from1", "3", "3"], "{printed}");
+    assert_eq!(rows[2][2..4], ["http_out2", "3"], "{printed}");
+    assert!(
+        printed.starts_with("config: revision 1 running ("),
+        "{printed}"
+    );
+    std::fs::write(&weir.config, "[http]\nbind-address = 5\n").unwrap();
+    let (code, printed) = client(&weir, &["reload"]);
+    assert_eq!(code, Some(1), "{printed}");
+    let (_, printed) = client(&weir, &["stats"]);
+    let first = printed.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("config: revision 1 running ("),
+        "{printed}"
+    );
+    assert!(
+        first.contains("the last reload was rejected: "),
+        "{printed}"
+    );
+}

@@ -54,9 +54,23 @@ use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 pub struct Args {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    remote: Remote,
 }
 
-/// Output format of client commands.
+/// How client commands print what they list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// JSON, as the API answered.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// Output format of `weir check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
     /// For people.
@@ -66,7 +80,7 @@ pub enum Format {
     Json,
 }
 
-/// Where a running daemon is.
+/// Where a running daemon is and how to print its answers (global: before or after the verb).
 #[derive(Debug, clap::Args)]
 pub struct Remote {
     /// The daemon's URL.
@@ -77,8 +91,11 @@ pub struct Remote {
         global = true
     )]
     url: String,
-    /// Print JSON instead of tables.
-    #[arg(long, global = true)]
+    /// Output of client commands.
+    #[arg(long, short = 'o', value_enum, default_value_t, global = true)]
+    output: Output,
+    /// Same as `-o json`.
+    #[arg(long, global = true, hide = true)]
     json: bool,
 }
 
@@ -157,45 +174,32 @@ enum Command {
         /// Template vars JSON file.
         #[arg(long)]
         vars: Option<PathBuf>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Enable tasks.
     Enable {
         /// Task ids.
         #[arg(required = true)]
         ids: Vec<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Disable tasks.
     Disable {
         /// Task ids.
         #[arg(required = true)]
         ids: Vec<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Reload the daemon's config file (validated first).
-    Reload {
-        #[command(flatten)]
-        remote: Remote,
-    },
+    Reload,
     /// List tasks or templates.
     List {
         /// tasks or templates.
         what: ListKind,
         /// Glob on ids.
         pattern: Option<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Show a task: script, graph with node statistics.
     Show {
         /// Task id.
         id: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Delete tasks or templates.
     Delete {
@@ -204,8 +208,6 @@ enum Command {
         /// Ids.
         #[arg(required = true)]
         ids: Vec<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Write line protocol from a file or stdin.
     Write {
@@ -220,33 +222,21 @@ enum Command {
         precision: String,
         /// File (default: stdin).
         file: Option<PathBuf>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Show daemon statistics (tasks, sinks, config status).
-    Stats {
-        #[command(flatten)]
-        remote: Remote,
-    },
+    Stats,
     /// List scrapers and their state.
-    Scrapers {
-        #[command(flatten)]
-        remote: Remote,
-    },
+    Scrapers,
     /// List scrape targets.
     Targets {
         /// Only targets that are not healthy.
         #[arg(long)]
         unhealthy: bool,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Scrape every target of a scraper now.
     Collect {
         /// Scraper name.
         name: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List discoverers, or enable, disable or refresh one.
     Discoverers {
@@ -254,8 +244,6 @@ enum Command {
         action: Option<DiscovererAction>,
         /// Discoverer id.
         id: Option<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List configuration items.
     Cis {
@@ -275,15 +263,11 @@ enum Command {
         /// With --related, only this relationship (runs-on, targets, resolves-to, …).
         #[arg(long, requires = "related")]
         relation: Option<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Show one configuration item with its relationships both ways.
     Ci {
         /// Item id (`kind:key@source` as `weir cis` prints it, or `kind:key` when unique).
         id: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Show the change history, newest first.
     Changes {
@@ -302,8 +286,6 @@ enum Command {
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: usize,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Print shell completions.
     Completions {
@@ -383,6 +365,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        remote => client::run(remote),
+        command => client::run(command, &args.remote),
     }
 }
