@@ -6,13 +6,19 @@ use std::io::IsTerminal as _;
 use anyhow::Context as _;
 use tracing_subscriber::EnvFilter;
 
+use crate::cli::Color;
 use crate::config::LoggingConfig;
 
 /// Keeps a log file open for the life of the process.
 pub struct Guard;
 
-/// Install the global subscriber.
-pub fn init(config: &LoggingConfig) -> anyhow::Result<Guard> {
+/// Install the global subscriber; `color` decides colour on standard error or output.
+pub fn init(config: &LoggingConfig, color: Color) -> anyhow::Result<Guard> {
+    let ansi = |terminal: bool| match color {
+        Color::Auto => terminal,
+        Color::Always => true,
+        Color::Never => false,
+    };
     let level = config.level.to_ascii_lowercase();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(format!(
@@ -24,9 +30,10 @@ pub fn init(config: &LoggingConfig) -> anyhow::Result<Guard> {
         .with_target(false);
     let json = config.format == "json";
     let result = match config.file.as_str() {
-        // Colour only on a terminal: a pipe or a redirected file gets plain text.
+        // Colour only on a terminal (unless --color says otherwise): a pipe or a redirected
+        // file gets plain text; a log file never gets colour.
         "STDERR" | "stderr" | "" => {
-            let builder = builder.with_ansi(std::io::stderr().is_terminal());
+            let builder = builder.with_ansi(ansi(std::io::stderr().is_terminal()));
             if json {
                 builder.json().with_writer(std::io::stderr).try_init()
             } else {
@@ -34,7 +41,7 @@ pub fn init(config: &LoggingConfig) -> anyhow::Result<Guard> {
             }
         }
         "STDOUT" | "stdout" => {
-            let builder = builder.with_ansi(std::io::stdout().is_terminal());
+            let builder = builder.with_ansi(ansi(std::io::stdout().is_terminal()));
             if json {
                 builder.json().with_writer(std::io::stdout).try_init()
             } else {

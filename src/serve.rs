@@ -34,13 +34,13 @@ pub fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Loaded> {
 }
 
 /// Run the daemon until it is told to stop.
-pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(config_path: Option<PathBuf>, color: crate::cli::Color) -> anyhow::Result<()> {
     let mut loaded = load_config(config_path.as_ref())?;
     if config_path.is_none() && !loaded.config.load.dir.is_dir() {
         // Outside a checkout there is no scripts/ directory: run without example pipelines.
         loaded.config.load.enabled = false;
     }
-    let _log_guard = crate::logging::init(&loaded.config.logging)?;
+    let _log_guard = crate::logging::init(&loaded.config.logging, color)?;
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -98,6 +98,7 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let daemon = Daemon::start(loaded).await?;
+        tracing::info!(address = %local, scheme, "weir {} serving", env!("CARGO_PKG_VERSION"));
         print_banner(
             &daemon,
             scheme,

@@ -280,3 +280,105 @@ fn stats_are_per_node_and_a_rejected_reload_names_the_running_revision() {
         "{printed}"
     );
 }
+
+/// Run `weir serve` on `config` (`@PORT@`, `@DIR@` replaced) with `extra` arguments until it
+/// answers ping; its standard error. The log file of the config, if any, is in `dir`.
+fn serve_until_ready(dir: &std::path::Path, config: &str, extra: &[&str]) -> String {
+    let port = free_port();
+    let text = config
+        .replace("@PORT@", &port.to_string())
+        .replace("@DIR@", &dir.display().to_string());
+    std::fs::write(dir.join("weir.toml"), text).unwrap();
+    let stderr = std::fs::File::create(dir.join("stderr")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(["serve", "--config"])
+        .arg(dir.join("weir.toml"))
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn weir");
+    let url = format!("http://127.0.0.1:{port}/kapacitor/v1/ping");
+    let ready = eventually(Duration::from_secs(30), || {
+        http("GET", &url, None).ok().filter(|r| r.0 == 204)
+    });
+    // SIGTERM: weir logs its shutdown too.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let stopped = eventually(Duration::from_secs(20), || child.try_wait().ok().flatten());
+    if stopped.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let stderr = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
+    assert!(ready.is_some(), "weir did not start: {stderr}");
+    stderr
+}
+
+const LOGGING: &str = r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[logging]
+file = "@FILE@"
+format = "@FORMAT@"
+"#;
+
+#[test]
+fn log_files_have_no_colour_and_json_lines_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("text.log");
+    let config = LOGGING
+        .replace("@FILE@", file.to_str().unwrap())
+        .replace("@FORMAT@", "text");
+    serve_until_ready(dir.path(), &config, &["--color", "always"]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("INFO"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "escape codes in a log file: {text:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("json.log");
+    let config = LOGGING
+        .replace("@FILE@", file.to_str().unwrap())
+        .replace("@FORMAT@", "json");
+    serve_until_ready(dir.path(), &config, &[]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.lines().count() >= 2, "{text}");
+    for line in text.lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            value["level"].is_string() && value["fields"].is_object(),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn color_on_standard_error_follows_the_color_option() {
+    let config = LOGGING
+        .replace("@FILE@", "STDERR")
+        .replace("@FORMAT@", "text");
+    let dir = tempfile::tempdir().unwrap();
+    let piped = serve_until_ready(dir.path(), &config, &[]);
+    assert!(
+        piped.contains("INFO") && !piped.contains('\u{1b}'),
+        "{piped:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let forced = serve_until_ready(dir.path(), &config, &["--color", "always"]);
+    assert!(forced.contains('\u{1b}'), "{forced:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let never = serve_until_ready(dir.path(), &config, &["--color=never"]);
+    assert!(
+        never.contains("INFO") && !never.contains('\u{1b}'),
+        "{never:?}"
+    );
+}

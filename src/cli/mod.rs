@@ -56,6 +56,21 @@ pub struct Args {
     command: Command,
     #[command(flatten)]
     remote: Remote,
+    /// Colour in log lines on standard error or output (a log file never gets any).
+    #[arg(long, value_enum, env = "WEIR_COLOR", default_value_t, global = true)]
+    color: Color,
+}
+
+/// When log lines get ANSI colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Color {
+    /// When the stream is a terminal.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// How client commands print what they list.
@@ -319,7 +334,9 @@ pub enum DiscovererAction {
 /// Run a command; the exit code for success paths that are not 0 (check, test, fmt --check).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Serve { config } => crate::serve::run(config).map(|()| ExitCode::SUCCESS),
+        Command::Serve { config } => {
+            crate::serve::run(config, args.color).map(|()| ExitCode::SUCCESS)
+        }
         Command::Config { check: None } => {
             out!(
                 "{}",

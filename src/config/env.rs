@@ -21,6 +21,7 @@ pub(super) fn from_process() -> BTreeMap<String, String> {
                         | "KAPACITOR_URL"
                         | "WEIR_REQUIRE_PEERS"
                         | "WEIR_CONFIG"
+                        | "WEIR_COLOR"
                         | "WEIR_BIN"
                 )
                 && !name.starts_with("WEIR_TEST_")
