@@ -129,11 +129,16 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         check: Option<PathBuf>,
     },
-    /// Check scripts; exit 1 when any has errors.
+    /// Check scripts and templates; exit 1 when any has errors.
     Check {
         /// Scripts.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Template vars JSON (Kapacitor's `{"name": {"type": ..., "value": ...}}`): check as
+        /// `kapacitor define -template -vars` would. Without it, a var declared without a value
+        /// (`var x float`) is checked as a value of its declared type.
+        #[arg(long, value_name = "FILE")]
+        vars: Option<PathBuf>,
         /// Output format of the diagnostics.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -359,7 +364,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(1))
             }
         },
-        Command::Check { files, format } => script::check(&files, format),
+        Command::Check {
+            files,
+            vars,
+            format,
+        } => script::check(&files, vars.as_deref(), format),
         Command::Graph { file } => script::graph(&file),
         Command::Fmt { files, check } => script::fmt(&files, check),
         Command::Test {
