@@ -353,32 +353,9 @@ pub(super) fn run(command: Command, remote: &Remote) -> anyhow::Result<ExitCode>
                 }
                 let headers = ["TASK", "STATUS", "NODE", "COLLECTED", "EMITTED", "ERRORS"];
                 table(&headers, rows);
-                let sinks = items(v, "sinks").map(|sink| {
-                    vec![
-                        text(&sink["name"]),
-                        text(&sink["kind"]),
-                        text(&sink["buffer"]),
-                        text(&sink["queued_points"]),
-                        text(&sink["written"]),
-                        text(&sink["dropped"]),
-                        text(&sink["retried"]),
-                        text(&sink["last_error"]),
-                    ]
-                });
-                let sinks: Vec<Vec<String>> = sinks.collect();
-                if !sinks.is_empty() {
+                if items(v, "sinks").next().is_some() {
                     outln!();
-                    let headers = [
-                        "SINK",
-                        "KIND",
-                        "BUFFER",
-                        "QUEUED",
-                        "WRITTEN",
-                        "DROPPED",
-                        "RETRIED",
-                        "LAST ERROR",
-                    ];
-                    table(&headers, sinks);
+                    columns(items(v, "sinks"), SINKS);
                 }
             });
             Ok(ExitCode::SUCCESS)
@@ -386,41 +363,7 @@ pub(super) fn run(command: Command, remote: &Remote) -> anyhow::Result<ExitCode>
         Command::Scrapers => {
             let client = Client::new(remote)?;
             let value = client.get("/weir/v1/scrapers")?;
-            client.print(&value, |v| {
-                let rows = items(v, "scrapers").map(|scraper| {
-                    vec![
-                        text(&scraper["name"]),
-                        text(&scraper["enabled"]),
-                        format!("{}/{}", scraper["targets_up"], scraper["targets"]),
-                        text(&scraper["circuits_open"]),
-                        text(&scraper["scrape_interval"]),
-                        format!("{}.{}", text(&scraper["db"]), text(&scraper["rp"])),
-                        format!(
-                            "{}/{}",
-                            text(&scraper["discoverer_service"]),
-                            text(&scraper["discoverer_id"])
-                        ),
-                        age(&scraper["last_collection"]),
-                        text(&scraper["samples_per_interval"]),
-                        text(&scraper["errors_total"]),
-                        text(&scraper["error"]),
-                    ]
-                });
-                let headers = [
-                    "NAME",
-                    "ENABLED",
-                    "UP",
-                    "OPEN",
-                    "INTERVAL",
-                    "DBRP",
-                    "DISCOVERER",
-                    "LAST",
-                    "SAMPLES",
-                    "ERRORS",
-                    "ERROR",
-                ];
-                table(&headers, rows);
-            });
+            client.print(&value, |v| columns(items(v, "scrapers"), SCRAPERS));
             Ok(ExitCode::SUCCESS)
         }
         Command::Targets { unhealthy } => {
@@ -430,33 +373,7 @@ pub(super) fn run(command: Command, remote: &Remote) -> anyhow::Result<ExitCode>
             } else {
                 "/weir/v1/targets"
             })?;
-            client.print(&value, |v| {
-                let rows = items(v, "targets").map(|target| {
-                    let error = [&target["last_error"], &target["last_parse_error"]];
-                    vec![
-                        text(&target["scraper"]),
-                        text(&target["labels"]["instance"]),
-                        text(&target["state"]),
-                        age(&target["last_scrape"]),
-                        target["last_duration_seconds"]
-                            .as_f64()
-                            .map_or_else(String::new, |s| format!("{:.3}s", s)),
-                        text(&target["last_samples"]),
-                        text(&target["consecutive_failures"]),
-                        text(&target["url"]),
-                        error
-                            .map(text)
-                            .into_iter()
-                            .find(|e| !e.is_empty())
-                            .unwrap_or_default(),
-                    ]
-                });
-                let headers = [
-                    "SCRAPER", "INSTANCE", "STATE", "LAST", "DURATION", "SAMPLES", "FAILURES",
-                    "URL", "ERROR",
-                ];
-                table(&headers, rows);
-            });
+            client.print(&value, |v| columns(items(v, "targets"), TARGETS));
             Ok(ExitCode::SUCCESS)
         }
         Command::Collect { name } => {
@@ -476,25 +393,7 @@ pub(super) fn run(command: Command, remote: &Remote) -> anyhow::Result<ExitCode>
             match (action, id) {
                 (None, _) => {
                     let value = client.get("/weir/v1/discoverers")?;
-                    client.print(&value, |v| {
-                        let rows = items(v, "discoverers").map(|source| {
-                            vec![
-                                text(&source["id"]),
-                                text(&source["kind"]),
-                                text(&source["enabled"]),
-                                text(&source["state"]),
-                                text(&source["targets"]),
-                                age(&source["last_refresh"]),
-                                text(&source["consecutive_failures"]),
-                                text(&source["last_error"]),
-                            ]
-                        });
-                        let headers = [
-                            "ID", "TYPE", "ENABLED", "STATE", "TARGETS", "LAST", "FAILURES",
-                            "ERROR",
-                        ];
-                        table(&headers, rows);
-                    });
+                    client.print(&value, |v| columns(items(v, "discoverers"), DISCOVERERS));
                 }
                 (Some(_), None) => bail!("name the discoverer id"),
                 (Some(DiscovererAction::Refresh), Some(id)) => {
@@ -656,6 +555,76 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
+/// A table column: its header and a template of an item's members: `{a.b}` is member `b` of
+/// member `a`, `{a,b}` the first of them that is not empty, `{a|age}` an RFC 3339 time as
+/// an age, `{a|secs}` seconds.
+type Column = (&'static str, &'static str);
+
+#[rustfmt::skip]
+const SCRAPERS: &[Column] = &[
+    ("NAME", "{name}"), ("ENABLED", "{enabled}"), ("UP", "{targets_up}/{targets}"),
+    ("OPEN", "{circuits_open}"), ("INTERVAL", "{scrape_interval}"), ("DBRP", "{db}.{rp}"),
+    ("DISCOVERER", "{discoverer_service}/{discoverer_id}"), ("LAST", "{last_collection|age}"),
+    ("SAMPLES", "{samples_per_interval}"), ("ERRORS", "{errors_total}"), ("ERROR", "{error}"),
+];
+
+#[rustfmt::skip]
+const TARGETS: &[Column] = &[
+    ("SCRAPER", "{scraper}"), ("INSTANCE", "{labels.instance}"), ("STATE", "{state}"),
+    ("LAST", "{last_scrape|age}"), ("DURATION", "{last_duration_seconds|secs}"),
+    ("SAMPLES", "{last_samples}"), ("FAILURES", "{consecutive_failures}"), ("URL", "{url}"),
+    ("ERROR", "{last_error,last_parse_error}"),
+];
+
+#[rustfmt::skip]
+const DISCOVERERS: &[Column] = &[
+    ("ID", "{id}"), ("TYPE", "{kind}"), ("ENABLED", "{enabled}"), ("STATE", "{state}"),
+    ("TARGETS", "{targets}"), ("LAST", "{last_refresh|age}"),
+    ("FAILURES", "{consecutive_failures}"), ("ERROR", "{last_error}"),
+];
+
+#[rustfmt::skip]
+const SINKS: &[Column] = &[
+    ("SINK", "{name}"), ("KIND", "{kind}"), ("BUFFER", "{buffer}"), ("QUEUED", "{queued_points}"),
+    ("WRITTEN", "{written}"), ("DROPPED", "{dropped}"), ("RETRIED", "{retried}"),
+    ("LAST ERROR", "{last_error}"),
+];
+
+/// One cell: `template` filled from `item` (see [`Column`]).
+fn cell(item: &Value, template: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some((before, after)) = rest.split_once('{') {
+        out.push_str(before);
+        let Some((spec, after)) = after.split_once('}') else {
+            break;
+        };
+        let (keys, filter) = spec.split_once('|').unwrap_or((spec, ""));
+        let member = |key: &str| key.split('.').fold(item, |value, name| &value[name]);
+        let value = keys.split(',').map(member).find(|v| !text(v).is_empty());
+        let value = value.unwrap_or(&Value::Null);
+        out.push_str(&match filter {
+            "age" => age(value),
+            "secs" => value
+                .as_f64()
+                .map_or_else(String::new, |s| format!("{s:.3}s")),
+            _ => text(value),
+        });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A table of `items` with `columns`.
+fn columns<'v>(items: impl Iterator<Item = &'v Value>, columns: &[Column]) {
+    let headers: Vec<&str> = columns.iter().map(|column| column.0).collect();
+    table(
+        &headers,
+        items.map(|item| columns.iter().map(|column| cell(item, column.1)).collect()),
+    );
+}
+
 /// The elements of the array `value[key]`.
 fn items<'v>(value: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
     value[key].as_array().into_iter().flatten()
@@ -723,5 +692,23 @@ fn config_state(status: &Value) -> String {
             text(&status["reason"])
         ),
         _ => format!("config: revision {running} running ({source})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_fill_templates_from_members() {
+        let item = json!({"db": "d", "rp": "r", "labels": {"instance": "h:1"}, "n": 3,
+            "last_error": null, "last_parse_error": "bad line 2", "secs": 0.0123});
+        assert_eq!(cell(&item, "{db}.{rp}"), "d.r");
+        assert_eq!(cell(&item, "{labels.instance} {n}"), "h:1 3");
+        assert_eq!(cell(&item, "{last_error,last_parse_error}"), "bad line 2");
+        assert_eq!(
+            cell(&item, "{secs|secs}|{missing}|{missing|age}"),
+            "0.012s||"
+        );
     }
 }
