@@ -11,6 +11,7 @@ use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
+use crate::cli::Color;
 use crate::config::LoggingConfig;
 
 /// Keeps a log file open for the life of the process.
@@ -144,18 +145,24 @@ impl<S: tracing::Subscriber> Layer<S> for Sessions {
     }
 }
 
-/// Install the global subscriber.
-pub fn init(config: &LoggingConfig) -> anyhow::Result<Guard> {
+/// Install the global subscriber; `color` decides colour on standard error or output.
+pub fn init(config: &LoggingConfig, color: Color) -> anyhow::Result<Guard> {
+    let ansi = |terminal: bool| match color {
+        Color::Auto => terminal,
+        Color::Always => true,
+        Color::Never => false,
+    };
     let level = config.level.to_ascii_lowercase();
     let env_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| filter(&level));
     let (env_filter, handle) = reload::Layer::new(env_filter);
     let json = config.format == "json";
     let fmt = tracing_subscriber::fmt::layer().with_target(false);
     let output: Output = match config.file.as_str() {
-        // Colour only on a terminal: a pipe or a redirected file gets plain text.
+        // Colour only on a terminal (unless --color says otherwise): a pipe or a redirected
+        // file gets plain text; a log file never gets colour.
         "STDERR" | "stderr" | "" => {
             let fmt = fmt
-                .with_ansi(std::io::stderr().is_terminal())
+                .with_ansi(ansi(std::io::stderr().is_terminal()))
                 .with_writer(std::io::stderr);
             if json {
                 Box::new(fmt.json())
@@ -165,7 +172,7 @@ pub fn init(config: &LoggingConfig) -> anyhow::Result<Guard> {
         }
         "STDOUT" | "stdout" => {
             let fmt = fmt
-                .with_ansi(std::io::stdout().is_terminal())
+                .with_ansi(ansi(std::io::stdout().is_terminal()))
                 .with_writer(std::io::stdout);
             if json {
                 Box::new(fmt.json())

@@ -29,27 +29,37 @@ pub fn bind_address(text: &str) -> anyhow::Result<SocketAddr> {
 pub fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Loaded> {
     match path {
         Some(path) => config::load(path).map_err(|errors| anyhow::anyhow!("{errors}")),
-        None => config::parse(
-            config::EMBEDDED_DEFAULT,
-            "embedded default",
-            &Default::default(),
-        )
-        .map_err(|errors| anyhow::anyhow!("{errors}")),
+        None => config::load_embedded().map_err(|errors| anyhow::anyhow!("{errors}")),
     }
 }
 
 /// Run the daemon until it is told to stop.
-pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(config_path: Option<PathBuf>, color: crate::cli::Color) -> anyhow::Result<()> {
     let mut loaded = load_config(config_path.as_ref())?;
     if config_path.is_none() && !loaded.config.load.dir.is_dir() {
         // Outside a checkout there is no scripts/ directory: run without example pipelines.
         loaded.config.load.enabled = false;
     }
-    let _log_guard = crate::logging::init(&loaded.config.logging)?;
+    let _log_guard = crate::logging::init(&loaded.config.logging, color)?;
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
     let address = bind_address(&loaded.config.http.bind_address)?;
+    if config_path.is_none() {
+        // The embedded default scrapes itself: follow a WEIR_HTTP_BIND_ADDRESS override.
+        let own = std::net::SocketAddr::new(
+            match address.ip() {
+                ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+                ip => ip,
+            },
+            address.port(),
+        );
+        for discovery in &mut loaded.config.static_discovery {
+            if discovery.id == "self" && discovery.targets == ["127.0.0.1:9092"] {
+                discovery.targets = vec![own.to_string()];
+            }
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("weir")
@@ -88,6 +98,7 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let daemon = Daemon::start(loaded).await?;
+        tracing::info!(address = %local, scheme, "weir {} serving", env!("CARGO_PKG_VERSION"));
         print_banner(
             &daemon,
             scheme,

@@ -257,7 +257,11 @@ files = ["{}"]
         &["changes", "--since", "1h", "--kind", "kubernetes.pod"],
     );
     assert!(
-        printed.contains("updated  kubernetes.pod:default/web-0@kubernetes/pods"),
+        printed.lines().any(|line| line
+            .split_whitespace()
+            .skip(1)
+            .take(2)
+            .eq(["updated", "kubernetes.pod:default/web-0@kubernetes/pods"])),
         "{printed}"
     );
     assert!(

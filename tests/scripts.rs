@@ -90,3 +90,64 @@ fn weir_test_reports_a_difference() {
     assert!(!ok);
     assert!(text.contains("FAIL") && text.contains("line 1"), "{text}");
 }
+
+/// `scripts/templates/*.tick`: templates check clean with their vars unset (each checked as a
+/// value of its declared type) and with their `.vars.json`; a wrong-typed var fails where
+/// the var is declared.
+#[test]
+fn templates_check_with_and_without_their_vars() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/templates");
+    let templates: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "tick"))
+        .collect();
+    assert!(!templates.is_empty());
+    for template in &templates {
+        let path = template.to_str().unwrap();
+        let (ok, text) = weir(&["check", path]);
+        assert!(ok, "weir check {path}:\n{text}");
+        let (ok, text) = weir(&["fmt", "--check", path]);
+        assert!(ok, "weir fmt --check {path}:\n{text}");
+        let vars = template.with_extension("vars.json");
+        let (ok, text) = weir(&["check", "--vars", vars.to_str().unwrap(), path]);
+        assert!(ok, "weir check --vars {}:\n{text}", vars.display());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("wrong.json");
+    std::fs::write(
+        &wrong,
+        r#"{"measurement": {"type": "string", "value": "cpu"}, "crit": {"type": "string", "value": "high"}}"#,
+    )
+    .unwrap();
+    let threshold = root.join("threshold.tick");
+    let threshold = threshold.to_str().unwrap();
+    let (ok, text) = weir(&["check", "--vars", wrong.to_str().unwrap(), threshold]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("template var `crit` is float, but the supplied value is string"),
+        "{text}"
+    );
+    assert!(text.contains("threshold.tick:20:5"), "{text}");
+    // Vars that leave a declared var without a value fail, as Kapacitor's define does.
+    std::fs::write(
+        &wrong,
+        r#"{"measurement": {"type": "string", "value": "cpu"}}"#,
+    )
+    .unwrap();
+    let (ok, text) = weir(&["check", "--vars", wrong.to_str().unwrap(), threshold]);
+    assert!(
+        !ok && text.contains("missing value for template var `crit`"),
+        "{text}"
+    );
+    // An unset var is checked by its declared type.
+    let misused = dir.path().join("misused.tick");
+    std::fs::write(
+        &misused,
+        "var every string\nstream\n    |from()\n        .measurement('m')\n    |window()\n        .period(1m)\n        .every(every)\n",
+    )
+    .unwrap();
+    let (ok, text) = weir(&["check", misused.to_str().unwrap()]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("misused.tick:7:"), "{text}");
+}

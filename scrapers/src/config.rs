@@ -105,11 +105,12 @@ pub struct ScraperConfig {
     /// `instance` values whose targets are not scraped.
     #[serde(default)]
     pub blacklist: Vec<String>,
-    /// Relabelling applied to every discovered target before scraping.
-    #[serde(default)]
+    /// Relabelling applied to every discovered target before scraping (Prometheus' spelling
+    /// `relabel_configs` too).
+    #[serde(default, alias = "relabel_configs")]
     pub relabel_configs: Vec<RelabelConfig>,
-    /// Relabelling applied to every scraped series.
-    #[serde(default)]
+    /// Relabelling applied to every scraped series (also `metric_relabel_configs`).
+    #[serde(default, alias = "metric_relabel_configs")]
     pub metric_relabel_configs: Vec<RelabelConfig>,
     /// On a clash, keep the scraped label instead of renaming it `exported_<name>`.
     #[serde(default)]

@@ -306,6 +306,23 @@ impl ScrapeManager {
     }
 }
 
+/// rustls takes only X.509 v3 certificates, and a v1 one in the configured files shows up at
+/// scrape time as `invalid peer certificate: UnsupportedCertVersion`, which blames the
+/// server: name the file and the certificate instead.
+fn require_v3(pem: &[u8], key: &str, path: &str) -> Result<(), String> {
+    use rustls_pki_types::{CertificateDer, pem::PemObject as _};
+    for (index, der) in CertificateDer::pem_slice_iter(pem).enumerate() {
+        let der = der.map_err(|error| format!("{key} {path}: {error}"))?;
+        if let Err(webpki::Error::UnsupportedCertVersion) = webpki::EndEntityCert::try_from(&der) {
+            return Err(format!(
+                "{key} {path}: certificate {} is X.509 v1 or v2, and TLS here accepts only v3: re-issue it with extensions (openssl x509 -req ... -extfile FILE)",
+                index + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Build the HTTP client of a scraper: keep-alive pool, gzip, TLS and proxy settings.
 fn build_client(config: &ScraperConfig) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
@@ -317,6 +334,7 @@ fn build_client(config: &ScraperConfig) -> Result<reqwest::Client, String> {
     if !config.ssl_ca.is_empty() {
         let pem = std::fs::read(&config.ssl_ca)
             .map_err(|error| format!("ssl-ca {}: {error}", config.ssl_ca))?;
+        require_v3(&pem, "ssl-ca", &config.ssl_ca)?;
         let certificates = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|error| format!("ssl-ca {}: {error}", config.ssl_ca))?;
         for certificate in certificates {
@@ -326,6 +344,7 @@ fn build_client(config: &ScraperConfig) -> Result<reqwest::Client, String> {
     if !config.ssl_cert.is_empty() {
         let mut pem = std::fs::read(&config.ssl_cert)
             .map_err(|error| format!("ssl-cert {}: {error}", config.ssl_cert))?;
+        require_v3(&pem, "ssl-cert", &config.ssl_cert)?;
         let key = std::fs::read(&config.ssl_key)
             .map_err(|error| format!("ssl-key {}: {error}", config.ssl_key))?;
         pem.push(b'\n');
@@ -665,5 +684,22 @@ mod tests {
         config.ssl_ca = "/nonexistent/ca.pem".to_owned();
         let error = build_client(&config).unwrap_err();
         assert!(error.starts_with("ssl-ca /nonexistent/ca.pem: "), "{error}");
+        let v3 = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/x509-v3-cert.pem");
+        config.ssl_ca = v3.to_owned();
+        assert!(build_client(&config).is_ok());
+        let v1 = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/x509-v1-cert.pem");
+        config.ssl_ca = v1.to_owned();
+        let error = build_client(&config).unwrap_err();
+        assert!(
+            error.starts_with(&format!("ssl-ca {v1}: certificate 1 is X.509 v1")),
+            "{error}"
+        );
+        let mut config = ScraperConfig::new("j", "d", "r");
+        (config.ssl_cert, config.ssl_key) = (v1.to_owned(), "/nonexistent/key.pem".to_owned());
+        let error = build_client(&config).unwrap_err();
+        assert!(
+            error.starts_with(&format!("ssl-cert {v1}: certificate 1 is X.509 v1")),
+            "{error}"
+        );
     }
 }

@@ -1,17 +1,17 @@
 //! Client verbs: talk to a running daemon through its API, as the `kapacitor` CLI does.
 
-use super::outln;
+use super::{out, outln};
 use std::io::Read as _;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::{Command, DiscovererAction, ListKind, Remote};
+use super::{Command, DiscovererAction, ListKind, Output, Remote};
 
 struct Client {
     base: String,
-    json: bool,
+    output: Output,
     http: Http,
 }
 
@@ -63,7 +63,11 @@ impl Client {
     fn new(remote: &Remote) -> anyhow::Result<Client> {
         Ok(Client {
             base: remote.url.trim_end_matches('/').to_owned(),
-            json: remote.json,
+            output: if remote.json {
+                Output::Json
+            } else {
+                remote.output
+            },
             http: Http::new()?,
         })
     }
@@ -101,19 +105,20 @@ impl Client {
         Ok(self.request(reqwest::Method::GET, path, None)?.1)
     }
 
+    /// Print `value` as `-o` asks: JSON or YAML as the API answered, or `human` (a table).
     fn print(&self, value: &Value, human: impl FnOnce(&Value)) {
-        if self.json {
-            outln!(
+        match self.output {
+            Output::Json => outln!(
                 "{}",
                 serde_json::to_string_pretty(value).unwrap_or_default()
-            );
-        } else {
-            human(value);
+            ),
+            Output::Yaml => out!("{}", serde_yaml_ng::to_string(value).unwrap_or_default()),
+            Output::Table => human(value),
         }
     }
 }
 
-pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
+pub(super) fn run(command: Command, remote: &Remote) -> anyhow::Result<ExitCode> {
     match command {
         Command::Define {
             id,
@@ -122,9 +127,8 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             dbrp,
             template,
             vars,
-            remote,
         } => {
-            let client = Client::new(&remote)?;
+            let client = Client::new(remote)?;
             let mut body = serde_json::Map::new();
             body.insert("id".into(), json!(id));
             if let Some(path) = tick {
@@ -180,98 +184,64 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Enable { ids, remote } => set_status(&ids, &remote, "enabled"),
-        Command::Disable { ids, remote } => set_status(&ids, &remote, "disabled"),
-        Command::Reload { remote } => {
-            let client = Client::new(&remote)?;
+        Command::Enable { ids } => set_status(&ids, remote, "enabled"),
+        Command::Disable { ids } => set_status(&ids, remote, "disabled"),
+        Command::Reload => {
+            let client = Client::new(remote)?;
             let url = format!("{}/weir/v1/config/reload", client.base);
             let (status, text) =
                 client
                     .http
                     .send(reqwest::Method::POST, &url, None, "application/json")?;
             let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            client.print(&value, |v| {
-                outln!(
-                    "revision {}: {} {}",
-                    v["revision"],
-                    v["state"].as_str().unwrap_or("?"),
-                    v["reason"].as_str().unwrap_or("")
-                )
-            });
+            client.print(&value, |v| outln!("{}", config_state(v)));
             Ok(if status < 300 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
         }
-        Command::List {
-            what,
-            pattern,
-            remote,
-        } => {
-            let client = Client::new(&remote)?;
+        Command::List { what, pattern } => {
+            let client = Client::new(remote)?;
             let pattern = pattern.map(|p| format!("?pattern={p}")).unwrap_or_default();
             match what {
                 ListKind::Tasks => {
                     let value = client.get(&format!("/kapacitor/v1/tasks{pattern}"))?;
                     client.print(&value, |v| {
-                        outln!(
-                            "{:<30} {:<7} {:<9} {:<10} Databases and Retention Policies",
-                            "ID",
-                            "Type",
-                            "Status",
-                            "Executing"
-                        );
-                        for task in v["tasks"].as_array().into_iter().flatten() {
-                            let dbrps: Vec<String> = task["dbrps"]
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .map(|d| {
-                                    format!(
-                                        "\"{}\".\"{}\"",
-                                        d["db"].as_str().unwrap_or(""),
-                                        d["rp"].as_str().unwrap_or("")
-                                    )
-                                })
-                                .collect();
-                            outln!(
-                                "{:<30} {:<7} {:<9} {:<10} [{}]",
-                                task["id"].as_str().unwrap_or(""),
-                                task["type"].as_str().unwrap_or(""),
-                                task["status"].as_str().unwrap_or(""),
-                                task["executing"].as_bool().unwrap_or(false),
-                                dbrps.join(", ")
-                            );
-                        }
+                        let rows = items(v, "tasks").map(|task| {
+                            let dbrps = items(task, "dbrps")
+                                .map(|d| format!("\"{}\".\"{}\"", text(&d["db"]), text(&d["rp"])));
+                            vec![
+                                text(&task["id"]),
+                                text(&task["type"]),
+                                text(&task["status"]),
+                                text(&task["executing"]),
+                                dbrps.collect::<Vec<_>>().join(","),
+                            ]
+                        });
+                        table(&["ID", "TYPE", "STATUS", "EXECUTING", "DBRPS"], rows);
                     });
                 }
                 ListKind::Templates => {
                     let value = client.get(&format!("/kapacitor/v1/templates{pattern}"))?;
                     client.print(&value, |v| {
-                        outln!("{:<30} {:<7} Vars", "ID", "Type");
-                        for template in v["templates"].as_array().into_iter().flatten() {
-                            let vars: Vec<&String> = template["vars"]
-                                .as_object()
-                                .map(|o| o.keys().collect())
-                                .unwrap_or_default();
-                            outln!(
-                                "{:<30} {:<7} {}",
-                                template["id"].as_str().unwrap_or(""),
-                                template["type"].as_str().unwrap_or(""),
-                                vars.iter()
-                                    .map(|s| s.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(",")
-                            );
-                        }
+                        let rows = items(v, "templates").map(|template| {
+                            let vars = template["vars"].as_object().into_iter().flatten();
+                            let vars: Vec<&str> = vars.map(|(name, _)| name.as_str()).collect();
+                            vec![
+                                text(&template["id"]),
+                                text(&template["type"]),
+                                vars.join(","),
+                            ]
+                        });
+                        table(&["ID", "TYPE", "VARS"], rows);
                     });
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Show { id, remote } => {
-            let client = Client::new(&remote)?;
+        Command::Show { id } => {
+            let client = Client::new(remote)?;
             let task = client.get(&format!("/kapacitor/v1/tasks/{id}"))?;
             client.print(&task, |t| {
                 outln!("ID: {}", t["id"].as_str().unwrap_or(""));
@@ -301,8 +271,8 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             });
             Ok(ExitCode::SUCCESS)
         }
-        Command::Delete { what, ids, remote } => {
-            let client = Client::new(&remote)?;
+        Command::Delete { what, ids } => {
+            let client = Client::new(remote)?;
             let base = match what {
                 ListKind::Tasks => "tasks",
                 ListKind::Templates => "templates",
@@ -321,9 +291,8 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             rp,
             precision,
             file,
-            remote,
         } => {
-            let client = Client::new(&remote)?;
+            let client = Client::new(remote)?;
             let mut body = Vec::new();
             match file {
                 Some(path) => {
@@ -351,74 +320,64 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Stats { remote } => {
-            let client = Client::new(&remote)?;
+        Command::Stats => {
+            let client = Client::new(remote)?;
             let tasks = client.get("/kapacitor/v1/tasks?fields=status,executing,stats")?;
             let sinks = client.get("/weir/v1/sinks")?;
             let status = client.get("/weir/v1/config/status")?;
             let value = json!({"tasks": tasks["tasks"], "sinks": sinks["sinks"], "config": status});
             client.print(&value, |v| {
-                outln!(
-                    "config revision {} ({})",
-                    v["config"]["running_revision"],
-                    v["config"]["state"].as_str().unwrap_or("")
-                );
-                outln!(
-                    "{:<30} {:<9} {:>12} {:>12} {:>8}",
-                    "TASK",
-                    "STATUS",
-                    "COLLECTED",
-                    "EMITTED",
-                    "ERRORS"
-                );
-                for task in v["tasks"].as_array().into_iter().flatten() {
-                    let nodes = task["stats"]["node-stats"].as_object();
-                    let sum = |key: &str| {
-                        nodes.map_or(0, |n| {
-                            n.values().filter_map(|s| s[key].as_u64()).sum::<u64>()
-                        })
-                    };
-                    outln!(
-                        "{:<30} {:<9} {:>12} {:>12} {:>8}",
-                        task["id"].as_str().unwrap_or(""),
-                        task["status"].as_str().unwrap_or(""),
-                        sum("collected"),
-                        sum("emitted"),
-                        sum("errors")
-                    );
+                outln!("{}\n", config_state(&v["config"]));
+                let mut rows = Vec::new();
+                for task in items(v, "tasks") {
+                    // One row per node, in pipeline order (the number the node's name ends in).
+                    let mut nodes: Vec<(&String, &Value)> = task["stats"]["node-stats"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    nodes.sort_by_key(|(name, _)| {
+                        let digits = name.trim_end_matches(|c: char| c.is_ascii_digit());
+                        name[digits.len()..].parse::<u64>().unwrap_or(u64::MAX)
+                    });
+                    for (node, stats) in nodes {
+                        rows.push(vec![
+                            text(&task["id"]),
+                            text(&task["status"]),
+                            node.clone(),
+                            text(&stats["collected"]),
+                            text(&stats["emitted"]),
+                            text(&stats["errors"]),
+                        ]);
+                    }
                 }
-                for sink in v["sinks"].as_array().into_iter().flatten() {
-                    outln!("sink {}", sink);
+                let headers = ["TASK", "STATUS", "NODE", "COLLECTED", "EMITTED", "ERRORS"];
+                table(&headers, rows);
+                if items(v, "sinks").next().is_some() {
+                    outln!();
+                    columns(items(v, "sinks"), SINKS);
                 }
             });
             Ok(ExitCode::SUCCESS)
         }
-        Command::Scrapers { remote } => {
-            let client = Client::new(&remote)?;
+        Command::Scrapers => {
+            let client = Client::new(remote)?;
             let value = client.get("/weir/v1/scrapers")?;
-            client.print(&value, |v| {
-                for scraper in v["scrapers"].as_array().into_iter().flatten() {
-                    outln!("{}", human_line(scraper));
-                }
-            });
+            client.print(&value, |v| columns(items(v, "scrapers"), SCRAPERS));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Targets { unhealthy, remote } => {
-            let client = Client::new(&remote)?;
+        Command::Targets { unhealthy } => {
+            let client = Client::new(remote)?;
             let value = client.get(if unhealthy {
                 "/weir/v1/targets?unhealthy=true"
             } else {
                 "/weir/v1/targets"
             })?;
-            client.print(&value, |v| {
-                for target in v["targets"].as_array().into_iter().flatten() {
-                    outln!("{}", human_line(target));
-                }
-            });
+            client.print(&value, |v| columns(items(v, "targets"), TARGETS));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Collect { name, remote } => {
-            let client = Client::new(&remote)?;
+        Command::Collect { name } => {
+            let client = Client::new(remote)?;
             let (_, value) = client.request(
                 reqwest::Method::POST,
                 &format!("/weir/v1/scrapers/{name}/collect"),
@@ -429,16 +388,12 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             });
             Ok(ExitCode::SUCCESS)
         }
-        Command::Discoverers { action, id, remote } => {
-            let client = Client::new(&remote)?;
+        Command::Discoverers { action, id } => {
+            let client = Client::new(remote)?;
             match (action, id) {
                 (None, _) => {
                     let value = client.get("/weir/v1/discoverers")?;
-                    client.print(&value, |v| {
-                        for source in v["discoverers"].as_array().into_iter().flatten() {
-                            outln!("{}", human_line(source));
-                        }
-                    });
+                    client.print(&value, |v| columns(items(v, "discoverers"), DISCOVERERS));
                 }
                 (Some(_), None) => bail!("name the discoverer id"),
                 (Some(DiscovererAction::Refresh), Some(id)) => {
@@ -465,9 +420,8 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             query,
             related,
             relation,
-            remote,
         } => {
-            let client = Client::new(&remote)?;
+            let client = Client::new(remote)?;
             let mut params = Vec::new();
             let target = related.clone();
             for (name, value) in [
@@ -483,42 +437,32 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             let value = client.get(&format!("/weir/v1/cis?{}", params.join("&")))?;
             client.print(&value, |v| {
+                let rows = items(v, "cis").map(|ci| {
+                    let detail = match &target {
+                        // The relationships that tie this item to the one asked about.
+                        Some(target) => items(ci, "relations")
+                            .filter(|r| {
+                                format!("{}:{}", text(&r["target_kind"]), text(&r["target_key"]))
+                                    == *target
+                            })
+                            .map(|r| text(&r["kind"]))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        None => ci["config"].as_object().map_or(0, |o| o.len()).to_string(),
+                    };
+                    vec![text(&ci["id"]), text(&ci["key"]["kind"]), detail]
+                });
                 let third = if target.is_some() {
                     "RELATION"
                 } else {
                     "ATTRIBUTES"
                 };
-                outln!("{:<60} {:<24} {third}", "ID", "KIND");
-                for ci in v["cis"].as_array().into_iter().flatten() {
-                    let detail = match &target {
-                        // The relationships that tie this item to the one asked about.
-                        Some(target) => ci["relations"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter(|r| {
-                                format!(
-                                    "{}:{}",
-                                    r["target_kind"].as_str().unwrap_or(""),
-                                    r["target_key"].as_str().unwrap_or("")
-                                ) == *target
-                            })
-                            .filter_map(|r| r["kind"].as_str())
-                            .collect::<Vec<_>>()
-                            .join(","),
-                        None => ci["config"].as_object().map_or(0, |o| o.len()).to_string(),
-                    };
-                    outln!(
-                        "{:<60} {:<24} {detail}",
-                        ci["id"].as_str().unwrap_or(""),
-                        ci["key"]["kind"].as_str().unwrap_or("")
-                    );
-                }
+                table(&["ID", "KIND", third], rows);
             });
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ci { id, remote } => {
-            let client = Client::new(&remote)?;
+        Command::Ci { id } => {
+            let client = Client::new(remote)?;
             let value = client.get(&format!("/weir/v1/cis/{}", encode(&id)))?;
             client.print(&value, |v| {
                 outln!("{}", v["id"].as_str().unwrap_or(""));
@@ -552,9 +496,8 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             source,
             ci,
             limit,
-            remote,
         } => {
-            let client = Client::new(&remote)?;
+            let client = Client::new(remote)?;
             let mut params = vec![
                 format!("since={}", encode(&since)),
                 format!("limit={limit}"),
@@ -566,25 +509,20 @@ pub(super) fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             let value = client.get(&format!("/weir/v1/changes?{}", params.join("&")))?;
             client.print(&value, |v| {
-                for change in v["changes"].as_array().into_iter().flatten() {
-                    outln!(
-                        "{} {:<8} {}",
-                        change["time"].as_str().unwrap_or(""),
-                        change["change"].as_str().unwrap_or(""),
-                        change["ci"].as_str().unwrap_or("")
-                    );
-                    for diff in change["diffs"].as_array().into_iter().flatten() {
-                        let show = |value: &Value| {
-                            value.as_str().map_or_else(|| "∅".to_owned(), str::to_owned)
-                        };
-                        outln!(
-                            "    {}: {} → {}",
-                            diff["attribute"].as_str().unwrap_or(""),
-                            show(&diff["old"]),
-                            show(&diff["new"])
-                        );
-                    }
-                }
+                let rows = items(v, "changes").map(|change| {
+                    let show = |value: &Value| value.as_str().unwrap_or("∅").to_owned();
+                    let diffs = items(change, "diffs").map(|diff| {
+                        let (old, new) = (show(&diff["old"]), show(&diff["new"]));
+                        format!("{}: {old} → {new}", text(&diff["attribute"]))
+                    });
+                    vec![
+                        text(&change["time"]),
+                        text(&change["change"]),
+                        text(&change["ci"]),
+                        diffs.collect::<Vec<_>>().join("; "),
+                    ]
+                });
+                table(&["TIME", "CHANGE", "CI", "DIFF"], rows);
             });
             Ok(ExitCode::SUCCESS)
         }
@@ -617,20 +555,160 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-/// `key=value` pairs of a JSON object's scalar members, on one line.
-fn human_line(value: &Value) -> String {
-    match value.as_object() {
-        Some(object) => object
-            .iter()
-            .filter(|(_, v)| !v.is_object() && !v.is_array())
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        None => value.to_string(),
+/// A table column: its header and a template of an item's members: `{a.b}` is member `b` of
+/// member `a`, `{a,b}` the first of them that is not empty, `{a|age}` an RFC 3339 time as
+/// an age, `{a|secs}` seconds.
+type Column = (&'static str, &'static str);
+
+#[rustfmt::skip]
+const SCRAPERS: &[Column] = &[
+    ("NAME", "{name}"), ("ENABLED", "{enabled}"), ("UP", "{targets_up}/{targets}"),
+    ("OPEN", "{circuits_open}"), ("INTERVAL", "{scrape_interval}"), ("DBRP", "{db}.{rp}"),
+    ("DISCOVERER", "{discoverer_service}/{discoverer_id}"), ("LAST", "{last_collection|age}"),
+    ("SAMPLES", "{samples_per_interval}"), ("ERRORS", "{errors_total}"), ("ERROR", "{error}"),
+];
+
+#[rustfmt::skip]
+const TARGETS: &[Column] = &[
+    ("SCRAPER", "{scraper}"), ("INSTANCE", "{labels.instance}"), ("STATE", "{state}"),
+    ("LAST", "{last_scrape|age}"), ("DURATION", "{last_duration_seconds|secs}"),
+    ("SAMPLES", "{last_samples}"), ("FAILURES", "{consecutive_failures}"), ("URL", "{url}"),
+    ("ERROR", "{last_error,last_parse_error}"),
+];
+
+#[rustfmt::skip]
+const DISCOVERERS: &[Column] = &[
+    ("ID", "{id}"), ("TYPE", "{kind}"), ("ENABLED", "{enabled}"), ("STATE", "{state}"),
+    ("TARGETS", "{targets}"), ("LAST", "{last_refresh|age}"),
+    ("FAILURES", "{consecutive_failures}"), ("ERROR", "{last_error}"),
+];
+
+#[rustfmt::skip]
+const SINKS: &[Column] = &[
+    ("SINK", "{name}"), ("KIND", "{kind}"), ("BUFFER", "{buffer}"), ("QUEUED", "{queued_points}"),
+    ("WRITTEN", "{written}"), ("DROPPED", "{dropped}"), ("RETRIED", "{retried}"),
+    ("LAST ERROR", "{last_error}"),
+];
+
+/// One cell: `template` filled from `item` (see [`Column`]).
+fn cell(item: &Value, template: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some((before, after)) = rest.split_once('{') {
+        out.push_str(before);
+        let Some((spec, after)) = after.split_once('}') else {
+            break;
+        };
+        let (keys, filter) = spec.split_once('|').unwrap_or((spec, ""));
+        let member = |key: &str| key.split('.').fold(item, |value, name| &value[name]);
+        let value = keys.split(',').map(member).find(|v| !text(v).is_empty());
+        let value = value.unwrap_or(&Value::Null);
+        out.push_str(&match filter {
+            "age" => age(value),
+            "secs" => value
+                .as_f64()
+                .map_or_else(String::new, |s| format!("{s:.3}s")),
+            _ => text(value),
+        });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A table of `items` with `columns`.
+fn columns<'v>(items: impl Iterator<Item = &'v Value>, columns: &[Column]) {
+    let headers: Vec<&str> = columns.iter().map(|column| column.0).collect();
+    table(
+        &headers,
+        items.map(|item| columns.iter().map(|column| cell(item, column.1)).collect()),
+    );
+}
+
+/// The elements of the array `value[key]`.
+fn items<'v>(value: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
+    value[key].as_array().into_iter().flatten()
+}
+
+/// A cell: strings as they are, `null` empty, anything else as JSON.
+fn text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// How long ago an RFC 3339 time was, as kubectl's AGE (`42s`, `5m`, `3h`, `2d`).
+fn age(value: &Value) -> String {
+    let Some(then) = value
+        .as_str()
+        .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+    else {
+        return String::new();
+    };
+    let seconds = std::time::SystemTime::now()
+        .duration_since(then)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    match seconds {
+        0..120 => format!("{seconds}s"),
+        120..7_200 => format!("{}m", seconds / 60),
+        7_200..172_800 => format!("{}h", seconds / 3_600),
+        _ => format!("{}d", seconds / 86_400),
+    }
+}
+
+/// kubectl-style: the headers, then one line per row, each column as wide as its widest cell
+/// and three spaces from the next; trailing blanks trimmed.
+fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
+    let rows: Vec<Vec<String>> = rows.into_iter().collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut line = String::new();
+        for (cell, width) in cells.iter().zip(&widths) {
+            line.push_str(cell);
+            line.extend(std::iter::repeat_n(' ', width - cell.chars().count() + 3));
+        }
+        outln!("{}", line.trim_end());
+    };
+    line(headers.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// The config line of `stats` and `reload`: which revision runs, and what the last load did.
+fn config_state(status: &Value) -> String {
+    let running = &status["running_revision"];
+    let source = text(&status["source"]);
+    match status["state"].as_str() {
+        Some("rejected") => format!(
+            "config: revision {running} running ({source}); the last reload was rejected: {}",
+            text(&status["reason"])
+        ),
+        _ => format!("config: revision {running} running ({source})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_fill_templates_from_members() {
+        let item = json!({"db": "d", "rp": "r", "labels": {"instance": "h:1"}, "n": 3,
+            "last_error": null, "last_parse_error": "bad line 2", "secs": 0.0123});
+        assert_eq!(cell(&item, "{db}.{rp}"), "d.r");
+        assert_eq!(cell(&item, "{labels.instance} {n}"), "h:1 3");
+        assert_eq!(cell(&item, "{last_error,last_parse_error}"), "bad line 2");
+        assert_eq!(
+            cell(&item, "{secs|secs}|{missing}|{missing|age}"),
+            "0.012s||"
+        );
     }
 }

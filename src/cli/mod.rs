@@ -54,9 +54,38 @@ use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 pub struct Args {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    remote: Remote,
+    /// Colour in log lines on standard error or output (a log file never gets any).
+    #[arg(long, value_enum, env = "WEIR_COLOR", default_value_t, global = true)]
+    color: Color,
 }
 
-/// Output format of client commands.
+/// When log lines get ANSI colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Color {
+    /// When the stream is a terminal.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// How client commands print what they list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// JSON, as the API answered.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// Output format of `weir check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
     /// For people.
@@ -66,7 +95,7 @@ pub enum Format {
     Json,
 }
 
-/// Where a running daemon is.
+/// Where a running daemon is and how to print its answers (global: before or after the verb).
 #[derive(Debug, clap::Args)]
 pub struct Remote {
     /// The daemon's URL.
@@ -77,8 +106,11 @@ pub struct Remote {
         global = true
     )]
     url: String,
-    /// Print JSON instead of tables.
-    #[arg(long, global = true)]
+    /// Output of client commands.
+    #[arg(long, short = 'o', value_enum, default_value_t, global = true)]
+    output: Output,
+    /// Same as `-o json`.
+    #[arg(long, global = true, hide = true)]
     json: bool,
 }
 
@@ -90,13 +122,23 @@ enum Command {
         #[arg(long, short = 'c', env = "WEIR_CONFIG")]
         config: Option<PathBuf>,
     },
-    /// Print the default config, with comments.
-    Config,
-    /// Check scripts; exit 1 when any has errors.
+    /// Print every config section and key with its default, type and comment; or check a file.
+    Config {
+        /// Validate this config file (with the environment's overrides) without starting;
+        /// exit 1 when it has errors.
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
+    /// Check scripts and templates; exit 1 when any has errors.
     Check {
         /// Scripts.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Template vars JSON (Kapacitor's `{"name": {"type": ..., "value": ...}}`): check as
+        /// `kapacitor define -template -vars` would. Without it, a var declared without a value
+        /// (`var x float`) is checked as a value of its declared type.
+        #[arg(long, value_name = "FILE")]
+        vars: Option<PathBuf>,
         /// Output format of the diagnostics.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -152,45 +194,32 @@ enum Command {
         /// Template vars JSON file.
         #[arg(long)]
         vars: Option<PathBuf>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Enable tasks.
     Enable {
         /// Task ids.
         #[arg(required = true)]
         ids: Vec<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Disable tasks.
     Disable {
         /// Task ids.
         #[arg(required = true)]
         ids: Vec<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Reload the daemon's config file (validated first).
-    Reload {
-        #[command(flatten)]
-        remote: Remote,
-    },
+    Reload,
     /// List tasks or templates.
     List {
         /// tasks or templates.
         what: ListKind,
         /// Glob on ids.
         pattern: Option<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Show a task: script, graph with node statistics.
     Show {
         /// Task id.
         id: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Delete tasks or templates.
     Delete {
@@ -199,8 +228,6 @@ enum Command {
         /// Ids.
         #[arg(required = true)]
         ids: Vec<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Write line protocol from a file or stdin.
     Write {
@@ -215,33 +242,21 @@ enum Command {
         precision: String,
         /// File (default: stdin).
         file: Option<PathBuf>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Show daemon statistics (tasks, sinks, config status).
-    Stats {
-        #[command(flatten)]
-        remote: Remote,
-    },
+    Stats,
     /// List scrapers and their state.
-    Scrapers {
-        #[command(flatten)]
-        remote: Remote,
-    },
+    Scrapers,
     /// List scrape targets.
     Targets {
         /// Only targets that are not healthy.
         #[arg(long)]
         unhealthy: bool,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Scrape every target of a scraper now.
     Collect {
         /// Scraper name.
         name: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List discoverers, or enable, disable or refresh one.
     Discoverers {
@@ -249,8 +264,6 @@ enum Command {
         action: Option<DiscovererAction>,
         /// Discoverer id.
         id: Option<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List configuration items.
     Cis {
@@ -270,15 +283,11 @@ enum Command {
         /// With --related, only this relationship (runs-on, targets, resolves-to, …).
         #[arg(long, requires = "related")]
         relation: Option<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Show one configuration item with its relationships both ways.
     Ci {
         /// Item id (`kind:key@source` as `weir cis` prints it, or `kind:key` when unique).
         id: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Show the change history, newest first.
     Changes {
@@ -297,8 +306,6 @@ enum Command {
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: usize,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Put a backup (`kapacitor backup FILE` against weir) in place as the store of a data
     /// dir; weir must not be running on that dir.
@@ -344,12 +351,36 @@ pub enum DiscovererAction {
 /// Run a command; the exit code for success paths that are not 0 (check, test, fmt --check).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Serve { config } => crate::serve::run(config).map(|()| ExitCode::SUCCESS),
-        Command::Config => {
-            out!("{}", crate::config::DEFAULT_COMMENTED);
+        Command::Serve { config } => {
+            crate::serve::run(config, args.color).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Config { check: None } => {
+            out!(
+                "{}",
+                crate::config::render(false).map_err(anyhow::Error::msg)?
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { files, format } => script::check(&files, format),
+        Command::Config { check: Some(path) } => match crate::config::load(&path) {
+            Ok(loaded) => {
+                for warning in &loaded.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                outln!("{}: ok", path.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(errors) => {
+                for error in &errors.errors {
+                    eprintln!("error: {error}");
+                }
+                Ok(ExitCode::from(1))
+            }
+        },
+        Command::Check {
+            files,
+            vars,
+            format,
+        } => script::check(&files, vars.as_deref(), format),
         Command::Graph { file } => script::graph(&file),
         Command::Fmt { files, check } => script::fmt(&files, check),
         Command::Test {
@@ -394,6 +425,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        remote => client::run(remote),
+        command => client::run(command, &args.remote),
     }
 }

@@ -1,6 +1,7 @@
 //! Local script tools: `weir check`, `weir graph`, `weir fmt`, `weir test`.
 
 use super::{out, outln};
+use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::Path;
 use std::process::ExitCode;
@@ -29,15 +30,62 @@ fn diagnostic_json(diagnostic: &Diagnostic, source: &str, file: &str) -> serde_j
     })
 }
 
-/// `weir check FILE…`: exit 0 when clean, 1 with errors (warnings alone keep 0).
-pub fn check(files: &[std::path::PathBuf], format: Format) -> anyhow::Result<ExitCode> {
+/// A value of each var type, for checking a template whose vars have none: what the script
+/// does with the var is checked against its declared type.
+fn placeholder(var_type: &str) -> Option<serde_json::Value> {
+    Some(match var_type {
+        "int" => serde_json::json!(1),
+        "float" => serde_json::json!(1.0),
+        "bool" => serde_json::json!(false),
+        "string" | "star" => serde_json::json!("placeholder"),
+        "duration" => serde_json::json!("1m"),
+        "regex" => serde_json::json!(".*"),
+        "lambda" => serde_json::json!("TRUE"),
+        "list" => serde_json::json!([]),
+        _ => return None, // an unknown type: the check reports it where it is declared
+    })
+}
+
+/// Template vars JSON from `path`.
+fn read_vars(path: &Path) -> anyhow::Result<BTreeMap<String, weir_dsl::Value>> {
+    let json: serde_json::Value = serde_json::from_str(&read(path)?)
+        .with_context(|| format!("{}: invalid JSON", path.display()))?;
+    weir_dsl::decode_vars(&json).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// `weir check FILE… [--vars FILE]`: exit 0 when clean, 1 with errors (warnings alone keep 0).
+pub fn check(
+    files: &[std::path::PathBuf],
+    vars: Option<&Path>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
     let color = std::io::stdout().is_terminal();
     let mut any_error = false;
     let mut all_json = Vec::new();
+    let supplied = vars.map(read_vars).transpose()?;
     for path in files {
         let source = read(path)?;
         let name = path.display().to_string();
-        let (_, diagnostics) = weir_dsl::compile(&source, &CompileOptions::default());
+        let vars = match &supplied {
+            Some(vars) => vars.clone(),
+            None => {
+                let unset = weir_dsl::template_vars(&source).into_iter();
+                let unset = unset.filter(|var| var.value.is_none()).filter_map(|var| {
+                    let value = placeholder(&var.r#type)?;
+                    Some((
+                        var.name,
+                        serde_json::json!({"type": var.r#type, "value": value}),
+                    ))
+                });
+                let json = serde_json::Value::Object(unset.collect());
+                weir_dsl::decode_vars(&json).map_err(anyhow::Error::msg)?
+            }
+        };
+        let options = CompileOptions {
+            task_type: None,
+            vars,
+        };
+        let (_, diagnostics) = weir_dsl::compile(&source, &options);
         any_error |= diagnostics.iter().any(Diagnostic::is_error);
         match format {
             Format::Human => {
@@ -174,14 +222,7 @@ pub fn test(
     bless: bool,
 ) -> anyhow::Result<ExitCode> {
     let source = read(script)?;
-    let vars = match vars {
-        Some(path) => {
-            let json: serde_json::Value = serde_json::from_str(&read(path)?)
-                .with_context(|| format!("{}: invalid JSON", path.display()))?;
-            weir_dsl::decode_vars(&json).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-        None => Default::default(),
-    };
+    let vars = vars.map(read_vars).transpose()?.unwrap_or_default();
     let (program, diagnostics) = weir_dsl::compile(
         &source,
         &CompileOptions {

@@ -2,10 +2,13 @@
 //! set a key of a section; `WEIR_<KEY>` a top-level key; `WEIR_<SECTION>_<N>_<KEY>` a key of
 //! the N-th element of an array section such as `[[influxdb]]`.
 //!
-//! Names are matched case-insensitively with `_` standing for `-` or `_` in key names.
+//! Names are resolved against the key reference (`keys.txt`), case-insensitively, with `_`
+//! standing for `-`, `_` or a nested table's dot (`WEIR_SCRAPER_0_HEALTH_OPEN_DURATION`).
 //! Values are parsed as TOML values (`true`, `10`, `["a", "b"]`) and fall back to strings.
 
 use std::collections::BTreeMap;
+
+use super::keys::{self, Step};
 
 /// The overrides present in this process's environment.
 pub(super) fn from_process() -> BTreeMap<String, String> {
@@ -18,6 +21,7 @@ pub(super) fn from_process() -> BTreeMap<String, String> {
                         | "KAPACITOR_URL"
                         | "WEIR_REQUIRE_PEERS"
                         | "WEIR_CONFIG"
+                        | "WEIR_COLOR"
                         | "WEIR_BIN"
                 )
                 && !name.starts_with("WEIR_TEST_")
@@ -25,102 +29,68 @@ pub(super) fn from_process() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Sections a variable may name, longest first so `static_discovery` wins over `static`.
-const SECTIONS: &[&str] = &[
-    "static-discovery",
-    "http-discovery",
-    "file-discovery",
-    "prometheus",
-    "kubernetes",
-    "azure",
-    "serverset",
-    "nerve",
-    "triton",
-    "marathon",
-    "influxdb",
-    "logging",
-    "scraper",
-    "consul",
-    "files",
-    "http",
-    "load",
-    "task",
-    "dns",
-    "ec2",
-];
-
-pub(super) fn apply(
-    mut table: toml::Table,
-    overrides: &BTreeMap<String, String>,
-) -> Result<toml::Table, Vec<String>> {
-    let mut errors = Vec::new();
-    for (name, raw) in overrides {
-        let rest = name
-            .strip_prefix("WEIR_")
-            .or_else(|| name.strip_prefix("KAPACITOR_"))
-            .unwrap_or(name)
-            .to_ascii_lowercase();
-        let value = parse_value(raw);
-        if let Err(error) = apply_one(&mut table, &rest, value) {
-            errors.push(format!("environment variable {name}: {error}"));
-        }
-    }
-    if errors.is_empty() {
-        Ok(table)
-    } else {
-        Err(errors)
-    }
-}
-
-fn apply_one(table: &mut toml::Table, rest: &str, value: toml::Value) -> Result<(), String> {
-    for section in SECTIONS {
-        let prefix = section.replace('-', "_");
-        let Some(after) = rest.strip_prefix(&prefix).and_then(|r| r.strip_prefix('_')) else {
-            continue;
-        };
-        let entry = table
-            .entry((*section).to_owned())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        match entry {
-            toml::Value::Table(inner) => {
-                inner.insert(key_name(after), value);
-                return Ok(());
-            }
-            toml::Value::Array(elements) => {
-                let (index, key) = after
-                    .split_once('_')
-                    .and_then(|(index, key)| Some((index.parse::<usize>().ok()?, key)))
-                    .ok_or_else(|| {
-                        format!(
-                            "[[{section}]] needs an element index, as in {}_0_KEY",
-                            prefix.to_ascii_uppercase()
-                        )
-                    })?;
-                let count = elements.len();
-                let element = elements.get_mut(index).ok_or_else(|| {
-                    format!("[[{section}]] has no element {index} (it has {count})")
-                })?;
-                let toml::Value::Table(element) = element else {
-                    return Err(format!("[[{section}]] element {index} is not a table"));
-                };
-                element.insert(key_name(key), value);
-                return Ok(());
-            }
-            _ => return Err(format!("{section} is not a section")),
-        }
-    }
-    let key = if rest == "data_dir" {
-        rest.to_owned()
-    } else {
-        key_name(rest)
+/// Set the key `name` (`WEIR_…` or `KAPACITOR_…`) points at to `raw`; `Ok(false)` when the
+/// name points at no key of `keys.txt`. `WEIR_<SECTION>_<N>_<KEY>` with N the number of
+/// elements adds one.
+pub(super) fn apply(table: &mut toml::Table, name: &str, raw: &str) -> Result<bool, String> {
+    let rest = name
+        .strip_prefix("WEIR_")
+        .or_else(|| name.strip_prefix("KAPACITOR_"))
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    let Some(steps) = keys::resolve_env(&rest) else {
+        return Ok(false);
     };
-    table.insert(key, value);
-    Ok(())
+    let mut place = Place::Table(table);
+    let mut section = String::new();
+    let last = steps.len() - 1;
+    let array_next: Vec<bool> = (0..steps.len())
+        .map(|index| matches!(steps.get(index + 1), Some(Step::Index(_))))
+        .collect();
+    for (index, step) in steps.into_iter().enumerate() {
+        place = match (place, step) {
+            (Place::Table(table), Step::Key(key)) if index == last => {
+                table.insert(key, parse_value(raw));
+                return Ok(true);
+            }
+            (Place::Table(table), Step::Key(key)) => {
+                section = key.clone();
+                let value = table.entry(key).or_insert_with(|| {
+                    if array_next[index] {
+                        toml::Value::Array(Vec::new())
+                    } else {
+                        toml::Value::Table(toml::Table::new())
+                    }
+                });
+                match value {
+                    toml::Value::Array(elements) => Place::Array(elements),
+                    toml::Value::Table(inner) => Place::Table(inner),
+                    _ => return Err(format!("{section} is not a section")),
+                }
+            }
+            (Place::Array(elements), Step::Index(element)) => {
+                let count = elements.len();
+                if element == count {
+                    elements.push(toml::Value::Table(toml::Table::new()));
+                }
+                match elements.get_mut(element) {
+                    Some(toml::Value::Table(inner)) => Place::Table(inner),
+                    _ => {
+                        return Err(format!(
+                            "[[{section}]] has no element {element} (it has {count})"
+                        ));
+                    }
+                }
+            }
+            _ => return Err(format!("[{section}] is not of this shape")),
+        };
+    }
+    Ok(true)
 }
 
-/// Environment names use `_`; weir's keys use `-` (except `data_dir`).
-fn key_name(env_key: &str) -> String {
-    env_key.replace('_', "-")
+enum Place<'t> {
+    Table(&'t mut toml::Table),
+    Array(&'t mut Vec<toml::Value>),
 }
 
 fn parse_value(raw: &str) -> toml::Value {
@@ -137,35 +107,52 @@ fn parse_value(raw: &str) -> toml::Value {
 mod tests {
     use super::*;
 
-    fn table(text: &str) -> toml::Table {
-        toml::from_str(text).unwrap()
+    fn apply_all(text: &str, overrides: &[(&str, &str)]) -> Result<toml::Table, String> {
+        let mut table: toml::Table = toml::from_str(text).unwrap();
+        for (name, raw) in overrides {
+            assert!(apply(&mut table, name, raw)?, "{name} names no key");
+        }
+        Ok(table)
     }
 
     #[test]
-    fn overrides_sections_arrays_and_top_level() {
-        let mut overrides = BTreeMap::new();
-        overrides.insert(
-            "WEIR_HTTP_BIND_ADDRESS".to_owned(),
-            "127.0.0.1:1".to_owned(),
-        );
-        overrides.insert("KAPACITOR_DATA_DIR".to_owned(), "/tmp/x".to_owned());
-        overrides.insert(
-            "WEIR_INFLUXDB_0_URLS".to_owned(),
-            "[\"http://a\"]".to_owned(),
-        );
-        overrides.insert("WEIR_LOGGING_LEVEL".to_owned(), "DEBUG".to_owned());
-        let out = apply(table("[[influxdb]]\nname = \"a\"\n"), &overrides).unwrap();
+    fn overrides_sections_arrays_nested_tables_and_top_level() {
+        let out = apply_all(
+            "[[influxdb]]\nname = \"a\"\n[[scraper]]\nname = \"s\"\n",
+            &[
+                ("WEIR_HTTP_BIND_ADDRESS", "127.0.0.1:1"),
+                ("KAPACITOR_DATA_DIR", "/tmp/x"),
+                ("WEIR_INFLUXDB_0_URLS", "[\"http://a\"]"),
+                ("WEIR_LOGGING_LEVEL", "DEBUG"),
+                ("WEIR_INGRESS_DURABILITY", "none"),
+                ("WEIR_SCRAPER_0_HEALTH_OPEN_DURATION", "5s"),
+                ("WEIR_SCRAPER_0_RELABEL_CONFIGS", "[{target_label = \"x\"}]"),
+                ("WEIR_STATIC_DISCOVERY_0_ID", "new"),
+            ],
+        )
+        .unwrap();
         assert_eq!(out["http"]["bind-address"].as_str(), Some("127.0.0.1:1"));
         assert_eq!(out["data_dir"].as_str(), Some("/tmp/x"));
         assert_eq!(out["influxdb"][0]["urls"][0].as_str(), Some("http://a"));
         assert_eq!(out["logging"]["level"].as_str(), Some("DEBUG"));
+        assert_eq!(out["ingress"]["durability"].as_str(), Some("none"));
+        assert_eq!(
+            out["scraper"][0]["health"]["open-duration"].as_str(),
+            Some("5s")
+        );
+        assert_eq!(
+            out["scraper"][0]["relabel-configs"][0]["target_label"].as_str(),
+            Some("x")
+        );
+        assert_eq!(out["static-discovery"][0]["id"].as_str(), Some("new"));
     }
 
     #[test]
-    fn reports_missing_array_elements() {
-        let mut overrides = BTreeMap::new();
-        overrides.insert("WEIR_SCRAPER_3_DB".to_owned(), "x".to_owned());
-        let errors = apply(table("[[scraper]]\nname = \"a\"\n"), &overrides).unwrap_err();
-        assert!(errors[0].contains("WEIR_SCRAPER_3_DB"), "{errors:?}");
+    fn reports_missing_array_elements_and_unknown_names() {
+        let error = apply_all("[[scraper]]\nname = \"a\"\n", &[("WEIR_SCRAPER_3_DB", "x")]);
+        assert!(error.unwrap_err().contains("no element 3 (it has 1)"));
+        let mut table = toml::Table::new();
+        assert_eq!(apply(&mut table, "WEIR_HTTP_NO_SUCH_KEY", "1"), Ok(false));
+        assert_eq!(apply(&mut table, "WEIR_SCRAPER_X_DB", "1"), Ok(false));
     }
 }

@@ -6,8 +6,11 @@
 //! warnings, or every error it found. Applying a config is the daemon's job.
 
 mod env;
+mod keys;
 mod unknown;
 mod unsupported;
+
+pub use keys::render;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -456,8 +459,10 @@ impl std::error::Error for ConfigErrors {}
 /// example pipelines and writes line protocol to files.
 pub const EMBEDDED_DEFAULT: &str = include_str!("embedded.toml");
 
-/// The full default config with comments, as `weir config` prints it.
-pub const DEFAULT_COMMENTED: &str = include_str!("default.toml");
+/// Parse and validate the embedded default, with the environment's overrides.
+pub fn load_embedded() -> Result<Loaded, ConfigErrors> {
+    parse(EMBEDDED_DEFAULT, "embedded default", &env::from_process())
+}
 
 /// Read, parse and validate the config file at `path`.
 pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {

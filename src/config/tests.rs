@@ -21,10 +21,174 @@ fn embedded_default_is_valid_and_warning_free() {
 }
 
 #[test]
-fn commented_default_is_valid_and_warning_free() {
-    let loaded = parse_ok(DEFAULT_COMMENTED);
+fn reference_parses_back_and_its_defaults_are_the_parsers() {
+    let printed = render(false).unwrap();
+    let loaded = parse_ok(&printed);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
-    assert_eq!(loaded.config.http.bind_address, DEFAULT_BIND_ADDRESS);
+    assert_eq!(loaded.config, parse_ok("").config, "defaults differ");
+    assert!(
+        printed.contains("\n  bind-address = \":9092\"\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("#   failures-before-open = 3\n"),
+        "{printed}"
+    );
+    // With every array section and example live, the parser accepts every printed key.
+    let live = render(true).unwrap();
+    let config: Config = toml::from_str(&live).unwrap_or_else(|e| panic!("{e}\n{live}"));
+    assert_eq!(config.scraper[0].relabel_configs.len(), 1);
+    assert_eq!(config.scraper[0].metric_relabel_configs.len(), 1);
+    assert_eq!(config.http.users.len(), 1);
+}
+
+/// docs/config.toml, which the README links to, is what `weir config` prints (bless it with
+/// `UPDATE_EXPECT=1`).
+#[test]
+fn committed_reference_is_current() {
+    if !cfg!(all(feature = "kubernetes", feature = "ec2")) {
+        return; // the committed file lists the sections of the default features
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/config.toml");
+    let printed = render(false).unwrap();
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(path, &printed).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == printed,
+        "{path} is stale: run with UPDATE_EXPECT=1"
+    );
+}
+
+/// The field names serde's derive hands to `deserialize_struct` for `T`.
+fn fields<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
+    use serde::de::{Error as _, Visitor, value::Error};
+    struct Tracer<'a>(&'a mut Vec<&'static str>);
+    impl<'de> serde::Deserializer<'de> for Tracer<'_> {
+        type Error = Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Error> {
+            self.0.extend(fields);
+            Err(Error::custom("traced"))
+        }
+        serde::forward_to_deserialize_any! { bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32
+        f64 char str string bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any }
+    }
+    let mut names = Vec::new();
+    let _ = T::deserialize(Tracer(&mut names));
+    names
+}
+
+#[test]
+fn reference_lists_every_section_and_key_of_the_parser() {
+    use weir_discoverers as d;
+    let relabel = fields::<weir_engine::relabel::RelabelConfig>;
+    let mut types = vec![
+        ("", fields::<Config>()),
+        ("http", fields::<HttpConfig>()),
+        ("http.users", fields::<UserConfig>()),
+        ("exec", fields::<ExecConfig>()),
+        ("ingress", fields::<IngressConfig>()),
+        ("logging", fields::<LoggingConfig>()),
+        ("load", fields::<LoadConfig>()),
+        ("task", fields::<TaskEntry>()),
+        ("ci", fields::<crate::ci::CiConfig>()),
+        ("files", fields::<FileSinkConfig>()),
+        ("influxdb", fields::<weir_sinks::InfluxDbConfig>()),
+        ("scraper", fields::<weir_scrapers::ScraperConfig>()),
+        ("scraper.health", fields::<weir_scrapers::HealthConfig>()),
+        ("scraper.relabel-configs", relabel()),
+        ("scraper.metric-relabel-configs", relabel()),
+        (
+            "prometheus",
+            fields::<weir_scrapers::batch::PrometheusConfig>(),
+        ),
+        (
+            "static-discovery",
+            fields::<d::static_discovery::StaticConfig>(),
+        ),
+        ("file-discovery", fields::<d::file::FileConfig>()),
+        ("dns", fields::<d::DnsConfig>()),
+        ("consul", fields::<d::ConsulConfig>()),
+    ];
+    #[cfg(feature = "kubernetes")]
+    types.push(("kubernetes", fields::<d::kubernetes::KubernetesConfig>()));
+    #[cfg(feature = "ec2")]
+    types.extend([
+        ("ec2", fields::<d::ec2::Ec2Config>()),
+        ("ec2.filters", fields::<d::ec2::Ec2Filter>()),
+    ]);
+    let sections = keys::sections();
+    let paths: Vec<&str> = sections.iter().map(|s| s.path).collect();
+    assert_eq!(paths, types.iter().map(|t| t.0).collect::<Vec<_>>());
+    for (section, (path, fields)) in sections.iter().zip(&types) {
+        let mut listed: Vec<&str> = section.keys.iter().map(|k| k.name).collect();
+        let children: Vec<(&str, &str)> = sections
+            .iter()
+            .filter_map(|s| {
+                let rest = s.path.strip_prefix(*path)?;
+                let rest = if path.is_empty() {
+                    rest
+                } else {
+                    rest.strip_prefix('.')?
+                };
+                (!rest.is_empty() && !rest.contains('.')).then_some((rest, s.comment))
+            })
+            .collect();
+        listed.extend(children.iter().map(|c| c.0));
+        // Aliases the parser also accepts, named in the comments as "(alias NAME)".
+        let comments = section.keys.iter().map(|k| k.comment);
+        let comments = comments.chain(children.iter().map(|c| c.1));
+        listed.extend(comments.filter_map(|c| c.split("(alias ").nth(1)?.split(')').next()));
+        listed.sort_unstable();
+        listed.dedup();
+        let (mut listed, mut fields) = (listed, fields.clone());
+        listed.sort_unstable();
+        fields.sort_unstable();
+        assert_eq!(listed, fields, "[{path}]");
+    }
+}
+
+#[test]
+fn every_key_has_an_environment_override() {
+    for section in keys::sections() {
+        let mut prefix = Vec::new();
+        for segment in section.path.split('.').filter(|s| !s.is_empty()) {
+            prefix.push(segment.to_owned());
+            if keys::sections()
+                .iter()
+                .any(|s| s.array && s.path == prefix.join("."))
+            {
+                prefix.push("0".to_owned());
+            }
+        }
+        if section.array && section.path.contains('.') {
+            continue; // a list inside an element is set whole, as its parent's key
+        }
+        for key in &section.keys {
+            let mut path = prefix.clone();
+            path.push(key.name.to_owned());
+            let rest = path.join("_").replace('-', "_");
+            let steps = keys::resolve_env(&rest).unwrap_or_else(|| panic!("WEIR_{rest}"));
+            let resolved: Vec<String> = steps
+                .iter()
+                .map(|step| match step {
+                    keys::Step::Key(key) => key.clone(),
+                    keys::Step::Index(index) => index.to_string(),
+                })
+                .collect();
+            assert_eq!(resolved, path, "WEIR_{}", rest.to_ascii_uppercase());
+        }
+    }
 }
 
 #[test]
@@ -88,6 +252,40 @@ fn unknown_keys_warn_with_position_and_suggestion() {
         "{messages:?}"
     );
     assert_eq!(loaded.config.http.bind_address, DEFAULT_BIND_ADDRESS);
+}
+
+#[test]
+fn typos_that_change_what_is_collected_are_errors() {
+    let text = "[[scraper]]\nname = \"n\"\ndb = \"d\"\nrp = \"r\"\nscrape-intervall = \"5s\"\n\
+        [[consul]]\nid = \"c\"\nservice = [\"web\"]\n[scraper.health]\nopen-durration = \"1s\"\n";
+    let errors = parse(text, "weir.toml", &BTreeMap::new())
+        .unwrap_err()
+        .errors;
+    let expected = [
+        "weir.toml:5:1: unknown key `scrape-intervall` in [[scraper]]; did you mean `scrape-interval`?",
+        "weir.toml:8:1: unknown key `service` in [[consul]]; did you mean `services`?",
+        "weir.toml:10:1: unknown key `open-durration` in [scraper.health]; did you mean `open-duration`?",
+    ];
+    assert_eq!(errors, expected);
+    let text = "[[scraper]]\nname = \"n\"\ndb = \"d\"\nrp = \"r\"\n\
+        relabel_configs = [{ source_labels = [\"a\"], target_lable = \"b\" }]\n";
+    let errors = parse(text, "weir.toml", &BTreeMap::new())
+        .unwrap_err()
+        .errors;
+    let expected =
+        "weir.toml:5:45: unknown key `target_lable` in [[scraper]]; did you mean `target_label`?";
+    assert_eq!(errors, [expected]);
+    // Prometheus' spellings of the relabelling keys are the same keys.
+    let loaded = parse_ok(
+        "[[scraper]]\nname = \"n\"\ndb = \"d\"\nrp = \"r\"\nenabled = true\n\
+         relabel_configs = [{ source_labels = [\"a\"], target_label = \"b\" }]\n\
+         [[scraper.metric_relabel_configs]]\nsource-labels = [\"x\"]\naction = \"drop\"\n",
+    );
+    assert_eq!(
+        loaded.config.scraper[0].relabel_configs[0].target_label,
+        "b"
+    );
+    assert_eq!(loaded.config.scraper[0].metric_relabel_configs.len(), 1);
 }
 
 #[test]

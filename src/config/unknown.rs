@@ -1,5 +1,7 @@
 //! Lenient deserialisation: unknown keys and sections become warnings that name the place
-//! and suggest the closest known key, instead of stopping weir.
+//! and suggest the closest known key, instead of stopping weir; but a close misspelling in a
+//! section that changes what is collected (scrapers, discoverers, sinks, credentials) is an
+//! error, since the default it falls back to would silently collect something else.
 //!
 //! The config types use `deny_unknown_fields`, so serde reports an unknown key together
 //! with the keys it expected. We turn that into a warning, blank the entry out of a working
@@ -35,47 +37,59 @@ pub(super) fn deserialize_lenient(
 ) -> Result<(Config, Vec<Warning>), ConfigErrors> {
     let mut working = text.to_owned();
     let mut warnings = Vec::new();
-    // Enabled sections weir does not implement: all of them are reported, then refused.
-    let mut unsupported = Vec::new();
-    let syntax_error = |error: &toml::de::Error| ConfigErrors {
-        errors: vec![format!(
-            "{}: {}",
-            position(text, origin, error.span()),
-            first_line(error.message())
-        )],
+    let mut typos = Vec::new();
+    // After a typo, what fails next may be its consequence (a blanked key): report the typos.
+    let typo_errors = |typos: &[(usize, String)]| {
+        let mut typos = typos.to_vec();
+        typos.sort();
+        ConfigErrors {
+            errors: typos.into_iter().map(|typo| typo.1).collect(),
+        }
+    };
+    let syntax_error = |error: &toml::de::Error, typos: &Vec<(usize, String)>| {
+        if !typos.is_empty() {
+            return typo_errors(typos);
+        }
+        ConfigErrors {
+            errors: vec![format!(
+                "{}: {}",
+                position(text, origin, error.span()),
+                first_line(error.message())
+            )],
+        }
     };
     loop {
-        let table: toml::Table = toml::from_str(&working).map_err(|error| syntax_error(&error))?;
+        let table: toml::Table =
+            toml::from_str(&working).map_err(|error| syntax_error(&error, &typos))?;
         match toml::from_str::<Config>(&working) {
-            Ok(_) if !unsupported.is_empty() => {
-                return Err(ConfigErrors {
-                    errors: unsupported,
-                });
+            Ok(_) if !typos.is_empty() => {
+                return Err(typo_errors(&typos));
             }
             Ok(_) => {
                 let mut table = table;
                 for (name, value) in env {
-                    let single = BTreeMap::from([(name.clone(), value.clone())]);
-                    let candidate = env::apply(table.clone(), &single)
-                        .map_err(|errors| ConfigErrors { errors })?;
-                    match Config::deserialize_table(candidate.clone()) {
-                        Ok(_) => table = candidate,
-                        Err(error) if unknown_field(error.message()).is_some() => {
+                    let mut candidate = table.clone();
+                    let error = match env::apply(&mut candidate, name, value) {
+                        Ok(false) => {
                             warnings.push(Warning {
                                 message: format!(
-                                    "environment variable {name} names no config key (ignored)"
+                                    "environment variable {name} names no config key (ignored; `weir config` lists them)"
                                 ),
-                            })
-                        }
-                        Err(error) => {
-                            return Err(ConfigErrors {
-                                errors: vec![format!(
-                                    "environment variable {name}: {}",
-                                    first_line(error.message())
-                                )],
                             });
+                            continue;
                         }
-                    }
+                        Ok(true) => match Config::deserialize_table(candidate.clone()) {
+                            Ok(_) => {
+                                table = candidate;
+                                continue;
+                            }
+                            Err(error) => first_line(error.message()),
+                        },
+                        Err(error) => error,
+                    };
+                    return Err(ConfigErrors {
+                        errors: vec![format!("environment variable {name}: {error}")],
+                    });
                 }
                 let config = Config::deserialize_table(table).map_err(|error| ConfigErrors {
                     errors: vec![format!(
@@ -87,25 +101,37 @@ pub(super) fn deserialize_lenient(
             }
             Err(error) => {
                 let Some((unknown, expected)) = unknown_field(error.message()) else {
-                    return Err(syntax_error(&error));
+                    return Err(syntax_error(&error, &typos));
                 };
                 let Some(span) = error.span() else {
-                    return Err(syntax_error(&error));
+                    return Err(syntax_error(&error, &typos));
                 };
                 let header = is_header(&working, span.start);
                 let what = if header { "section" } else { "key" };
                 let place = position(text, origin, Some(span.clone()));
+                // Enabled sections weir does not implement are refused, with the typos.
                 let judged = header
                     .then(|| {
                         unsupported::verdict(&working, span.start, &unknown, &place, &expected)
                     })
                     .flatten();
-                match judged {
-                    Some(Verdict::Error(error)) => unsupported.push(error),
-                    Some(Verdict::Warning(message)) => warnings.push(Warning { message }),
-                    None => {
+                let suggestion = closest(&unknown, &expected);
+                match (judged, suggestion, section_of(&working, span.start)) {
+                    (Some(Verdict::Error(error)), _, _) => typos.push((span.start, error)),
+                    (Some(Verdict::Warning(message)), _, _) => warnings.push(Warning { message }),
+                    // A typo where it changes what is collected (targets, relabelling,
+                    // credentials) must not silently fall back to a default.
+                    (None, Some(suggestion), Some(section))
+                        if what == "key" && collects(section) =>
+                    {
+                        typos.push((
+                            span.start,
+                            format!("{place}: unknown key `{unknown}` in {section}; did you mean `{suggestion}`?"),
+                        ));
+                    }
+                    (None, suggestion, _) => {
                         let mut message = format!("{place}: unknown {what} `{unknown}` (ignored)");
-                        if let Some(suggestion) = closest(&unknown, &expected) {
+                        if let Some(suggestion) = suggestion {
                             message.push_str(&format!("; did you mean `{suggestion}`?"));
                         }
                         warnings.push(Warning { message });
@@ -113,8 +139,8 @@ pub(super) fn deserialize_lenient(
                 }
                 let before = working.clone();
                 blank_entry(&mut working, span.start);
-                if working == before || warnings.len() + unsupported.len() > MAX_UNKNOWN {
-                    return Err(syntax_error(&error));
+                if working == before || warnings.len() + typos.len() > MAX_UNKNOWN {
+                    return Err(syntax_error(&error, &typos));
                 }
             }
         }
@@ -178,11 +204,51 @@ pub(crate) fn closest(unknown: &str, known: &[String]) -> Option<String> {
             } else {
                 1.0 - strsim::jaro_winkler(&normalized, &candidate.replace('_', "-"))
             };
+            // Of two spellings of one key, the one written like the unknown.
+            let distance = distance
+                + if candidate.contains('_') == unknown.contains('_') {
+                    0.0
+                } else {
+                    1e-6
+                };
             (distance, candidate)
         })
         .filter(|(distance, _)| *distance < 0.25)
         .min_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate.clone())
+}
+
+/// The name in the last `[table]` or `[[array]]` header before `offset`.
+fn section_of(text: &str, offset: usize) -> Option<&str> {
+    let line = text[..floor_boundary(text, offset)]
+        .lines()
+        .rev()
+        .find(|line| looks_like_header(line))?;
+    Some(line.trim())
+}
+
+/// Whether a misspelled key in this section changes what is scraped, discovered, relabelled
+/// or sent with which credentials.
+fn collects(header: &str) -> bool {
+    let section = header.trim_matches(['[', ']']).trim();
+    const SECTIONS: &[&str] = &[
+        "scraper",
+        "static-discovery",
+        "file-discovery",
+        "dns",
+        "consul",
+        "kubernetes",
+        "ec2",
+        "influxdb",
+        "prometheus",
+        "http.users",
+    ];
+    SECTIONS.iter().any(|name| {
+        section == *name
+            || section
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
 }
 
 /// Whether `offset` is inside a `[table]` or `[[array]]` header line.
