@@ -119,6 +119,15 @@ fn reference_lists_every_section_and_key_of_the_parser() {
         ("file-discovery", fields::<d::file::FileConfig>()),
         ("dns", fields::<d::DnsConfig>()),
         ("consul", fields::<d::ConsulConfig>()),
+        (
+            "http-discovery",
+            fields::<d::http_discovery::HttpDiscoveryConfig>(),
+        ),
+        ("marathon", fields::<d::marathon::MarathonConfig>()),
+        ("triton", fields::<d::triton::TritonConfig>()),
+        ("nerve", fields::<d::nerve::NerveConfig>()),
+        ("serverset", fields::<d::serverset::ServersetConfig>()),
+        ("azure", fields::<d::azure::AzureConfig>()),
     ];
     #[cfg(feature = "kubernetes")]
     types.push(("kubernetes", fields::<d::kubernetes::KubernetesConfig>()));
