@@ -131,7 +131,7 @@ pub(super) fn deserialize_lenient(
                 }
                 let before = working.clone();
                 blank_entry(&mut working, span.start);
-                if working == before || warnings.len() > MAX_UNKNOWN {
+                if working == before || warnings.len() + typos.len() > MAX_UNKNOWN {
                     return Err(syntax_error(&error, &typos));
                 }
             }
