@@ -60,7 +60,13 @@ pub fn render(task_id: &str, program: &Program, stats: &serde_json::Value, label
         } else {
             let mut attributes = String::new();
             for (key, value) in &counters {
-                let _ = write!(attributes, "{key}=\"{value}\" ");
+                if key == "avg_exec_time_ns" {
+                    // Kapacitor prints the average as a Go duration here (`1.2µs`).
+                    let text = weir_dsl::Duration(*value).to_string();
+                    let _ = write!(attributes, "{key}=\"{text}\" ");
+                } else {
+                    let _ = write!(attributes, "{key}=\"{value}\" ");
+                }
             }
             let _ = writeln!(out, "{} [{attributes}];", node.name);
         }

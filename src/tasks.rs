@@ -806,19 +806,56 @@ fn value_json(value: &weir_dsl::Value) -> serde_json::Value {
     }
 }
 
+/// A template's graph in DOT (`kapacitor show-template`): the script compiled with its
+/// defaults, and a value of the declared type for each var without one; empty when the
+/// template does not compile that way.
+fn template_dot(template: &TemplateRecord, vars: &[weir_dsl::TemplateVar]) -> String {
+    use weir_dsl::Value;
+    let mut values = BTreeMap::new();
+    for var in vars {
+        let value = match (&var.value, var.r#type.as_str()) {
+            (Some(value), _) => value.clone(),
+            (None, "string") => Value::String(String::new()),
+            (None, "int") => Value::Int(0),
+            (None, "float") => Value::Float(0.0),
+            (None, "bool") => Value::Bool(false),
+            (None, "duration") => Value::Duration(weir_dsl::Duration(1_000_000_000)),
+            (None, "lambda") => Value::Lambda("TRUE".to_owned()),
+            (None, "list") => Value::List(Vec::new()),
+            (None, "star") => Value::Star,
+            (None, _) => return String::new(),
+        };
+        values.insert(var.name.clone(), value);
+    }
+    let options = CompileOptions {
+        task_type: Some(match template.task_type.as_str() {
+            "batch" => TaskType::Batch,
+            _ => TaskType::Stream,
+        }),
+        vars: values,
+    };
+    match weir_dsl::compile(&template.script, &options) {
+        (Some(program), _) => {
+            crate::dot::render(&template.id, &program, &serde_json::Value::Null, false)
+        }
+        (None, _) => String::new(),
+    }
+}
+
 fn template_json(template: &TemplateRecord) -> serde_json::Value {
-    let vars: serde_json::Map<String, serde_json::Value> =
-        weir_dsl::template_vars(&template.script)
-            .into_iter()
-            .map(|var| (var.name.clone(), var_json(&var)))
-            .collect();
+    let declared = weir_dsl::template_vars(&template.script);
+    let dot = template_dot(template, &declared);
+    let vars: serde_json::Map<String, serde_json::Value> = declared
+        .iter()
+        .map(|var| (var.name.clone(), var_json(var)))
+        .collect();
     json!({
         "link": {"rel": "self", "href": format!("/kapacitor/v1/templates/{}", template.id)},
         "id": template.id,
         "type": template.task_type,
         "script": template.script,
         "vars": vars,
-        "dot": "",
+        "dot": dot,
         "error": "",
         "created": template.created,
         "modified": template.modified,

@@ -1015,6 +1015,12 @@ fn kapacitor_backup_then_weir_restore_brings_everything_back() {
     );
     assert_eq!(status, 200, "{body}");
     define_topic_handler(&weir, "topic-slack/handler-slack-changes.yaml", 1);
+    // `kapacitor show-template tpl`: the graph in DOT.
+    let (_, shown) = call(&weir, "GET", "/kapacitor/v1/templates/tpl", None);
+    assert_eq!(
+        shown["dot"], "digraph tpl {\nstream0 -> from1;\nfrom1 -> http_out2;\n}",
+        "{shown}"
+    );
     let input = std::fs::read_to_string(format!("{COMPAT}/handlers/topic-slack/input.lp"))
         .expect("input.lp");
     let write = |weir: &Weir, text: &str| {

@@ -261,6 +261,47 @@ pub fn replay(
     Ok(task.shared())
 }
 
+/// Replay a stream recording (line protocol with directives, [`parse_directed`]) into
+/// `program`: the points shifted to start now (their spacing kept) unless `recording_time`,
+/// and paced by the wall clock when `real_clock`. Answers the task's statistics and what its
+/// `httpOut` nodes hold at the end.
+pub fn replay_recording(
+    task_id: &str,
+    program: &Program,
+    recording: &str,
+    outputs: Arc<dyn Outputs>,
+    recording_time: bool,
+    real_clock: bool,
+) -> Result<(TaskStats, BTreeMap<String, serde_json::Value>), String> {
+    let mut points = parse_directed(recording, (String::new(), String::new()))
+        .map_err(|e| format!("the recording does not parse: line {e}"))?;
+    let first = points.iter().map(|(_, _, p)| p.time).min().unwrap_or(0);
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    if !recording_time {
+        for (_, _, point) in &mut points {
+            point.time = started.saturating_add(point.time - first);
+        }
+    }
+    let base = if recording_time { first } else { started };
+    let wall = std::time::Instant::now();
+    let mut wait = |time: i64| {
+        let due = std::time::Duration::from_nanos(u64::try_from(time - base).unwrap_or(0));
+        if let Some(left) = due.checked_sub(wall.elapsed()) {
+            std::thread::sleep(left);
+        }
+    };
+    let pace: Option<&mut dyn FnMut(i64)> = if real_clock { Some(&mut wait) } else { None };
+    let shared = replay(task_id, program, points, outputs, pace)?;
+    let http_out = shared
+        .http_out_endpoints()
+        .into_iter()
+        .filter_map(|endpoint| shared.http_out(&endpoint).map(|value| (endpoint, value)))
+        .collect();
+    Ok((shared.stats(), http_out))
+}
+
 /// Points of line protocol with directives in comments (`# db=NAME rp=NAME precision=s`;
 /// precision defaults to seconds, as in Kapacitor's recordings): `weir test` data files and
 /// weir's stream recordings. Errors name the line.
@@ -471,6 +512,52 @@ mod tests {
         assert_eq!(
             field_from_json(&serde_json::json!(2)),
             Some(FieldValue::Int(2))
+        );
+    }
+
+    #[test]
+    fn recordings_replay_on_shifted_or_recorded_time_and_the_real_clock() {
+        let (program, diagnostics) = weir_dsl::compile(
+            "dbrp \"db\".\"rp\"\nstream|from().measurement('cpu')|httpOut('o')",
+            &Default::default(),
+        );
+        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let recording = "# db=db rp=rp precision=ms\ncpu value=1 10000\n# db=other rp=rp\ncpu value=9 10100\n# db=db rp=rp\ncpu value=2 10250\n";
+        let outputs = Arc::new(Recording::default());
+        let (stats, out) =
+            replay_recording("t", &program, recording, outputs.clone(), true, false).unwrap();
+        assert_eq!(
+            out["o"]["series"][0]["values"][0][0],
+            "1970-01-01T00:00:10.25Z"
+        );
+        assert_eq!(out["o"]["series"][0]["values"][0][1], 2.0);
+        assert_eq!(
+            stats.node_stats["from1"]["collected"], 2,
+            "other dbrps are skipped"
+        );
+        let started = std::time::Instant::now();
+        let (_, out) = replay_recording("t", &program, recording, outputs, false, true).unwrap();
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(250),
+            "paced"
+        );
+        let shifted = out["o"]["series"][0]["values"][0][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(shifted > "2020".to_owned(), "shifted to now: {shifted}");
+        let error = replay_recording(
+            "t",
+            &program,
+            "cpu value=",
+            Arc::new(Recording::default()),
+            true,
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with("the recording does not parse: line 1:"),
+            "{error}"
         );
     }
 }

@@ -233,19 +233,20 @@ pub async fn replay(State(daemon): State<Arc<Daemon>>, bytes: Bytes) -> Response
     let runner = daemon.clone();
     tokio::task::spawn_blocking(move || {
         let task = record["task"].as_str().unwrap_or_default().to_owned();
-        let result = run_replay(
-            &runner,
+        let result = weir_engine::test_run::replay_recording(
             &task,
             &program,
-            &data,
+            &String::from_utf8_lossy(&data),
+            runner.outputs(),
             record["recording-time"] == true,
             clock == "real",
         );
         match result {
             Ok((stats, http_out)) => {
                 record["status"] = json!("finished");
-                record["stats"] = stats;
-                record["http-out"] = http_out;
+                record["stats"] = serde_json::to_value(stats).unwrap_or_default();
+                // weir's addition: what the task's httpOut nodes hold after the replay.
+                record["http-out"] = Value::Object(http_out.into_iter().collect());
             }
             Err(message) => {
                 record["status"] = json!("failed");
@@ -258,46 +259,6 @@ pub async fn replay(State(daemon): State<Arc<Daemon>>, bytes: Bytes) -> Response
         }
     });
     (StatusCode::CREATED, Json(answer)).into_response()
-}
-
-/// Replay a recording's points into the task's program: shifted to now (their spacing kept)
-/// unless `recording_time`, and on the real clock when asked. Answers the task's statistics
-/// and its `httpOut` results (weir adds them to the replay as `http-out`).
-fn run_replay(
-    daemon: &Daemon,
-    task: &str,
-    program: &weir_dsl::Program,
-    data: &[u8],
-    recording_time: bool,
-    real_clock: bool,
-) -> Result<(Value, Value), String> {
-    let text = String::from_utf8_lossy(data);
-    let mut points = weir_engine::parse_directed(&text, (String::new(), String::new()))
-        .map_err(|e| format!("the recording does not parse: line {e}"))?;
-    let first = points.iter().map(|(_, _, p)| p.time).min().unwrap_or(0);
-    let started = now_nanos();
-    if !recording_time {
-        for (_, _, point) in &mut points {
-            point.time = started + (point.time - first);
-        }
-    }
-    let base = if recording_time { first } else { started };
-    let wall = std::time::Instant::now();
-    let mut wait = |time: i64| {
-        let due = std::time::Duration::from_nanos(u64::try_from(time - base).unwrap_or(0));
-        if let Some(left) = due.checked_sub(wall.elapsed()) {
-            std::thread::sleep(left);
-        }
-    };
-    let pace: Option<&mut dyn FnMut(i64)> = if real_clock { Some(&mut wait) } else { None };
-    let shared = weir_engine::replay(task, program, points, daemon.outputs(), pace)?;
-    let http_out: serde_json::Map<String, Value> = shared
-        .http_out_endpoints()
-        .into_iter()
-        .filter_map(|endpoint| shared.http_out(&endpoint).map(|value| (endpoint, value)))
-        .collect();
-    let stats = serde_json::to_value(shared.stats()).map_err(|e| e.to_string())?;
-    Ok((stats, Value::Object(http_out)))
 }
 
 /// `GET /kapacitor/v1/replays`: without their statistics, as Kapacitor lists them.
