@@ -32,6 +32,7 @@ const SECTIONS: &[&str] = &[
     "file-discovery",
     "prometheus",
     "kubernetes",
+    "gce",
     "azure",
     "serverset",
     "nerve",
