@@ -12,6 +12,7 @@ use crate::dns::DnsConfig;
 #[cfg(feature = "ec2")]
 use crate::ec2::Ec2Config;
 use crate::file::FileConfig;
+use crate::gce::GceConfig;
 use crate::http_discovery::HttpDiscoveryConfig;
 #[cfg(feature = "kubernetes")]
 use crate::kubernetes::KubernetesConfig;
@@ -56,6 +57,9 @@ pub struct DiscoveryConfig {
     /// `[[azure]]` sections.
     #[serde(default)]
     pub azure: Vec<AzureConfig>,
+    /// `[[gce]]` sections.
+    #[serde(default)]
+    pub gce: Vec<GceConfig>,
     /// `[[kubernetes]]` sections.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -117,6 +121,9 @@ impl DiscoveryConfig {
         for config in &self.azure {
             check(SourceKind::Azure, &config.id, config.validate());
         }
+        for config in &self.gce {
+            check(SourceKind::Gce, &config.id, config.validate());
+        }
         #[cfg(feature = "kubernetes")]
         for config in &self.kubernetes {
             check(SourceKind::Kubernetes, &config.id, config.validate());
@@ -167,6 +174,9 @@ pub enum SourceKind {
     /// `[[azure]]`.
     #[serde(rename = "azure")]
     Azure,
+    /// `[[gce]]`.
+    #[serde(rename = "gce")]
+    Gce,
     /// `[[kubernetes]]`.
     #[serde(rename = "kubernetes")]
     Kubernetes,
@@ -189,6 +199,7 @@ impl SourceKind {
             SourceKind::Nerve => "nerve",
             SourceKind::Serverset => "serverset",
             SourceKind::Azure => "azure",
+            SourceKind::Gce => "gce",
             SourceKind::Kubernetes => "kubernetes",
             SourceKind::Ec2 => "ec2",
         }

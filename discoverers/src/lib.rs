@@ -19,6 +19,7 @@
 //! | `[[nerve]]` | [`nerve`] | always |
 //! | `[[serverset]]` | [`serverset`] | always |
 //! | `[[azure]]` | [`azure`] | always |
+//! | `[[gce]]` | [`gce`] | always |
 //! | `[[ec2]]` | `ec2` | `ec2` |
 //! | `[[kubernetes]]` | `kubernetes` | `kubernetes` |
 //!
@@ -49,6 +50,7 @@ pub mod dns;
 #[cfg(feature = "ec2")]
 pub mod ec2;
 pub mod file;
+pub mod gce;
 mod http;
 pub mod http_discovery;
 #[cfg(feature = "kubernetes")]
@@ -69,6 +71,7 @@ pub use dns::{DnsConfig, DnsRecordType};
 #[cfg(feature = "ec2")]
 pub use ec2::{Ec2Config, Ec2Filter};
 pub use file::FileConfig;
+pub use gce::GceConfig;
 pub use http_discovery::HttpDiscoveryConfig;
 #[cfg(feature = "kubernetes")]
 pub use kubernetes::{KubernetesConfig, KubernetesRole};

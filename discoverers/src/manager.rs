@@ -18,6 +18,7 @@ use crate::dns::{DnsConfig, DnsDiscoverer};
 #[cfg(feature = "ec2")]
 use crate::ec2::{Ec2Config, Ec2Discoverer};
 use crate::file::{FileConfig, FileDiscoverer};
+use crate::gce::{GceConfig, GceDiscoverer};
 use crate::http_discovery::{HttpDiscoverer, HttpDiscoveryConfig};
 #[cfg(feature = "kubernetes")]
 use crate::kubernetes::{KubernetesConfig, KubernetesDiscoverer};
@@ -44,6 +45,7 @@ enum SourceConfig {
     Nerve(NerveConfig),
     Serverset(ServersetConfig),
     Azure(AzureConfig),
+    Gce(GceConfig),
     #[cfg(feature = "kubernetes")]
     Kubernetes(KubernetesConfig),
     #[cfg(feature = "ec2")]
@@ -87,6 +89,7 @@ impl SourceConfig {
                 .map(SourceConfig::Serverset),
         );
         sources.extend(config.azure.iter().cloned().map(SourceConfig::Azure));
+        sources.extend(config.gce.iter().cloned().map(SourceConfig::Gce));
         #[cfg(feature = "kubernetes")]
         sources.extend(
             config
@@ -112,6 +115,7 @@ impl SourceConfig {
             SourceConfig::Nerve(config) => (SourceKind::Nerve, &config.id),
             SourceConfig::Serverset(config) => (SourceKind::Serverset, &config.id),
             SourceConfig::Azure(config) => (SourceKind::Azure, &config.id),
+            SourceConfig::Gce(config) => (SourceKind::Gce, &config.id),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => (SourceKind::Kubernetes, &config.id),
             #[cfg(feature = "ec2")]
@@ -132,6 +136,7 @@ impl SourceConfig {
             SourceConfig::Nerve(config) => config.enabled,
             SourceConfig::Serverset(config) => config.enabled,
             SourceConfig::Azure(config) => config.enabled,
+            SourceConfig::Gce(config) => config.enabled,
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => config.enabled,
             #[cfg(feature = "ec2")]
@@ -158,6 +163,7 @@ impl SourceConfig {
             SourceConfig::Triton(config) => poll(config.refresh_interval),
             SourceConfig::Nerve(_) | SourceConfig::Serverset(_) => poll(ZOOKEEPER_RESYNC),
             SourceConfig::Azure(config) => poll(config.refresh_interval),
+            SourceConfig::Gce(config) => poll(config.refresh_interval),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(_) => Schedule {
                 interval: Duration::from_secs(30),
@@ -186,6 +192,7 @@ impl SourceConfig {
                 tokio::spawn(runner.run(crate::serverset::discoverer(config)))
             }
             SourceConfig::Azure(config) => tokio::spawn(runner.run(AzureDiscoverer::new(config))),
+            SourceConfig::Gce(config) => tokio::spawn(runner.run(GceDiscoverer::new(config))),
             #[cfg(feature = "kubernetes")]
             SourceConfig::Kubernetes(config) => {
                 tokio::spawn(runner.run(KubernetesDiscoverer::new(config)))

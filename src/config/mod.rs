@@ -109,6 +109,9 @@ pub struct Config {
     /// azure discovery.
     #[serde(default)]
     pub azure: Vec<weir_discoverers::azure::AzureConfig>,
+    /// gce discovery.
+    #[serde(default)]
+    pub gce: Vec<weir_discoverers::gce::GceConfig>,
     /// Kubernetes discovery.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -647,6 +650,7 @@ pub fn discoverer_exists(config: &Config, service: &str, id: &str) -> bool {
         "nerve" => config.nerve.iter().any(|d| d.id == id),
         "serverset" => config.serverset.iter().any(|d| d.id == id),
         "azure" => config.azure.iter().any(|d| d.id == id),
+        "gce" => config.gce.iter().any(|d| d.id == id),
         #[cfg(feature = "kubernetes")]
         "kubernetes" => config.kubernetes.iter().any(|d| d.id == id),
         #[cfg(feature = "ec2")]
@@ -681,6 +685,7 @@ impl Config {
         add("nerve", self.nerve.iter().map(|d| &d.id).collect());
         add("serverset", self.serverset.iter().map(|d| &d.id).collect());
         add("azure", self.azure.iter().map(|d| &d.id).collect());
+        add("gce", self.gce.iter().map(|d| &d.id).collect());
         #[cfg(feature = "kubernetes")]
         add(
             "kubernetes",
@@ -704,6 +709,7 @@ impl Config {
             nerve: self.nerve.clone(),
             serverset: self.serverset.clone(),
             azure: self.azure.clone(),
+            gce: self.gce.clone(),
             #[cfg(feature = "kubernetes")]
             kubernetes: self.kubernetes.clone(),
             #[cfg(feature = "ec2")]

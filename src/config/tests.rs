@@ -128,6 +128,7 @@ fn reference_lists_every_section_and_key_of_the_parser() {
         ("nerve", fields::<d::nerve::NerveConfig>()),
         ("serverset", fields::<d::serverset::ServersetConfig>()),
         ("azure", fields::<d::azure::AzureConfig>()),
+        ("gce", fields::<d::gce::GceConfig>()),
     ];
     #[cfg(feature = "kubernetes")]
     types.push(("kubernetes", fields::<d::kubernetes::KubernetesConfig>()));
