@@ -258,6 +258,38 @@ fn the_kapacitor_cli_request_sequences_work() {
     );
     assert_eq!(shown["dbrps"], json!([{"db": "telegraf", "rp": "autogen"}]));
 
+    // A batch task whose source is not configured is enabled as in Kapacitor: 200, the error
+    // on the task, not executing; `kapacitor reload 'cpu_*'` goes through it.
+    let (status, batch) = call(
+        &weir,
+        "POST",
+        "/kapacitor/v1/tasks",
+        Some(json!({
+            "id": "cpu_batch", "type": "batch", "status": "enabled",
+            "dbrps": [{"db": "telegraf", "rp": "autogen"}],
+            "script": "batch\n    |query('up')\n        .period(10s)\n        .every(10s)\n        .step(10s)\n    |httpOut('x')\n",
+        })),
+    );
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(
+        (batch["status"].as_str(), batch["executing"].as_bool()),
+        (Some("enabled"), Some(false))
+    );
+    assert!(
+        batch["error"].as_str().unwrap().contains("[[prometheus]]"),
+        "{batch}"
+    );
+    for status in ["disabled", "enabled"] {
+        set_status(&weir, "cpu_*", status);
+    }
+    assert_eq!(
+        list_tasks(&weir, "cpu_*", &["status"])
+            .iter()
+            .filter(|t| t["status"] == "enabled")
+            .count(),
+        2
+    );
+
     // disable by id, then delete by glob (list fields=link, DELETE each link: 204).
     set_status(&weir, "cpu_alert", "disabled");
     let tasks = list_tasks(&weir, "cpu_alert", &["status"]);
