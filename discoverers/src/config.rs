@@ -71,43 +71,86 @@ pub struct DiscoveryConfig {
 }
 
 impl DiscoveryConfig {
-    /// Check every section, reporting every problem at once (duplicate ids included).
+    /// Check every enabled section, reporting every problem at once (duplicate ids included).
+    ///
+    /// A disabled section is only checked for a duplicate id: Kapacitor's generated config
+    /// lists every discoverer disabled with its required keys empty, and such a file must load.
+    /// A source turned on at run time with missing keys fails its rounds, saying why.
     pub fn validate(&self) -> Result<(), Vec<ConfigError>> {
         let mut errors = Vec::new();
         let mut seen: HashSet<(SourceKind, String)> = HashSet::new();
-        let mut check = |kind: SourceKind, id: &str, result: Result<(), Vec<ConfigError>>| {
-            if let Err(mut found) = result {
-                errors.append(&mut found);
-            }
-            if !seen.insert((kind, id.to_owned())) {
-                errors.push(ConfigError::new(kind, id, "duplicate id in this section"));
-            }
-        };
+        let mut check =
+            |kind: SourceKind, id: &str, enabled: bool, result: Result<(), Vec<ConfigError>>| {
+                if let Err(mut found) = result
+                    && enabled
+                {
+                    errors.append(&mut found);
+                }
+                if !seen.insert((kind, id.to_owned())) {
+                    errors.push(ConfigError::new(kind, id, "duplicate id in this section"));
+                }
+            };
         for config in &self.static_discovery {
-            check(SourceKind::Static, &config.id, config.validate());
+            check(
+                SourceKind::Static,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         for config in &self.file_discovery {
-            check(SourceKind::File, &config.id, config.validate());
+            check(
+                SourceKind::File,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         for config in &self.http_discovery {
-            check(SourceKind::Http, &config.id, config.validate());
+            check(
+                SourceKind::Http,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         for config in &self.dns {
-            check(SourceKind::Dns, &config.id, config.validate());
+            check(
+                SourceKind::Dns,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         for config in &self.consul {
-            check(SourceKind::Consul, &config.id, config.validate());
+            check(
+                SourceKind::Consul,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         for config in &self.marathon {
-            check(SourceKind::Marathon, &config.id, config.validate());
+            check(
+                SourceKind::Marathon,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         for config in &self.triton {
-            check(SourceKind::Triton, &config.id, config.validate());
+            check(
+                SourceKind::Triton,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         for config in &self.nerve {
             check(
                 SourceKind::Nerve,
                 &config.id,
+                config.enabled,
                 crate::nerve::validate(config),
             );
         }
@@ -115,22 +158,43 @@ impl DiscoveryConfig {
             check(
                 SourceKind::Serverset,
                 &config.id,
+                config.enabled,
                 crate::serverset::validate(config),
             );
         }
         for config in &self.azure {
-            check(SourceKind::Azure, &config.id, config.validate());
+            check(
+                SourceKind::Azure,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         for config in &self.gce {
-            check(SourceKind::Gce, &config.id, config.validate());
+            check(
+                SourceKind::Gce,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         #[cfg(feature = "kubernetes")]
         for config in &self.kubernetes {
-            check(SourceKind::Kubernetes, &config.id, config.validate());
+            check(
+                SourceKind::Kubernetes,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         #[cfg(feature = "ec2")]
         for config in &self.ec2 {
-            check(SourceKind::Ec2, &config.id, config.validate());
+            check(
+                SourceKind::Ec2,
+                &config.id,
+                config.enabled,
+                config.validate(),
+            );
         }
         if errors.is_empty() {
             Ok(())
@@ -347,6 +411,53 @@ mod tests {
             "{text:?}"
         );
         assert_eq!(errors.len(), 3, "{text:?}");
+    }
+
+    #[test]
+    fn disabled_sections_as_kapacitor_generates_them_load() {
+        let config: DiscoveryConfig = toml::from_str(
+            r#"
+            [[file-discovery]]
+            enabled = false
+            id = "myfile"
+            files = []
+            [[azure]]
+            enabled = false
+            id = "myazure"
+            subscription-id = ""
+            [[gce]]
+            enabled = false
+            id = "mygce"
+            [[marathon]]
+            enabled = false
+            id = "mymarathon"
+            [[nerve]]
+            enabled = false
+            id = "mynerve"
+            [[serverset]]
+            enabled = false
+            id = "myserverset"
+            [[triton]]
+            enabled = false
+            id = "mytriton"
+            [[triton]]
+            enabled = false
+            id = "mytriton"
+            "#,
+        )
+        .unwrap();
+        let errors = config.validate().unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("duplicate id"));
+        let mut enabled = config.clone();
+        enabled.triton.pop();
+        enabled.gce[0].enabled = true;
+        let errors = enabled.validate().unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors.iter().all(|e| e.kind == SourceKind::Gce),
+            "{errors:?}"
+        );
     }
 
     #[test]

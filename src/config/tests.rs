@@ -472,3 +472,71 @@ fn unsupported_sections_warn_when_disabled_and_fail_when_enabled() {
         "{errors}"
     );
 }
+
+/// Issue 18: the thirteen discoverer kinds load, are wired as scrapers' `discoverer-service`,
+/// and `weir config` names every one of them.
+#[test]
+fn all_thirteen_discoverer_kinds_load() {
+    let loaded = parse_ok(
+        r#"
+[[static-discovery]]
+  id = "a"
+  targets = ["127.0.0.1:9100"]
+[[file-discovery]]
+  id = "a"
+  files = ["/tmp/sd/*.json"]
+[[http-discovery]]
+  id = "a"
+  url = "http://127.0.0.1:8000/sd"
+[[dns]]
+  id = "a"
+  record-names = ["_http._tcp.example"]
+[[consul]]
+  id = "a"
+[[kubernetes]]
+  id = "a"
+  resource = "pod"
+  api-servers = ["http://127.0.0.1:8001"]
+[[ec2]]
+  id = "a"
+  region = "us-east-1"
+[[azure]]
+  id = "a"
+  subscription-id = "s"
+  tenant-id = "t"
+  client-id = "c"
+  client-secret = "x"
+[[gce]]
+  id = "a"
+  project = "p"
+  zone = "z"
+[[marathon]]
+  id = "a"
+  servers = ["http://127.0.0.1:8080"]
+[[nerve]]
+  id = "a"
+  servers = ["127.0.0.1:2181"]
+  paths = ["/nerve"]
+[[serverset]]
+  id = "a"
+  servers = ["127.0.0.1:2181"]
+  paths = ["/aurora"]
+[[triton]]
+  id = "a"
+  account = "a"
+  dns-suffix = "d"
+  endpoint = "e"
+"#,
+    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let sources = loaded.config.discovery_sources();
+    assert_eq!(sources.len(), 13, "{sources:?}");
+    for (service, id) in &sources {
+        assert!(discoverer_exists(&loaded.config, service, id), "{service}");
+        assert!(
+            DEFAULT_COMMENTED.contains(&format!("[[{service}]]")),
+            "`weir config` names [[{service}]]"
+        );
+    }
+    loaded.config.discovery().validate().unwrap();
+}
