@@ -20,7 +20,7 @@ if [ -z "${WEIR_BINARY:-}" ]; then
 fi
 WEIR="${WEIR_BINARY:-$CARGO_TARGET_DIR/release/weir}"
 WORK="$(mktemp -d)"
-trap 'kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 MEASUREMENTS="${MEASUREMENTS:-1}"
 python3 "$ROOT/bench/gen_lp.py" --points "$POINTS" --measurements "$MEASUREMENTS" --out "$WORK/lp" >/dev/null
 PORT=$((20000 + RANDOM % 10000))
@@ -88,7 +88,7 @@ if [ "${PEERS:-vm}" = vm ] && command -v victoria-metrics >/dev/null; then
     victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$VMPORT" \
         -loggerLevel=ERROR >"$WORK/vm.log" 2>&1 &
     VMPID=$!
-    trap 'kill "$PID" "$VMPID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+    trap 'kill "$PID" "$VMPID" 2>/dev/null; wait "$PID" "$VMPID" 2>/dev/null; rm -rf "$WORK"' EXIT
     for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$VMPORT/health" 2>/dev/null && break; sleep 0.1; done
     vmcpu() { awk '{print $14 + $15}' "/proc/$VMPID/stat"; }
     before=$(vmcpu)
