@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 use weir_dsl::{CompileOptions, Program, TaskType};
 use weir_engine::Engine;
-
+use weir_engine::glob::glob_match;
 use weir_sinks::state::store::{Store, StoreError, TaskRecord, TemplateRecord};
 
 /// What went wrong with a task or template request, with the HTTP status Kapacitor uses.
@@ -911,44 +911,6 @@ fn infer_type(script: &str) -> &'static str {
 
 /// The longest `pattern` accepted (in characters); longer ones are answered 400.
 pub const MAX_PATTERN_CHARS: usize = 256;
-
-/// Kapacitor's `pattern`: `*` and `?` globs.
-///
-/// Greedy matching that remembers only the last `*` and retries from there: at most
-/// pattern × text steps, never exponential (`*a*a*a…*b` against a long id is quick).
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let (mut p, mut t) = (0, 0);
-    // The position after the last `*` seen, and where in the text it started matching.
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p + 1, t));
-                p += 1;
-            }
-            Some('?') => {
-                p += 1;
-                t += 1;
-            }
-            Some(&c) if c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                // Let the last `*` swallow one more character and retry after it.
-                Some((after, started)) => {
-                    p = after;
-                    t = started + 1;
-                    star = Some((after, started + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
-}
 
 /// What [`Tasks::restore`] did: the ids of the tasks started, and the ids that failed with why.
 pub type Restored = (Vec<String>, Vec<(String, String)>);

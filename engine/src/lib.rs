@@ -16,6 +16,7 @@
 pub mod alert_state;
 pub mod discovery;
 pub mod duration;
+pub mod glob;
 pub mod ingress;
 pub mod json;
 pub mod line_protocol;

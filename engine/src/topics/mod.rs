@@ -495,7 +495,7 @@ impl Topics {
         let topics = self.lock();
         let list: Vec<Json> = topics
             .iter()
-            .filter(|(name, _)| pattern.is_none_or(|p| glob(p, name)))
+            .filter(|(name, _)| pattern.is_none_or(|p| crate::glob::glob_match(p, name)))
             .filter(|(_, topic)| topic.level() >= min_level)
             .map(|(name, topic)| topic_json(name, topic))
             .collect();
@@ -544,7 +544,7 @@ impl Topics {
                 topic
                     .handlers
                     .values()
-                    .filter(|h| pattern.is_none_or(|p| glob(p, &h.spec.id)))
+                    .filter(|h| pattern.is_none_or(|p| crate::glob::glob_match(p, &h.spec.id)))
                     .map(|h| handler_json(&h.spec))
                     .collect()
             })
@@ -601,40 +601,6 @@ pub fn parse_level(text: &str) -> Result<u8, TopicError> {
 
 fn unknown_topic(name: &str) -> TopicError {
     TopicError::NotFound(format!("unknown topic: {name:?}"))
-}
-
-/// Kapacitor's `path.Match` patterns (`*`, `?`), as far as ids use them; greedy with one
-/// backtrack point, so at most pattern × text steps.
-fn glob(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p + 1, t));
-                p += 1;
-            }
-            Some('?') => {
-                p += 1;
-                t += 1;
-            }
-            Some(&c) if c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((after, started)) => {
-                    p = after;
-                    t = started + 1;
-                    star = Some((after, started + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
 }
 
 fn topic_json(name: &str, topic: &Topic) -> Json {
