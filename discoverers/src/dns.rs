@@ -4,9 +4,15 @@
 //! SRV records, `__meta_dns_srv_record_target` (with its trailing dot) and
 //! `__meta_dns_srv_record_port`. A name that does not exist yields an empty group; a name whose
 //! lookup fails keeps its last good targets while the others refresh.
+//!
+//! With `nameservers` set, an SRV target's host name is resolved through those same servers and
+//! `__address__` is `ip:port` (the first IPv4 address, else the first IPv6 one), so the scraper,
+//! which only has the system resolver, can dial names that exist only there. Without
+//! `nameservers`, `__address__` keeps the host name as Prometheus does. A target name with no
+//! address is left out with a warning; a failed address lookup fails its record name.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
@@ -102,6 +108,8 @@ pub struct DnsDiscoverer {
     names: Vec<String>,
     record_type: DnsRecordType,
     port: u16,
+    /// SRV targets get an `ip:port` address (true when `nameservers` is set).
+    resolve_srv_targets: bool,
     resolver: Result<TokioResolver, String>,
     last_good: BTreeMap<String, TargetGroup>,
     warning: Option<String>,
@@ -114,13 +122,19 @@ impl DnsDiscoverer {
             names: config.record_names.clone(),
             record_type: config.record_type,
             port: config.port.unwrap_or(0),
+            resolve_srv_targets: !config.nameservers.is_empty(),
             resolver: build_resolver(&config.nameservers),
             last_good: BTreeMap::new(),
             warning: None,
         }
     }
 
-    async fn lookup(&self, resolver: &TokioResolver, name: &str) -> Result<Vec<Labels>, String> {
+    /// The targets of one name, and warnings about SRV targets left out.
+    async fn lookup(
+        &self,
+        resolver: &TokioResolver,
+        name: &str,
+    ) -> Result<(Vec<Labels>, Vec<String>), String> {
         let record_type = match self.record_type {
             DnsRecordType::Srv => RecordType::SRV,
             DnsRecordType::A => RecordType::A,
@@ -129,19 +143,32 @@ impl DnsDiscoverer {
         let lookup = match resolver.lookup(name, record_type).await {
             Ok(lookup) => lookup,
             Err(error) if error.is_no_records_found() || error.is_nx_domain() => {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), Vec::new()));
             }
             Err(error) => return Err(format!("dns lookup of {name} ({record_type}): {error}")),
         };
         let mut targets = Vec::new();
+        let mut warnings = Vec::new();
         for record in lookup.answers() {
             let mut labels = Labels::new();
             labels.insert(NAME_LABEL.to_owned(), name.to_owned());
             match &record.data {
                 RData::SRV(srv) if self.record_type == DnsRecordType::Srv => {
                     let target = srv.target.to_string();
-                    let host = target.trim_end_matches('.');
-                    labels.insert(ADDRESS_LABEL.to_owned(), join_host_port(host, srv.port));
+                    let address = if self.resolve_srv_targets {
+                        match resolve_host(resolver, &target).await? {
+                            Some(ip) => join_host_port(&ip.to_string(), srv.port),
+                            None => {
+                                warnings.push(format!(
+                                    "dns: SRV target {target} of {name} has no address record"
+                                ));
+                                continue;
+                            }
+                        }
+                    } else {
+                        join_host_port(target.trim_end_matches('.'), srv.port)
+                    };
+                    labels.insert(ADDRESS_LABEL.to_owned(), address);
                     labels.insert(SRV_PORT_LABEL.to_owned(), srv.port.to_string());
                     labels.insert(SRV_TARGET_LABEL.to_owned(), target);
                 }
@@ -163,8 +190,21 @@ impl DnsDiscoverer {
         // Servers rotate the order of records; sort so an unchanged set is not a change.
         targets.sort();
         targets.dedup();
-        Ok(targets)
+        Ok((targets, warnings))
     }
+}
+
+/// The address of an SRV target through the configured servers: the first IPv4 address, else
+/// the first IPv6 one (sorted, so rotation is not a change); `None` when the name has none.
+async fn resolve_host(resolver: &TokioResolver, host: &str) -> Result<Option<IpAddr>, String> {
+    let lookup = match resolver.lookup_ip(host).await {
+        Ok(lookup) => lookup,
+        Err(error) if error.is_no_records_found() || error.is_nx_domain() => return Ok(None),
+        Err(error) => return Err(format!("dns lookup of SRV target {host}: {error}")),
+    };
+    let mut addresses: Vec<IpAddr> = lookup.iter().collect();
+    addresses.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+    Ok(addresses.first().copied())
 }
 
 fn build_resolver(nameservers: &[String]) -> Result<TokioResolver, String> {
@@ -206,7 +246,8 @@ impl Discoverer for DnsDiscoverer {
         let mut fresh = BTreeMap::new();
         for (name, result) in self.names.iter().zip(results) {
             match result {
-                Ok(targets) => {
+                Ok((targets, mut skipped)) => {
+                    failures.append(&mut skipped);
                     let group = TargetGroup {
                         source: name.clone(),
                         targets,

@@ -1,5 +1,6 @@
 //! `[[dns]]` against the project's dnsmasq (zone `test.local`): SRV, A, AAAA, and an A record
-//! changed while the test runs (through dnsmasq's live hosts directory).
+//! changed while the test runs (through dnsmasq's live hosts directory). SRV targets are
+//! resolved through the configured `nameservers` into ip:port addresses.
 
 mod common;
 
@@ -67,18 +68,29 @@ async fn srv_a_aaaa_and_a_changed_record() {
         common::addresses(groups).len() == 2
     })
     .await;
+    // With `nameservers`, each SRV target name (which exists only in dnsmasq) is resolved
+    // through dnsmasq: `__address__` is ip:port, the record's name stays in its label.
     let targets = common::targets(&srv.borrow());
-    let hosts: Vec<&str> = targets
+    let found: Vec<(&str, String)> = targets
         .iter()
-        .map(|t| t["__address__"].split(':').next().unwrap_or(""))
+        .map(|t| {
+            let port = &t["__meta_dns_srv_record_port"];
+            let ip = t["__address__"]
+                .strip_suffix(&format!(":{port}"))
+                .expect("the address ends in the record's port");
+            (t["__meta_dns_srv_record_target"].as_str(), ip.to_owned())
+        })
         .collect();
-    assert_eq!(hosts, ["web1.test.local", "web2.test.local"]);
+    assert_eq!(
+        found,
+        [
+            ("web1.test.local.", "127.0.0.1".to_owned()),
+            // web2 has 127.0.0.2 and ::1: the IPv4 address is taken.
+            ("web2.test.local.", "127.0.0.2".to_owned()),
+        ]
+    );
     for target in &targets {
         assert_eq!(target["__meta_dns_name"], "_http._tcp.test.local");
-        let port = target["__address__"].rsplit(':').next().unwrap();
-        assert_eq!(target["__meta_dns_srv_record_port"], port);
-        let host = target["__address__"].split(':').next().unwrap();
-        assert_eq!(target["__meta_dns_srv_record_target"], format!("{host}."));
     }
 
     common::wait_for(&mut a, timeout, |groups| !groups.is_empty()).await;
