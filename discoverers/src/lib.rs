@@ -75,7 +75,7 @@ pub use gce::GceConfig;
 pub use http_discovery::HttpDiscoveryConfig;
 #[cfg(feature = "kubernetes")]
 pub use kubernetes::{KubernetesConfig, KubernetesRole};
-pub use manager::{DiscoveryManager, SourceStatus};
+pub use manager::{DiscoveryManager, SourceStatus, WatchStatus};
 pub use marathon::MarathonConfig;
 pub use nerve::NerveConfig;
 pub use refresh::{HealthPolicy, HealthState};

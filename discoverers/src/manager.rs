@@ -259,6 +259,30 @@ pub struct SourceStatus {
     pub consecutive_failures: u32,
     /// The last error or warning.
     pub last_error: Option<String>,
+    /// For watching sources (Kubernetes): the watch and its periodic full lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<WatchStatus>,
+}
+
+/// The watch of a watching source and the full lists that reconcile it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WatchStatus {
+    /// `watch` (events) with a full list every `reconcile_interval_seconds`.
+    pub mode: String,
+    /// The pause between two full lists.
+    pub reconcile_interval_seconds: f64,
+    /// When the last watch event arrived (RFC 3339).
+    pub last_watch_event: Option<String>,
+    /// When the last full list was reconciled (RFC 3339).
+    pub last_reconciliation: Option<String>,
+    /// Objects the last full list added that the watch had missed.
+    pub last_added: u64,
+    /// Objects the last full list removed that the watch had missed.
+    pub last_removed: u64,
+    /// Objects the last full list changed (another `resourceVersion`).
+    pub last_changed: u64,
+    /// Every correction since the source started.
+    pub total_corrections: u64,
 }
 
 impl DiscoveryManager {
@@ -378,6 +402,7 @@ impl DiscoveryManager {
                     error_count: status.error_count,
                     consecutive_failures: status.consecutive_failures,
                     last_error: status.last_error.clone(),
+                    watch: status.watch.as_ref().map(|probe| (probe.0)()),
                 }
             })
             .collect()
@@ -556,7 +581,7 @@ fn channel_key(key: &(SourceKind, String)) -> (String, String) {
     (key.0.as_str().to_owned(), key.1.clone())
 }
 
-fn rfc3339(at: SystemTime) -> String {
+pub(crate) fn rfc3339(at: SystemTime) -> String {
     humantime::format_rfc3339_millis(at).to_string()
 }
 

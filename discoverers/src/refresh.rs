@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use weir_engine::{DiscoverError, Discoverer, TargetGroup};
 
 use crate::config::SourceKind;
+use crate::manager::WatchStatus;
 
 /// The shortest pause between two rounds of a long-polling source.
 const LONG_POLL_MIN_GAP: Duration = Duration::from_millis(100);
@@ -37,6 +38,21 @@ pub(crate) trait Source: Discoverer + 'static {
 
     /// For long-polling backends: make the next `discover` answer at once.
     fn reset(&mut self) {}
+
+    /// For watching backends: a live view of the watch and its reconciliations.
+    fn watch_probe(&self) -> Option<WatchProbe> {
+        None
+    }
+}
+
+/// Reads a watching source's [`WatchStatus`] when the manager reports.
+#[derive(Clone)]
+pub(crate) struct WatchProbe(pub Arc<dyn Fn() -> WatchStatus + Send + Sync>);
+
+impl std::fmt::Debug for WatchProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WatchProbe")
+    }
 }
 
 /// How often a source refreshes.
@@ -130,6 +146,7 @@ pub(crate) struct Status {
     pub consecutive_failures: u32,
     pub last_error: Option<String>,
     pub transitions: BTreeMap<HealthState, u64>,
+    pub watch: Option<WatchProbe>,
 }
 
 impl Status {
@@ -150,6 +167,7 @@ impl Status {
             consecutive_failures: 0,
             last_error: None,
             transitions: BTreeMap::new(),
+            watch: None,
         }
     }
 }
@@ -214,6 +232,7 @@ impl Runner {
     /// Run until the manager drops the command sender (or aborts the task).
     pub(crate) async fn run<S: Source>(mut self, mut source: S) {
         let wake = source.wake();
+        lock(&self.status).watch = source.watch_probe();
         let mut next = Instant::now();
         if !self.enabled {
             self.targets.send_if_modified(clear);

@@ -260,3 +260,66 @@ async fn roles_watch_changes_and_relists() {
     );
     manager.shutdown().await;
 }
+
+/// A deletion the watch never delivers (the fake cuts the watch and drops the event) is
+/// corrected by the next periodic full list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_corrects_a_missed_deletion() {
+    let port = common::free_port();
+    let Some(fake) = common::Fake::start("fake_kube.py", port) else {
+        return;
+    };
+    let base = fake.url();
+    for (name, ip) in [("web-0", "127.0.0.1"), ("web-1", "127.0.0.2")] {
+        send(
+            reqwest::Method::POST,
+            format!("{base}/api/v1/namespaces/default/pods"),
+            Some(pod(name, ip)),
+        )
+        .await;
+    }
+    let config: DiscoveryConfig = toml::from_str(&format!(
+        "[[kubernetes]]\nid = \"pods\"\napi-servers = [\"{base}\"]\nnamespace = \"default\"\nrefresh-interval = \"1s\"\n"
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let manager = DiscoveryManager::new();
+    let mut pods = manager.subscribe("kubernetes", "pods");
+    manager.apply(&config);
+    let timeout = Duration::from_secs(20);
+    common::wait_for(&mut pods, timeout, |groups| {
+        common::addresses(groups).len() == 2
+    })
+    .await;
+    let watch = || {
+        manager
+            .sources()
+            .into_iter()
+            .find(|s| s.id == "pods")
+            .and_then(|s| s.watch)
+            .unwrap()
+    };
+    assert_eq!(watch().mode, "watch");
+    assert_eq!(watch().reconcile_interval_seconds, 1.0);
+    assert_eq!(watch().total_corrections, 0);
+
+    // The watch is cut and the DELETED event is never sent: only a full list sees it.
+    send(reqwest::Method::POST, format!("{base}/_fake/cut"), None).await;
+    send(
+        reqwest::Method::DELETE,
+        format!("{base}/api/v1/namespaces/default/pods/web-0"),
+        None,
+    )
+    .await;
+    common::wait_for(&mut pods, timeout, |groups| {
+        common::addresses(groups) == ["127.0.0.2:19100"]
+    })
+    .await;
+    common::eventually(timeout, "the correction is counted", || {
+        let status = watch();
+        status.total_corrections >= 1 && status.last_reconciliation.is_some()
+    })
+    .await;
+    assert!(watch().last_watch_event.is_some());
+    manager.shutdown().await;
+}

@@ -12,11 +12,13 @@ mod targets;
 use std::collections::HashSet;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::ListParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, watcher as watch_stream};
@@ -25,10 +27,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
 use weir_engine::{DiscoverError, Discoverer, TargetGroup};
 
 use crate::config::{ConfigError, Problems, SourceKind, default_true};
-use crate::refresh::{Source, lock};
+use crate::manager::{WatchStatus, rfc3339};
+use crate::refresh::{Source, WatchProbe, lock};
 use targets::{Store, key};
 
 /// Which objects become targets.
@@ -92,6 +96,17 @@ pub struct KubernetesConfig {
     /// Field selector for the role's objects (`metadata.name=web`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field_selector: Option<String>,
+    /// How often each watched resource is listed in full to correct what the watch missed
+    /// (default 5m).
+    #[serde(
+        default = "default_refresh_interval",
+        with = "weir_engine::duration::serde"
+    )]
+    pub refresh_interval: Duration,
+}
+
+fn default_refresh_interval() -> Duration {
+    Duration::from_secs(300)
 }
 
 impl KubernetesConfig {
@@ -105,6 +120,9 @@ impl KubernetesConfig {
             if !(server.starts_with("http://") || server.starts_with("https://")) {
                 problems.push(format!("api server {server:?} is not a URL"));
             }
+        }
+        if self.refresh_interval.is_zero() {
+            problems.push("refresh-interval must be positive");
         }
         if self.api_servers.is_empty() && (self.token.is_some() || self.ca_path.is_some()) {
             problems.push("token and ca-path need api-servers");
@@ -185,6 +203,16 @@ struct WatchState {
     ready: HashSet<usize>,
     version: u64,
     error: Option<String>,
+    stats: Stats,
+}
+
+/// What the status shows of the watch and the reconciliations.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stats {
+    last_watch_event: Option<SystemTime>,
+    last_reconciliation: Option<SystemTime>,
+    last_corrections: Corrections,
+    total_corrections: u64,
 }
 
 #[derive(Default)]
@@ -262,7 +290,9 @@ impl KubernetesDiscoverer {
         Ok(())
     }
 
-    /// Spawn one watcher task feeding one store (only the keys of its namespace).
+    /// Spawn one watcher task feeding one store (only the keys of its namespace). Every
+    /// `refresh-interval` the task lists the same objects in full and replaces the store's
+    /// in-scope content with them, counting what the watch had missed.
     fn watch<K>(
         &mut self,
         api: Api<K>,
@@ -271,6 +301,7 @@ impl KubernetesDiscoverer {
         store: fn(&mut Stores) -> &mut Store<K>,
     ) where
         K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        K::DynamicType: Default,
     {
         let index = self.tasks.len();
         let shared = self.shared.clone();
@@ -280,11 +311,74 @@ impl KubernetesDiscoverer {
                 .as_deref()
                 .is_none_or(|prefix| key.starts_with(prefix))
         };
-        let mut stream = watch_stream(api, config.clone()).default_backoff().boxed();
+        let mut params = ListParams::default().limit(LIST_PAGE);
+        if let Some(labels) = &config.label_selector {
+            params = params.labels(labels);
+        }
+        if let Some(fields) = &config.field_selector {
+            params = params.fields(fields);
+        }
+        let what = format!(
+            "{}{}",
+            namespace.map(|ns| format!("{ns}/")).unwrap_or_default(),
+            K::plural(&K::DynamicType::default())
+        );
+        let id = self.config.id.clone();
+        let every = self.config.refresh_interval;
+        let mut stream = watch_stream(api.clone(), config.clone())
+            .default_backoff()
+            .boxed();
         self.tasks.push(tokio::spawn(async move {
             let mut buffer: Store<K> = Store::new();
-            while let Some(event) = stream.next().await {
+            let mut reconcile = tokio::time::interval_at(Instant::now() + every, every);
+            reconcile.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                let event = tokio::select! {
+                    event = stream.next() => match event {
+                        Some(event) => event,
+                        None => break,
+                    },
+                    _ = reconcile.tick() => {
+                        if !lock(&shared.state).ready.contains(&index) {
+                            continue; // the watcher's own list is still to come
+                        }
+                        let listed = list_all(&api, &params).await;
+                        let mut state = lock(&shared.state);
+                        match listed {
+                            Ok(objects) => {
+                                let target = store(&mut state.stores);
+                                let corrections = replace_in_scope(target, objects, &in_scope);
+                                state.stats.last_reconciliation = Some(SystemTime::now());
+                                state.stats.last_corrections = corrections;
+                                if corrections.any() {
+                                    tracing::info!(
+                                        id = %id,
+                                        resource = %what,
+                                        added = corrections.added,
+                                        removed = corrections.removed,
+                                        changed = corrections.changed,
+                                        "kubernetes reconciliation corrected the watch"
+                                    );
+                                    state.stats.total_corrections += corrections.total();
+                                    state.version += 1;
+                                } else {
+                                    continue;
+                                }
+                            }
+                            Err(error) => {
+                                state.error =
+                                    Some(format!("kubernetes reconciliation of {what}: {error}"));
+                            }
+                        }
+                        drop(state);
+                        shared.changed.notify_waiters();
+                        continue;
+                    }
+                };
                 let mut state = lock(&shared.state);
+                if event.is_ok() {
+                    state.stats.last_watch_event = Some(SystemTime::now());
+                }
                 match event {
                     Ok(Event::Init) => {
                         buffer.clear();
@@ -353,6 +447,74 @@ impl KubernetesDiscoverer {
     }
 }
 
+/// Page size of the reconciliation lists.
+const LIST_PAGE: u32 = 500;
+
+/// Every object the list parameters select, page by page.
+async fn list_all<K>(api: &Api<K>, params: &ListParams) -> Result<Store<K>, kube::Error>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let mut objects = Store::new();
+    let mut params = params.clone();
+    loop {
+        let page = api.list(&params).await?;
+        for object in page.items {
+            objects.insert(key(object.meta()), object);
+        }
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => return Ok(objects),
+        }
+    }
+}
+
+/// What one reconciliation corrected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Corrections {
+    /// Listed but missing from the store.
+    pub added: u64,
+    /// In the store but no longer listed.
+    pub removed: u64,
+    /// In both with another `resourceVersion`.
+    pub changed: u64,
+}
+
+impl Corrections {
+    fn total(&self) -> u64 {
+        self.added + self.removed + self.changed
+    }
+
+    fn any(&self) -> bool {
+        self.total() > 0
+    }
+}
+
+/// Replace the in-scope part of `store` with `listed`, counting the differences.
+fn replace_in_scope<K: Resource>(
+    store: &mut Store<K>,
+    mut listed: Store<K>,
+    in_scope: &dyn Fn(&str) -> bool,
+) -> Corrections {
+    let mut corrections = Corrections::default();
+    for (key, object) in store.iter().filter(|(key, _)| in_scope(key)) {
+        match listed.get(key) {
+            None => corrections.removed += 1,
+            Some(new) if new.meta().resource_version != object.meta().resource_version => {
+                corrections.changed += 1
+            }
+            Some(_) => {}
+        }
+    }
+    corrections.added = listed
+        .keys()
+        .filter(|key| !store.contains_key(*key))
+        .count() as u64;
+    store.retain(|key, _| !in_scope(key));
+    store.append(&mut listed);
+    corrections
+}
+
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
@@ -405,6 +567,24 @@ impl Source for KubernetesDiscoverer {
     fn reset(&mut self) {
         self.answer_now = true;
     }
+
+    fn watch_probe(&self) -> Option<WatchProbe> {
+        let shared = self.shared.clone();
+        let every = self.config.refresh_interval;
+        Some(WatchProbe(Arc::new(move || {
+            let stats = lock(&shared.state).stats;
+            WatchStatus {
+                mode: "watch".to_owned(),
+                reconcile_interval_seconds: every.as_secs_f64(),
+                last_watch_event: stats.last_watch_event.map(rfc3339),
+                last_reconciliation: stats.last_reconciliation.map(rfc3339),
+                last_added: stats.last_corrections.added,
+                last_removed: stats.last_corrections.removed,
+                last_changed: stats.last_corrections.changed,
+                total_corrections: stats.total_corrections,
+            }
+        })))
+    }
 }
 
 #[cfg(test)]
@@ -432,5 +612,58 @@ mod tests {
             toml::from_str("id = \"k\"\nresource = \"endpointslice\"").unwrap();
         assert_eq!(slices.resource, KubernetesRole::EndpointSlice);
         assert_eq!(slices.namespaces(), vec![None]);
+        assert_eq!(slices.refresh_interval, Duration::from_secs(300));
+        let fast: KubernetesConfig =
+            toml::from_str("id = \"k\"\nrefresh-interval = \"1m30s\"").unwrap();
+        assert_eq!(fast.refresh_interval, Duration::from_secs(90));
+        let zero: KubernetesConfig =
+            toml::from_str("id = \"k\"\nrefresh-interval = \"0s\"").unwrap();
+        assert!(
+            zero.validate().unwrap_err()[0]
+                .to_string()
+                .contains("refresh-interval")
+        );
+    }
+
+    fn pod(namespace: &str, name: &str, version: &str) -> (String, Pod) {
+        let mut pod = Pod::default();
+        pod.metadata.namespace = Some(namespace.to_owned());
+        pod.metadata.name = Some(name.to_owned());
+        pod.metadata.resource_version = Some(version.to_owned());
+        (key(&pod.metadata), pod)
+    }
+
+    #[test]
+    fn reconciliation_replaces_only_its_scope_and_counts() {
+        let mut store: Store<Pod> = [
+            pod("a", "kept", "1"),
+            pod("a", "gone", "1"),
+            pod("a", "stale", "1"),
+            pod("b", "other", "1"),
+        ]
+        .into_iter()
+        .collect();
+        let listed: Store<Pod> = [
+            pod("a", "kept", "1"),
+            pod("a", "stale", "2"),
+            pod("a", "new", "3"),
+        ]
+        .into_iter()
+        .collect();
+        let corrections = replace_in_scope(&mut store, listed, &|key: &str| key.starts_with("a/"));
+        assert_eq!(
+            corrections,
+            Corrections {
+                added: 1,
+                removed: 1,
+                changed: 1
+            }
+        );
+        let keys: Vec<&str> = store.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["a/kept", "a/new", "a/stale", "b/other"]);
+        assert_eq!(
+            store["a/stale"].metadata.resource_version.as_deref(),
+            Some("2")
+        );
     }
 }
