@@ -7,7 +7,7 @@
 //! of the runtime are [`Outputs`] (where task output leaves) and the query source of batch
 //! tasks ([`QuerySource`]).
 //!
-//! Running tasks: [`Engine`] (one thread per task, bounded queues, [`Outputs`] for all I/O);
+//! Running tasks: [`Engine`] (tasks on a worker pool, one bounded queue each, [`Outputs`] for all I/O);
 //! testing a script: [`run_test`].
 //!
 //! Invariant: no HTTP, AWS or Kubernetes client lives here.

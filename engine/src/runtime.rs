@@ -813,7 +813,7 @@ mod tests {
         assert!(!engine.stop_task("b"));
         engine.shutdown().await;
         assert!(engine.running_tasks().is_empty());
-        // Task b may still be flushing on its own thread: a gets 3, b gets 3 (or is finishing).
+        // Task b may still be flushing on a worker: a gets 3, b gets 3 (or is finishing).
         for _ in 0..100 {
             if recorder.posts.lock().unwrap().len() == 6 {
                 break;
