@@ -545,7 +545,7 @@ mod tests {
             .as_str()
             .unwrap()
             .to_owned();
-        assert!(shifted > "2020".to_owned(), "shifted to now: {shifted}");
+        assert!(shifted.as_str() > "2020", "shifted to now: {shifted}");
         let error = replay_recording(
             "t",
             &program,
