@@ -10,7 +10,7 @@
 //! `resource-group` and the two endpoints (for other clouds, Azure Stack, or a test).
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use weir_engine::discovery::ADDRESS_LABEL;
@@ -19,7 +19,7 @@ use weir_engine::{DiscoverError, Discoverer, Labels, TargetGroup};
 use crate::config::{
     ConfigError, Problems, SourceKind, default_true, join_host_port, sanitize_label_name,
 };
-use crate::http::{TlsFiles, client};
+use crate::http::{TlsFiles, TokenCache, client};
 use crate::refresh::Source;
 
 const SUBSCRIPTION_ID: &str = "__meta_azure_subscription_id";
@@ -256,13 +256,6 @@ struct PublicIpProperties {
 }
 
 /// An OAuth token answer (Azure AD v1 sends `expires_in` as a string).
-#[derive(Debug, Deserialize)]
-struct Token {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<serde_json::Value>,
-}
-
 /// The primary NIC's private and public IP, as Prometheus' `getAddress`.
 fn nic_address(nic: &NetworkInterface) -> Option<(String, Option<String>)> {
     let properties = nic.properties.as_ref()?;
@@ -285,7 +278,7 @@ fn nic_address(nic: &NetworkInterface) -> Option<(String, Option<String>)> {
 pub struct AzureDiscoverer {
     config: AzureConfig,
     client: Option<reqwest::Client>,
-    token: Option<(String, Instant)>,
+    token: TokenCache,
 }
 
 impl AzureDiscoverer {
@@ -294,7 +287,7 @@ impl AzureDiscoverer {
         AzureDiscoverer {
             config: config.clone(),
             client: None,
-            token: None,
+            token: TokenCache::default(),
         }
     }
 
@@ -315,10 +308,8 @@ impl AzureDiscoverer {
 
     /// A bearer token for Resource Manager, from Azure AD's client-credentials flow.
     async fn token(&mut self, client: &reqwest::Client) -> Result<String, DiscoverError> {
-        if let Some((token, until)) = &self.token
-            && Instant::now() < *until
-        {
-            return Ok(token.clone());
+        if let Some(token) = self.token.current() {
+            return Ok(token);
         }
         let config = &self.config;
         let url = format!(
@@ -326,38 +317,13 @@ impl AzureDiscoverer {
             config.active_directory_endpoint.trim_end_matches('/'),
             config.tenant_id
         );
-        let response = client
-            .post(&url)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", config.client_id.as_str()),
-                ("client_secret", config.client_secret.as_str()),
-                ("resource", config.resource_manager_endpoint.as_str()),
-            ])
-            .send()
-            .await
-            .map_err(|error| DiscoverError::Peer(format!("azure token {url}: {error}")))?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(DiscoverError::Peer(format!(
-                "azure token {url} returned {status}: {}",
-                body.trim()
-            )));
-        }
-        let token: Token = response
-            .json()
-            .await
-            .map_err(|error| DiscoverError::Invalid(format!("azure token {url}: {error}")))?;
-        let seconds = match &token.expires_in {
-            Some(serde_json::Value::String(text)) => text.parse().unwrap_or(0),
-            Some(serde_json::Value::Number(number)) => number.as_u64().unwrap_or(0),
-            _ => 0,
-        };
-        // Renew a minute early (or every round when Azure AD does not say).
-        let until = Instant::now() + Duration::from_secs(seconds.saturating_sub(60));
-        self.token = Some((token.access_token.clone(), until));
-        Ok(token.access_token)
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", config.client_id.as_str()),
+            ("client_secret", config.client_secret.as_str()),
+            ("resource", config.resource_manager_endpoint.as_str()),
+        ];
+        self.token.fetch(client, "azure", &url, &form).await
     }
 
     /// Every item of an ARM list, following `nextLink`.
@@ -485,7 +451,7 @@ impl Discoverer for AzureDiscoverer {
         let token = match self.token(&client).await {
             Ok(token) => token,
             Err(error) => {
-                self.token = None;
+                self.token.clear();
                 return Err(error);
             }
         };

@@ -10,7 +10,7 @@
 //! is not asked yet. Keys are Kapacitor's, plus `credentials-file` and `endpoint`.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use weir_engine::discovery::ADDRESS_LABEL;
 use weir_engine::{DiscoverError, Discoverer, Labels, TargetGroup};
 
 use crate::config::{ConfigError, Problems, SourceKind, default_true, sanitize_label_name};
-use crate::http::{TlsFiles, client};
+use crate::http::{TlsFiles, TokenCache, client};
 use crate::refresh::Source;
 
 const INSTANCE_ID: &str = "__meta_gce_instance_id";
@@ -134,13 +134,6 @@ struct ServiceAccount {
 
 fn default_token_uri() -> String {
     "https://oauth2.googleapis.com/token".to_owned()
-}
-
-#[derive(Debug, Deserialize)]
-struct Token {
-    access_token: String,
-    #[serde(default)]
-    expires_in: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,7 +255,7 @@ fn assertion(account: &ServiceAccount, now: SystemTime) -> Result<String, String
 pub struct GceDiscoverer {
     config: GceConfig,
     client: Option<reqwest::Client>,
-    token: Option<(String, Instant)>,
+    token: TokenCache,
 }
 
 impl GceDiscoverer {
@@ -271,7 +264,7 @@ impl GceDiscoverer {
         GceDiscoverer {
             config: config.clone(),
             client: None,
-            token: None,
+            token: TokenCache::default(),
         }
     }
 
@@ -290,10 +283,8 @@ impl GceDiscoverer {
     }
 
     async fn token(&mut self, client: &reqwest::Client) -> Result<String, DiscoverError> {
-        if let Some((token, until)) = &self.token
-            && Instant::now() < *until
-        {
-            return Ok(token.clone());
+        if let Some(token) = self.token.current() {
+            return Ok(token);
         }
         let path = match &self.config.credentials_file {
             Some(path) => path.clone(),
@@ -317,30 +308,11 @@ impl GceDiscoverer {
         let jwt = assertion(&account, SystemTime::now())
             .map_err(|error| DiscoverError::Invalid(format!("gce credentials {path}: {error}")))?;
         let url = &account.token_uri;
-        let response = client
-            .post(url)
-            .form(&[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                ("assertion", jwt.as_str()),
-            ])
-            .send()
-            .await
-            .map_err(|error| DiscoverError::Peer(format!("gce token {url}: {error}")))?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(DiscoverError::Peer(format!(
-                "gce token {url} returned {status}: {}",
-                body.trim()
-            )));
-        }
-        let token: Token = response
-            .json()
-            .await
-            .map_err(|error| DiscoverError::Invalid(format!("gce token {url}: {error}")))?;
-        let until = Instant::now() + Duration::from_secs(token.expires_in.saturating_sub(60));
-        self.token = Some((token.access_token.clone(), until));
-        Ok(token.access_token)
+        let form = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", jwt.as_str()),
+        ];
+        self.token.fetch(client, "gce", url, &form).await
     }
 
     fn target(&self, instance: Instance) -> Option<Labels> {
@@ -416,7 +388,7 @@ impl Discoverer for GceDiscoverer {
         let token = match self.token(&client).await {
             Ok(token) => token,
             Err(error) => {
-                self.token = None;
+                self.token.clear();
                 return Err(error);
             }
         };
@@ -445,7 +417,7 @@ impl Discoverer for GceDiscoverer {
             if !status.is_success() {
                 let body = response.text().await.unwrap_or_default();
                 if status == reqwest::StatusCode::UNAUTHORIZED {
-                    self.token = None;
+                    self.token.clear();
                 }
                 return Err(DiscoverError::Peer(format!(
                     "gce {base} returned {status}: {}",

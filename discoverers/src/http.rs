@@ -157,3 +157,69 @@ mod tests {
         assert!(client(TlsFiles::default(), reqwest::Client::builder()).is_ok());
     }
 }
+
+/// An OAuth 2 access token from a token endpoint's form POST (Azure AD's client credentials,
+/// Google's JWT bearer grant), kept until a minute before it expires.
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache(Option<(String, std::time::Instant)>);
+
+#[derive(serde::Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    /// Seconds; Azure AD sends a string, Google a number.
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+impl TokenCache {
+    /// The token, while it has not expired.
+    pub(crate) fn current(&self) -> Option<String> {
+        self.0
+            .as_ref()
+            .filter(|(_, until)| std::time::Instant::now() < *until)
+            .map(|(token, _)| token.clone())
+    }
+
+    /// Forget the token (a round failed with it).
+    pub(crate) fn clear(&mut self) {
+        self.0 = None;
+    }
+
+    /// Ask `url` for a new token with `form`; `what` names the source in errors.
+    pub(crate) async fn fetch(
+        &mut self,
+        client: &reqwest::Client,
+        what: &str,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<String, weir_engine::DiscoverError> {
+        use weir_engine::DiscoverError;
+        let response = client
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .map_err(|error| DiscoverError::Peer(format!("{what} token {url}: {error}")))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(DiscoverError::Peer(format!(
+                "{what} token {url} returned {status}: {}",
+                body.trim()
+            )));
+        }
+        let token: TokenAnswer = response
+            .json()
+            .await
+            .map_err(|error| DiscoverError::Invalid(format!("{what} token {url}: {error}")))?;
+        let seconds = match &token.expires_in {
+            Some(serde_json::Value::String(text)) => text.parse().unwrap_or(0),
+            Some(serde_json::Value::Number(number)) => number.as_u64().unwrap_or(0),
+            _ => 0,
+        };
+        // Renew a minute early (or every round when the endpoint does not say).
+        let until = std::time::Instant::now() + Duration::from_secs(seconds.saturating_sub(60));
+        self.0 = Some((token.access_token.clone(), until));
+        Ok(token.access_token)
+    }
+}
