@@ -970,6 +970,13 @@ fn the_kapacitor_cli_level_watch_and_logs_work() {
     );
     assert_eq!(status, 204, "{body}");
     write(22);
+    // A write is acknowledged when it is queued; wait until the log node has
+    // seen it before the level goes back up.
+    let seen = eventually(Duration::from_secs(10), || {
+        let (_, task) = call(&weir, "GET", "/kapacitor/v1/tasks/watched", None);
+        (task["stats"]["node-stats"]["log2"]["collected"] == 2).then_some(())
+    });
+    assert!(seen.is_some(), "the log node never saw the second point");
     let (status, body) = call(
         &weir,
         "POST",
