@@ -56,7 +56,7 @@ impl From<&Point> for TestPoint {
             fields: point
                 .fields
                 .iter()
-                .map(|(key, value)| (key.clone(), crate::json::field_json(value)))
+                .map(|(key, value)| (key.to_string(), crate::json::field_json(value)))
                 .collect(),
             time: format_time(point.time),
         }
