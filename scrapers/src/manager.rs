@@ -133,10 +133,11 @@ impl ScrapeManager {
         }
         let names: Vec<String> = running.keys().cloned().collect();
         for name in names {
+            // Only `enabled` changed: switch the running scraper, keeping its targets' health.
             let keep = wanted.get(&name).is_some_and(|(config, _)| {
                 running
                     .get(&name)
-                    .is_some_and(|scraper| scraper.shared.config == *config)
+                    .is_some_and(|scraper| same_but_enabled(&scraper.shared.config, config))
             });
             if keep {
                 continue;
@@ -151,6 +152,14 @@ impl ScrapeManager {
                 // Unchanged config: hand over the new receiver; a send only fails when the
                 // task has ended, and then there is nothing to update.
                 let _ = existing.new_receivers.send(receiver);
+                if existing
+                    .shared
+                    .enabled
+                    .swap(config.enabled, Ordering::Relaxed)
+                    != config.enabled
+                {
+                    tracing::info!(scraper = %name, enabled = config.enabled, "scraper switched");
+                }
                 continue;
             }
             if config.enabled {
@@ -224,10 +233,15 @@ impl ScrapeManager {
             .map(|shared| TargetStatus::all_of(&shared))
     }
 
-    /// Scrape every target of a scraper now (even a disabled one, and bypassing open
-    /// circuits), send the points, and summarize; `None` when there is no such scraper.
-    pub async fn collect_now(&self, name: &str) -> Option<CollectSummary> {
-        let shared = self.scraper(name)?;
+    /// Scrape every target of a scraper now (bypassing open circuits), send the points, and
+    /// summarize; an error when there is no such scraper or it is disabled.
+    pub async fn collect_now(&self, name: &str) -> Result<CollectSummary, CollectError> {
+        let shared = self
+            .scraper(name)
+            .ok_or_else(|| CollectError::NotFound(name.to_owned()))?;
+        if !shared.enabled.load(Ordering::Relaxed) {
+            return Err(CollectError::Disabled(name.to_owned()));
+        }
         let started = Instant::now();
         let targets: Vec<Arc<TargetShared>> = lock(&shared.targets).values().cloned().collect();
         let outcomes = futures::future::join_all(
@@ -254,7 +268,7 @@ impl ScrapeManager {
             }
         }
         summary.duration_seconds = started.elapsed().as_secs_f64();
-        Some(summary)
+        Ok(summary)
     }
 
     /// Enable or disable a scraper, keeping its config and targets; false when there is
@@ -304,6 +318,28 @@ impl ScrapeManager {
             .map(|running| Arc::clone(&running.shared))
             .collect()
     }
+}
+
+/// Why "collect now" did not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// No scraper has this name.
+    #[error("no scraper named {0}")]
+    NotFound(String),
+    /// The scraper is disabled: it collects nothing until enabled.
+    #[error("scraper {0} is disabled: enable it first")]
+    Disabled(String),
+}
+
+/// Whether two configs differ at most in `enabled`.
+fn same_but_enabled(running: &ScraperConfig, wanted: &ScraperConfig) -> bool {
+    if running.enabled == wanted.enabled {
+        return running == wanted;
+    }
+    let mut switched = running.clone();
+    switched.enabled = wanted.enabled;
+    switched == *wanted
 }
 
 /// rustls takes only X.509 v3 certificates, and a v1 one in the configured files shows up at
