@@ -594,3 +594,133 @@ fn disabled_scrapers_and_sources_stay_disabled_across_kill_and_restart() {
     assert_eq!(status, 200, "{body}");
     weir.stop();
 }
+
+/// `(from, to)` of every transition in a status' history.
+fn transitions(status: &Value) -> Vec<(String, String)> {
+    status["history"]["transitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                t["from"].as_str().unwrap_or_default().to_owned(),
+                t["to"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(path: &[(&str, &str)]) -> Vec<(String, String)> {
+    path.iter()
+        .map(|(from, to)| ((*from).to_owned(), (*to).to_owned()))
+        .collect()
+}
+
+#[test]
+fn targets_and_sources_show_their_failures_and_transitions_and_a_broken_file_opens_the_circuit() {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let port = free_port();
+    let closed = free_port();
+    let sd = dir.join("sd");
+    std::fs::create_dir_all(&sd).unwrap();
+    let file = sd.join("targets.json");
+    let good = format!(r#"[{{"targets": ["127.0.0.1:{closed}"]}}]"#);
+    std::fs::write(&file, &good).unwrap();
+    let config = r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[file-discovery]]
+id = "files"
+files = ["@DIR@/sd/*.json"]
+[[scraper]]
+enabled = true
+name = "files"
+db = "self"
+rp = "autogen"
+scrape-interval = "200ms"
+scrape-timeout = "150ms"
+discoverer-id = "files"
+discoverer-service = "file-discovery"
+[scraper.health]
+failures-before-open = 2
+open-duration = "1m"
+"#;
+    let weir = Weir::start_in(&dir, config, port);
+    let timeout = Duration::from_secs(15);
+
+    // A target nobody listens on: two failures with their reason, then the circuit opens.
+    let mut target = Value::Null;
+    let opened = eventually(timeout, || {
+        let (_, body) = http(
+            "GET",
+            &format!("{}/weir/v1/targets?scraper=files", weir.url),
+            None,
+        )
+        .ok()?;
+        target = json(&body)["targets"][0].clone();
+        (target["state"] == "circuit-open").then_some(())
+    });
+    assert!(opened.is_some(), "target: {target}\n{}", weir.log());
+    let failures = target["history"]["failures"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(failures.len(), 2, "{target}");
+    for failure in &failures {
+        let message = failure["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert!(message.contains("connection refused"), "{failure}");
+        assert!(
+            failure["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{failure}"
+        );
+    }
+    assert_eq!(
+        transitions(&target),
+        pairs(&[("unknown", "unhealthy"), ("unhealthy", "circuit-open")]),
+        "{target}"
+    );
+
+    // The file breaks and stays broken: every re-read fails, the failures count, and the
+    // source's circuit opens while the last good target stays.
+    let healthy = wait_state(&weir, "files", "healthy", timeout);
+    assert_eq!(transitions(&healthy), pairs(&[("pending", "healthy")]));
+    std::fs::write(&file, "[\n  {\"targets\": [\"x:1\"],,}\n]").unwrap();
+    let open = wait_state(&weir, "files", "circuit-open", timeout);
+    assert!(open["consecutive_failures"].as_u64() >= Some(3), "{open}");
+    assert_eq!(open["targets"], 1, "last good targets kept: {open}");
+    let failures = open["history"]["failures"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(failures.len() >= 3, "{open}");
+    assert!(
+        failures.iter().all(|failure| failure["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&format!("{}:2:", file.display())))),
+        "{open}"
+    );
+    assert_eq!(
+        transitions(&open),
+        pairs(&[
+            ("pending", "healthy"),
+            ("healthy", "unhealthy"),
+            ("unhealthy", "circuit-open")
+        ]),
+        "{open}"
+    );
+
+    // Fixed: the change is a trial at once (the open circuit would wait a minute).
+    std::fs::write(&file, &good).unwrap();
+    let recovered = wait_state(&weir, "files", "healthy", Duration::from_secs(10));
+    assert_eq!(recovered["consecutive_failures"], 0, "{recovered}");
+    assert_eq!(
+        transitions(&recovered).last(),
+        Some(&("circuit-open".to_owned(), "healthy".to_owned())),
+        "{recovered}"
+    );
+    weir.stop();
+}

@@ -10,6 +10,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use weir_engine::TargetGroup;
+use weir_engine::health_history::HealthHistory;
 
 use crate::azure::{AzureConfig, AzureDiscoverer};
 use crate::config::{DiscoveryConfig, SourceKind};
@@ -261,6 +262,8 @@ pub struct SourceStatus {
     pub consecutive_failures: u32,
     /// The last error or warning.
     pub last_error: Option<String>,
+    /// The last failures (warnings included) and health transitions, timed, oldest first.
+    pub history: HealthHistory,
     /// For watching sources (Kubernetes): the watch and its periodic full lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watch: Option<WatchStatus>,
@@ -410,6 +413,7 @@ impl DiscoveryManager {
                     error_count: status.error_count,
                     consecutive_failures: status.consecutive_failures,
                     last_error: status.last_error.clone(),
+                    history: status.history.clone(),
                     watch: status.watch.as_ref().map(|probe| (probe.0)()),
                 }
             })

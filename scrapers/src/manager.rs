@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
+use weir_engine::health_history::HealthHistory;
 use weir_engine::{PointBatch, TargetGroup};
 
 use crate::config::ScraperConfig;
@@ -83,6 +84,8 @@ pub(crate) struct TargetState {
     pub(crate) failures_total: u64,
     pub(crate) skipped_total: u64,
     pub(crate) parse_errors_total: u64,
+    /// The last failures and health transitions, timed.
+    pub(crate) history: HealthHistory,
     previous_series: crate::scrape::SeriesSet,
 }
 
@@ -152,14 +155,7 @@ impl ScrapeManager {
                 // Unchanged config: hand over the new receiver; a send only fails when the
                 // task has ended, and then there is nothing to update.
                 let _ = existing.new_receivers.send(receiver);
-                if existing
-                    .shared
-                    .enabled
-                    .swap(config.enabled, Ordering::Relaxed)
-                    != config.enabled
-                {
-                    tracing::info!(scraper = %name, enabled = config.enabled, "scraper switched");
-                }
+                switch(&existing.shared, config.enabled);
                 continue;
             }
             if config.enabled {
@@ -277,10 +273,7 @@ impl ScrapeManager {
         let Some(shared) = self.scraper(name) else {
             return false;
         };
-        let was = shared.enabled.swap(enabled, Ordering::Relaxed);
-        if was != enabled {
-            tracing::info!(scraper = %name, enabled, "scraper switched");
-        }
+        switch(&shared, enabled);
         true
     }
 
@@ -330,6 +323,25 @@ pub enum CollectError {
     /// The scraper is disabled: it collects nothing until enabled.
     #[error("scraper {0} is disabled: enable it first")]
     Disabled(String),
+}
+
+/// Turn a scraper on or off; its targets' histories show it.
+fn switch(shared: &ScraperShared, enabled: bool) {
+    if shared.enabled.swap(enabled, Ordering::Relaxed) == enabled {
+        return;
+    }
+    tracing::info!(scraper = %shared.config.name, enabled, "scraper switched");
+    let now = SystemTime::now();
+    for target in lock(&shared.targets).values() {
+        let mut state = lock(&target.state);
+        let health = state.health.state().as_str();
+        let (from, to) = if enabled {
+            ("disabled", health)
+        } else {
+            (health, "disabled")
+        };
+        state.history.transition(now, from, to);
+    }
 }
 
 /// Whether two configs differ at most in `enabled`.
@@ -487,6 +499,7 @@ fn sync_targets(
                 failures_total: 0,
                 skipped_total: 0,
                 parse_errors_total: 0,
+                history: HealthHistory::default(),
                 previous_series: crate::scrape::SeriesSet::default(),
             }),
             spec,
@@ -606,6 +619,7 @@ async fn scrape_and_send(scraper: &ScraperShared, target: &TargetShared, force: 
                         state.last_scrape = Some(wall);
                         state.last_duration = Some(duration);
                         state.last_samples = 0;
+                        state.history.failure(wall, &reason);
                         state.last_error = Some(reason.clone());
                         outcome = Outcome {
                             samples: 0,
@@ -634,6 +648,11 @@ async fn scrape_and_send(scraper: &ScraperShared, target: &TargetShared, force: 
             }
         };
         if let Some(transition) = transition {
+            state.history.transition(
+                SystemTime::now(),
+                transition.from.as_str(),
+                transition.to.as_str(),
+            );
             let error = state.last_error.as_deref().unwrap_or("");
             if matches!(transition.to, TargetHealth::Healthy | TargetHealth::Unknown) {
                 tracing::info!(scraper = %config.name, url = %spec.url, from = %transition.from, to = %transition.to, "target health changed");

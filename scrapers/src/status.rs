@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 use weir_engine::Labels;
+use weir_engine::health_history::HealthHistory;
 
 use crate::health::TargetHealth;
 use crate::manager::{ScraperShared, TargetShared, lock};
@@ -92,6 +93,9 @@ pub struct TargetStatus {
     pub skipped_total: u64,
     /// Health changes, circuit openings included.
     pub circuit_transitions: u64,
+    /// The last failures and health transitions (switching the scraper included), timed,
+    /// oldest first.
+    pub history: HealthHistory,
 }
 
 /// The answer of "collect now".
@@ -213,6 +217,7 @@ impl TargetStatus {
             failures_total: state.failures_total,
             skipped_total: state.skipped_total,
             circuit_transitions: state.health.transitions(),
+            history: state.history.clone(),
         }
     }
 }

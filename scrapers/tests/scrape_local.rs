@@ -359,6 +359,26 @@ async fn circuit_opens_after_three_failures_and_still_reports_up_zero() {
     assert!(target.skipped_total >= 3, "{target:?}");
     assert_eq!(target.circuit_transitions, 1, "{target:?}");
     assert_eq!(manager.scrapers()[0].circuits_open, 1);
+    // The history has each failure with its reason and time, and the path to circuit-open.
+    assert_eq!(target.history.failures.len(), 3, "{target:?}");
+    assert!(
+        target.history.failures.iter().all(|failure| failure
+            .message
+            .to_ascii_lowercase()
+            .contains("connection refused")
+            && failure.time.ends_with('Z')),
+        "{target:?}"
+    );
+    let path: Vec<(&str, &str)> = target
+        .history
+        .transitions
+        .iter()
+        .map(|t| (t.from.as_str(), t.to.as_str()))
+        .collect();
+    assert_eq!(
+        path,
+        [("unknown", "unhealthy"), ("unhealthy", "circuit-open")]
+    );
 
     // "Collect now" bypasses the open circuit and tries the target.
     let summary = manager.collect_now("breaker").await.unwrap();
@@ -416,7 +436,20 @@ async fn a_successful_trial_closes_the_circuit() {
         }
     }
     assert!(closed, "the trial never succeeded");
-    assert_eq!(manager.targets()[0].state, TargetHealth::Healthy);
+    let target = &manager.targets()[0];
+    assert_eq!(target.state, TargetHealth::Healthy);
+    let path: Vec<&str> = target
+        .history
+        .transitions
+        .iter()
+        .map(|t| t.to.as_str())
+        .collect();
+    assert_eq!(
+        path.last(),
+        Some(&"healthy"),
+        "the closing trial is in the history: {path:?}"
+    );
+    assert!(path.contains(&"circuit-open"), "{path:?}");
     manager.shutdown().await;
 }
 
@@ -552,9 +585,21 @@ async fn disabled_scrapers_keep_config_and_send_nothing() {
     );
     assert!(manager.set_enabled("toggle", true));
     next_batch_of(&mut points, "toggle").await;
+    let target = &manager.targets_of("toggle").expect("toggle")[0];
+    assert_eq!(target.state, TargetHealth::Healthy);
+    let path: Vec<(&str, &str)> = target
+        .history
+        .transitions
+        .iter()
+        .map(|t| (t.from.as_str(), t.to.as_str()))
+        .collect();
     assert_eq!(
-        manager.targets_of("toggle").expect("toggle")[0].state,
-        TargetHealth::Healthy
+        path,
+        [
+            ("unknown", "healthy"),
+            ("healthy", "disabled"),
+            ("disabled", "healthy")
+        ]
     );
     assert_eq!(
         manager.collect_now("missing").await,
