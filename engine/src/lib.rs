@@ -17,6 +17,7 @@ pub mod alert_state;
 pub mod discovery;
 pub mod duration;
 pub mod glob;
+pub mod health_history;
 pub mod ingress;
 pub mod json;
 pub mod line_protocol;
