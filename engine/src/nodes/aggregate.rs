@@ -353,14 +353,18 @@ impl Aggregate {
                 )
             }
             AggregateFunction::Distinct => {
-                let mut distinct: Vec<FieldValue> = Vec::new();
-                for (_, value) in &values {
-                    if !distinct.iter().any(|seen| seen == *value) {
-                        distinct.push((*value).clone());
+                // Kapacitor (InfluxQL's distinct reducer) keeps the first point of each value
+                // and emits them ordered by that point's time, equal times by value.
+                let mut distinct: Vec<(i64, FieldValue)> = Vec::new();
+                for (idx, value) in &values {
+                    let time = points[*idx].time;
+                    match distinct.iter_mut().find(|(_, seen)| seen == *value) {
+                        Some(first) => first.0 = first.0.min(time),
+                        None => distinct.push((time, (*value).clone())),
                     }
                 }
-                distinct.sort_by(compare_fields);
-                Reduced::Distinct(distinct)
+                distinct.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| compare_fields(&a.1, &b.1)));
+                Reduced::Distinct(distinct.into_iter().map(|(_, value)| value).collect())
             }
             other => return Err(format!("{} is not an aggregate", other.name())),
         };
