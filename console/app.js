@@ -280,7 +280,7 @@
   function scraperState(scraper) {
     if (!scraper.enabled) return 'disabled';
     if (scraper.error) return 'unhealthy';
-    if (!scraper.targets) return 'pending';
+    if (!scraper.targets || !scraper.last_collection) return 'pending';
     if (scraper.circuits_open >= scraper.targets) return 'circuit-open';
     if (scraper.targets_up >= scraper.targets) return 'healthy';
     if (scraper.targets_up === 0) return 'unhealthy';
@@ -335,7 +335,7 @@
       <h3>Recent failures</h3>${failuresHtml(failures)}
       <h3>State transitions</h3>${hasHistory ? transitionsHtml(transitions) : `<p class="muted">${fmtNumber(scraper.circuit_transitions)} since start (this weir reports no timeline).</p>`}
       <h3>Targets</h3>
-      <div class="table-wrap"><table><caption class="muted">${targets.length < page.total ? `First ${targets.length} of ${fmtNumber(page.total)}` : `${fmtNumber(page.total)} targets`}</caption>
+      <div class="table-wrap"><table><caption class="muted">${targets.length < page.total ? `First ${targets.length} of ${fmtNumber(page.total)}` : `${fmtNumber(page.total)} target${page.total === 1 ? '' : 's'}`}</caption>
         <thead><tr><th scope="col">Instance</th><th scope="col">State</th><th scope="col">Last scrape</th><th scope="col" class="num">Duration</th><th scope="col" class="num">Samples</th><th scope="col">Last error</th></tr></thead>
         <tbody>${targetRows(targets)}</tbody></table></div>${more}
     </section>`;
