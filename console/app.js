@@ -393,7 +393,7 @@
           api('GET', '/weir/v1/console/ci-counts').catch(() => null),
         ]);
         const list = scrapers.scrapers || [];
-        const pages = await Promise.all(list.map((s) => api('GET', `/weir/v1/console/targets?scraper=${enc(s.name)}&limit=${CARD_TARGETS}`)));
+        const pages = await Promise.all(list.map((s) => api('GET', `/weir/v1/console/targets?scraper=${enc(s.name)}&limit=${CARD_TARGETS}&problems_first=true`)));
         patch($('#scraper-cards'), list.length
           ? list.map((s, i) => scraperCard(s, pages[i])).join('')
           : '<p class="muted">No scrapers are configured (<code>[[scraper]]</code>).</p>');

@@ -742,3 +742,130 @@ fn base64_encode(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+#[test]
+fn targets_page_pages_and_filters_ten_thousand_targets() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    // Ten thousand targets that refuse connections, scraped once an hour (spread over it).
+    let targets: Vec<String> = (0..10_000)
+        .map(|i| format!("\"127.0.0.3:{}\"", 20_000 + i))
+        .collect();
+    let weir = Weir::start(&format!(
+        "data_dir = \"@DIR@/data\"\n[http]\nbind-address = \"127.0.0.1:@PORT@\"\n\
+         [[static-discovery]]\nid = \"many\"\ntargets = [{}]\n\
+         [[scraper]]\nenabled = true\nname = \"many\"\ndb = \"prom\"\nrp = \"autogen\"\n\
+         scrape-interval = \"1h\"\nscrape-timeout = \"500ms\"\ndiscoverer-id = \"many\"\n\
+         discoverer-service = \"static-discovery\"\n",
+        targets.join(", ")
+    ));
+    eventually(WAIT, || {
+        let page = get_json(&weir, "/weir/v1/console/targets?limit=1");
+        (page["total"] == 10_000).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the targets are not all there; log:\n{}", weir.log()));
+    let asked = std::time::Instant::now();
+    let page = get_json(&weir, "/weir/v1/console/targets?limit=100&q=127.0.0.3");
+    eprintln!("one page of 10,000 targets: {:?}", asked.elapsed());
+    assert_eq!(page["targets"].as_array().map(Vec::len), Some(100));
+
+    let opened = std::time::Instant::now();
+    browser.goto(&format!("{}/#/targets", weir.url));
+    browser.wait_text("#target-page", "the first page", |t| {
+        t == "Showing 1–100 of 10,000"
+    });
+    let shown = opened.elapsed();
+    eprintln!("the targets page showed 10,000 targets after {shown:?}");
+    assert!(
+        shown < Duration::from_secs(10),
+        "the first page took {shown:?}"
+    );
+    let rows = "return document.querySelectorAll('#target-rows tr[data-target-url]').length;";
+    assert_eq!(browser.js(rows, vec![]), json!(100), "one page of rows");
+    let first = browser.attr("#target-rows tr[data-target-url]", "data-target-url");
+    browser.click("button[data-action=\"next\"]");
+    browser.wait_text("#target-page", "the second page", |t| {
+        t == "Showing 101–200 of 10,000"
+    });
+    assert_ne!(
+        browser.attr("#target-rows tr[data-target-url]", "data-target-url"),
+        first
+    );
+    browser.type_into("#target-q", "127.0.0.3:20042");
+    browser.wait_text("#target-summary", "the filter", |t| {
+        t.starts_with("1 matching")
+    });
+    browser.wait_text("#target-rows", "the one target", |t| {
+        t.contains("127.0.0.3:20042")
+    });
+    assert_eq!(browser.js(rows, vec![]), json!(1));
+    browser.screenshot("targets");
+}
+
+#[test]
+fn sinks_and_config_page_shows_queues_and_the_rejected_config() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let weir = Weir::start(&format!(
+        "data_dir = \"@DIR@/data\"\n[http]\nbind-address = \"127.0.0.1:@PORT@\"\n\
+         [[influxdb]]\nname = \"tsdb\"\ndefault = true\nurls = [\"{dead}\"]\n\
+         flush-interval = \"100ms\"\ntimeout = \"1s\"\nbuffer = \"disk\"\n"
+    ));
+    let script = "dbrp \"app\".\"autogen\"\nstream\n    |from()\n        .measurement('req')\n    |influxDBOut()\n        .database('out')\n        .retentionPolicy('autogen')\n";
+    let define = json!({"id": "copy", "type": "stream", "script": script, "status": "enabled"});
+    let (status, body) = http(
+        "POST",
+        &format!("{}/kapacitor/v1/tasks", weir.url),
+        Some(&define.to_string()),
+    )
+    .expect("define");
+    assert_eq!(status, 200, "{body}");
+    let lines: String = (0..50)
+        .map(|i| format!("req latency={i} {}\n", 1_700_000_000 + i))
+        .collect();
+    let (status, body) = http(
+        "POST",
+        &format!("{}/write?db=app&rp=autogen&precision=s", weir.url),
+        Some(&lines),
+    )
+    .expect("write");
+    assert_eq!(status, 204, "{body}");
+
+    browser.goto(&format!("{}/#/sinks", weir.url));
+    let cells = || {
+        browser.js(
+            "return Array.from(document.querySelectorAll('#sink-table tr[data-sink=tsdb] td')).map(td => td.textContent.trim());",
+            vec![],
+        )
+    };
+    let row = eventually(WAIT, || {
+        let row = cells();
+        (row[2] == "50" && row[8].as_str().is_some_and(|e| e.contains(&dead))).then_some(row)
+    })
+    .unwrap_or_else(|| panic!("the sink's queue and error: {}", cells()));
+    assert_eq!(row[1], "disk", "{row}");
+
+    // A broken config is rejected; the page names the reason and the revision that runs.
+    let broken = std::fs::read_to_string(&weir.config)
+        .expect("config")
+        .replace("flush-interval = \"100ms\"", "flush-interval = ");
+    std::fs::write(&weir.config, broken).expect("write config");
+    let (status, body) =
+        http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).expect("reload");
+    assert_eq!(status, 400, "{body}");
+    browser.wait_text(
+        "#config-status [data-field=\"rejected-reason\"]",
+        "the rejected config",
+        |t| t.contains("weir.toml:") && t.contains("revision 1 keeps running"),
+    );
+    assert_eq!(
+        browser
+            .text("#config-status [data-field=\"running-revision\"]")
+            .as_deref(),
+        Some("1")
+    );
+    browser.screenshot("sinks-config");
+}

@@ -121,7 +121,7 @@ fn cross_origin(headers: &axum::http::HeaderMap) -> Option<String> {
     }
 }
 
-/// `GET /weir/v1/console/targets?q=&state=&scraper=&offset=&limit=` query.
+/// `GET /weir/v1/console/targets?q=&state=&scraper=&offset=&limit=&problems_first=` query.
 #[derive(serde::Deserialize)]
 pub struct TargetsPage {
     /// Substring of the URL, job, instance or any label value.
@@ -130,13 +130,28 @@ pub struct TargetsPage {
     state: Option<String>,
     /// One scraper.
     scraper: Option<String>,
+    /// Targets in the worst state first (the collectors page shows those).
+    #[serde(default)]
+    problems_first: bool,
     offset: Option<usize>,
     limit: Option<usize>,
 }
 
+/// How bad a state is, for `problems_first`.
+fn severity(state: &str) -> u8 {
+    match state {
+        "circuit-open" => 0,
+        "unhealthy" => 1,
+        "degraded" => 2,
+        "unknown" => 3,
+        "healthy" => 4,
+        _ => 5,
+    }
+}
+
 /// `GET /weir/v1/console/targets`: one page of targets, filtered and sorted by scraper and
 /// URL, with the total that matched and the count per state (for 10,000 targets the console
-/// never loads them all).
+/// never loads them all, and only the page is turned into JSON).
 pub async fn targets(
     State(daemon): State<Arc<Daemon>>,
     Query(query): Query<TargetsPage>,
@@ -144,45 +159,44 @@ pub async fn targets(
     let needle = query.q.as_deref().unwrap_or("").to_lowercase();
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let offset = query.offset.unwrap_or(0);
-    let mut matched: Vec<serde_json::Value> = Vec::new();
-    let mut states: BTreeMap<String, usize> = BTreeMap::new();
+    let scraper = query.scraper.as_deref().filter(|name| !name.is_empty());
+    let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut matched = Vec::new();
     for target in daemon.scrapers.targets() {
-        let Ok(value) = serde_json::to_value(&target) else {
-            continue;
-        };
-        let field = |name: &str| value.get(name).and_then(|v| v.as_str()).unwrap_or("");
-        if query
-            .scraper
-            .as_deref()
-            .is_some_and(|name| !name.is_empty() && field("scraper") != name)
-        {
+        if scraper.is_some_and(|name| target.scraper != name) {
             continue;
         }
-        if !needle.is_empty() && !value_contains(&value, &needle) {
+        if !needle.is_empty() && !target_contains(&target, &needle) {
             continue;
         }
-        let state = field("state").to_owned();
-        *states.entry(state.clone()).or_default() += 1;
+        let state = target.state.as_str();
+        *states.entry(state).or_default() += 1;
         let wanted = match query.state.as_deref() {
             None | Some("") => true,
             Some("problem") => state != "healthy",
             Some(one) => one == state,
         };
         if wanted {
-            matched.push(value);
+            matched.push(target);
         }
     }
     matched.sort_by(|a, b| {
-        let key = |v: &serde_json::Value| {
-            (
-                v["scraper"].as_str().unwrap_or("").to_owned(),
-                v["url"].as_str().unwrap_or("").to_owned(),
-            )
+        let rank = |t: &weir_scrapers::TargetStatus| {
+            if query.problems_first {
+                severity(t.state.as_str())
+            } else {
+                0
+            }
         };
-        key(a).cmp(&key(b))
+        (rank(a), &a.scraper, &a.url).cmp(&(rank(b), &b.scraper, &b.url))
     });
     let total = matched.len();
-    let page: Vec<serde_json::Value> = matched.into_iter().skip(offset).take(limit).collect();
+    let page: Vec<serde_json::Value> = matched
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .filter_map(|target| serde_json::to_value(target).ok())
+        .collect();
     Json(json!({
         "total": total,
         "offset": offset,
@@ -193,21 +207,15 @@ pub async fn targets(
     .into_response()
 }
 
-/// Whether the URL, scraper or any label (discovered or final) contains `needle`
-/// (lowercase).
-fn value_contains(target: &serde_json::Value, needle: &str) -> bool {
-    let text_contains = |v: &serde_json::Value| {
-        v.as_str()
-            .is_some_and(|s| s.to_lowercase().contains(needle))
-    };
-    ["url", "scraper", "last_error"]
-        .iter()
-        .any(|name| text_contains(&target[*name]))
-        || ["labels", "discovered_labels"].iter().any(|name| {
-            target[*name]
-                .as_object()
-                .is_some_and(|labels| labels.values().any(text_contains))
-        })
+/// Whether the URL, scraper, last error or any label (discovered or final) contains
+/// `needle` (lowercase).
+fn target_contains(target: &weir_scrapers::TargetStatus, needle: &str) -> bool {
+    let contains = |text: &str| text.to_lowercase().contains(needle);
+    contains(&target.url)
+        || contains(&target.scraper)
+        || target.last_error.as_deref().is_some_and(contains)
+        || target.labels.values().any(|v| contains(v))
+        || target.discovered_labels.values().any(|v| contains(v))
 }
 
 /// `GET /weir/v1/console/cis?kind=&name=&attribute=&address=&source=&limit=` query.
@@ -370,14 +378,5 @@ mod tests {
         ] {
             assert!(cross_origin(&headers(pairs)).is_some(), "{pairs:?}");
         }
-    }
-
-    #[test]
-    fn target_search_looks_at_urls_and_labels() {
-        let target = json!({"url": "http://10.0.0.1:9100/metrics", "scraper": "node",
-            "labels": {"instance": "web-1:9100", "job": "node"}, "discovered_labels": {}});
-        assert!(value_contains(&target, "web-1"));
-        assert!(value_contains(&target, "10.0.0.1"));
-        assert!(!value_contains(&target, "db-"));
     }
 }
