@@ -208,6 +208,7 @@
   }
 
   function transitionsHtml(entries, limit = 10) {
+    if (!entries.length) return '<p class="muted">No state change recorded.</p>';
     entries.sort((a, b) => (parseTime(b.when)?.getTime() || 0) - (parseTime(a.when)?.getTime() || 0));
     return `<ol class="timeline" aria-label="State transitions, newest first">${entries.slice(0, limit).map((e) => `<li>${timeEl(e.when)} ${e.who ? `<span>${esc(e.who)}</span>` : ''} ${e.from ? badge(e.from) : ''} → ${badge(e.to)}</li>`).join('')}</ol>`;
   }
@@ -377,6 +378,16 @@
     </section>`;
   }
 
+  // CI counts read every item of the store: once every 30 s is enough for a count.
+  let ciCountCache = { at: 0, value: null };
+  async function loadCiCounts() {
+    if (Date.now() - ciCountCache.at > 30000) {
+      const value = await api('GET', '/weir/v1/console/ci-counts').catch(() => null);
+      ciCountCache = { at: Date.now(), value };
+    }
+    return ciCountCache.value;
+  }
+
   function collectorsPage(main) {
     main.innerHTML = `<h1>Collectors</h1>
       <p class="muted">Scrapers collect metrics from the targets that discovery finds. States update by themselves every few seconds.</p>
@@ -390,7 +401,7 @@
         const [scrapers, discoverers, counts] = await Promise.all([
           api('GET', '/weir/v1/scrapers'),
           api('GET', '/weir/v1/discoverers'),
-          api('GET', '/weir/v1/console/ci-counts').catch(() => null),
+          loadCiCounts(),
         ]);
         const list = scrapers.scrapers || [];
         const pages = await Promise.all(list.map((s) => api('GET', `/weir/v1/console/targets?scraper=${enc(s.name)}&limit=${CARD_TARGETS}&problems_first=true`)));
@@ -746,7 +757,7 @@
     const known = new Set();
     return {
       title: 'CIs',
-      interval: 5000,
+      interval: 10000,
       async refresh() {
         const query = new URLSearchParams({
           kind: $('#ci-kind').value || wantedKind, name: $('#ci-name').value,
