@@ -35,8 +35,17 @@ pub async fn require(State(daemon): State<Arc<Daemon>>, request: Request, next: 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let query_credentials = request.uri().query().and_then(query_credentials);
+    let from_console = request
+        .headers()
+        .contains_key(super::console::CONSOLE_HEADER);
     if authorized(&config.config.http.users, header, query_credentials) {
         next.run(request).await
+    } else if from_console {
+        // The console asks for credentials itself; the header would make the browser ask.
+        error(
+            StatusCode::UNAUTHORIZED,
+            "authorization failed: missing or wrong credentials",
+        )
     } else {
         let mut response = error(
             StatusCode::UNAUTHORIZED,

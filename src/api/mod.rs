@@ -8,6 +8,7 @@
 
 mod alerts;
 mod auth;
+mod console;
 mod debug;
 mod kapacitor;
 mod logs;
@@ -53,7 +54,7 @@ pub const OPEN_PATHS: [&str; 2] = ["/kapacitor/v1/ping", "/kapacitor/v1preview/p
 
 fn route(method: Method, path: &'static str, handler: MethodRouter<Arc<Daemon>>) -> Route {
     Route {
-        open: OPEN_PATHS.contains(&path),
+        open: OPEN_PATHS.contains(&path) || console::is_asset(path),
         method,
         path,
         handler,
@@ -237,7 +238,17 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/weir/v1/cis/{id}", get(weir::ci)),
         route(M::GET, "/weir/v1/changes", get(weir::changes)),
         route(M::GET, "/metrics", get(weir::metrics)),
+        route(M::GET, "/weir/v1/console/targets", get(console::targets)),
+        route(M::GET, "/weir/v1/console/cis", get(console::cis)),
+        route(
+            M::GET,
+            "/weir/v1/console/ci-counts",
+            get(console::ci_counts),
+        ),
     ]
+    .into_iter()
+    .chain(console::asset_paths().map(|path| route(M::GET, path, get(console::asset))))
+    .collect()
 }
 
 /// Every route, with authentication decided per route: the open ones are served by a router
@@ -279,6 +290,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             body_timeout,
         ))
+        .layer(axum::middleware::from_fn(console::same_origin))
         .with_state(daemon)
 }
 
@@ -401,7 +413,14 @@ mod tests {
             }
         }
         open.dedup();
+        let (assets, open): (Vec<&str>, Vec<&str>) =
+            open.into_iter().partition(|path| console::is_asset(path));
         assert_eq!(open, OPEN_PATHS, "exactly the ping routes are open");
+        assert_eq!(
+            assets,
+            console::asset_paths().collect::<Vec<_>>(),
+            "and the console's files, which hold no data"
+        );
         // Paths that end in /ping but are not the ping routes, and unknown paths.
         for path in [
             "/kapacitor/v1/tasks/ping",
@@ -416,6 +435,48 @@ mod tests {
                 assert_eq!(got, StatusCode::UNAUTHORIZED, "{method} {path}");
             }
         }
+        daemon.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn console_is_open_but_its_data_and_actions_are_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let daemon = daemon(dir.path()).await;
+        let app = router(daemon.clone());
+        let send = |request: Request<Body>| {
+            let app = app.clone();
+            async move { app.oneshot(request).await.expect("infallible") }
+        };
+        let page = send(Request::get("/").body(Body::empty()).expect("request")).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        // The console's own requests get a 401 without the header that makes browsers ask.
+        let console = send(
+            Request::get("/weir/v1/scrapers")
+                .header(console::CONSOLE_HEADER, "1")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(console.status(), StatusCode::UNAUTHORIZED);
+        assert!(!console.headers().contains_key("www-authenticate"));
+        let other = send(
+            Request::get("/weir/v1/scrapers")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert!(other.headers().contains_key("www-authenticate"));
+        // A browser POST from another site is refused even with good credentials.
+        let cross = send(
+            Request::post("/weir/v1/config/reload")
+                .header("authorization", "Bearer tok")
+                .header("host", "127.0.0.1:9092")
+                .header("origin", "http://evil.example")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(cross.status(), StatusCode::FORBIDDEN);
         daemon.shutdown().await;
     }
 }
