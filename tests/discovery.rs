@@ -56,6 +56,7 @@ impl FakeConsul {
                 started.elapsed() < Duration::from_secs(10),
                 "fake_consul.py did not start"
             );
+            // The poll interval: the port is tried again, not assumed open.
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(fake)

@@ -98,6 +98,7 @@ impl Weir {
                     return;
                 }
             }
+            // The poll interval: ping is asked again, not assumed to answer.
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("weir did not answer ping within 30 s; log:\n{}", self.log());
@@ -119,6 +120,7 @@ impl Weir {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return self.log();
             }
+            // The poll interval: the exit is checked again, not assumed.
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
@@ -185,6 +187,7 @@ pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) ->
         if Instant::now() >= deadline {
             return None;
         }
+        // The poll interval of `eventually`: the condition is checked again, not assumed.
         std::thread::sleep(Duration::from_millis(200));
     }
 }

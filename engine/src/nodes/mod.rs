@@ -27,6 +27,7 @@ pub mod sample;
 pub mod shift;
 pub mod state_count;
 pub mod state_duration;
+pub mod state_tracking;
 pub mod stats;
 pub mod union;
 pub mod where_;

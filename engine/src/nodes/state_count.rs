@@ -1,116 +1,45 @@
 //! `stateCount(lambda)`: adds how many consecutive points of the group satisfied the
-//! predicate (1, 2, 3...), or -1 when it is false.
-//!
-//! As in Kapacitor: the count is an integer field (`.as`, default `state_count`), a point
-//! whose predicate fails to evaluate is dropped and counted as an error (the count keeps
-//! its value), and on batch edges the count restarts with every batch.
+//! predicate (1, 2, 3...), or -1 when it is false: an integer field (`.as`, default
+//! `state_count`). The rest is [`StateTracker`]'s, shared with `stateDuration()`.
 
 use weir_dsl::nodes::StateCountSpec;
-use weir_dsl::{Lambda, LambdaState};
 
-use crate::message::{Message, PointScope};
-use crate::nodes::{Context, GroupStates, LastSeen, Node};
-use crate::point::{FieldValue, Point};
+use crate::nodes::state_tracking::{Measure, StateTracker};
+use crate::point::FieldValue;
 
-/// One group's state: the lambda's own state and the running count.
-#[derive(Default)]
-struct GroupState {
-    lambda: LambdaState,
-    count: i64,
-    /// When the group was last seen (the task's clock).
-    last_seen: i64,
-}
+/// `stateCount`'s measure: consecutive points in the state.
+pub struct Count;
 
-impl LastSeen for GroupState {
-    fn last_seen(&self) -> i64 {
-        self.last_seen
+impl Measure for Count {
+    const NODE: &'static str = "stateCount";
+    type State = i64;
+
+    fn in_state(&self, count: &mut i64, _time: i64) -> FieldValue {
+        *count = count.saturating_add(1);
+        FieldValue::Int(*count)
+    }
+
+    fn not_in_state(&self) -> FieldValue {
+        FieldValue::Int(-1)
     }
 }
 
 /// Runtime state of `stateCount()`.
-pub struct StateCount {
-    predicate: Lambda,
-    as_: String,
-    groups: GroupStates<GroupState>,
-}
+pub type StateCount = StateTracker<Count>;
 
 impl StateCount {
     /// Build from the spec.
     pub fn new(spec: &StateCountSpec) -> StateCount {
-        StateCount {
-            predicate: spec.predicate.clone(),
-            as_: spec.as_.clone(),
-            groups: GroupStates::new(spec.group_ttl),
-        }
-    }
-
-    /// Evaluate the predicate on `point` and add the count; false when it failed.
-    fn track(&self, state: &mut GroupState, point: &mut Point, ctx: &mut Context<'_>) -> bool {
-        match self
-            .predicate
-            .eval_bool(&PointScope::new(point), &mut state.lambda)
-        {
-            Ok(in_state) => {
-                let value = if in_state {
-                    state.count = state.count.saturating_add(1);
-                    state.count
-                } else {
-                    state.count = 0;
-                    -1
-                };
-                point
-                    .fields
-                    .insert(self.as_.as_str().into(), FieldValue::Int(value));
-                true
-            }
-            Err(error) => {
-                ctx.error(format!("stateCount: {error}"));
-                false
-            }
-        }
-    }
-}
-
-impl Node for StateCount {
-    fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
-        let group_id = message.group().id.clone();
-        let mut state = self.groups.remove(&group_id).unwrap_or_default();
-        state.last_seen = ctx.now();
-        match message {
-            Message::Point(mut task_point) => {
-                if self.track(&mut state, &mut task_point.point, ctx) {
-                    ctx.emit(Message::Point(task_point));
-                }
-            }
-            Message::Batch(mut batch) => {
-                state.count = 0;
-                batch
-                    .points
-                    .retain_mut(|point| self.track(&mut state, point, ctx));
-                ctx.emit(Message::Batch(batch));
-            }
-        }
-        self.groups.insert(group_id, state);
-    }
-
-    fn tick(&mut self, ctx: &mut Context<'_>) {
-        self.groups.expire(ctx.now());
-    }
-
-    fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
-        self.groups.on_barrier(barrier);
-        true
-    }
-
-    fn cardinality(&self) -> usize {
-        self.groups.len()
+        StateTracker::with(&spec.predicate, &spec.as_, spec.group_ttl, Count)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::Message;
     use crate::nodes::test_support::*;
+    use crate::nodes::{Context, Node};
     use weir_dsl::NodeSpec;
 
     fn spec(script: &str) -> StateCountSpec {

@@ -1,119 +1,54 @@
 //! `stateDuration(lambda)`: adds how long the group has been in the state, in `.unit`s:
 //! 0 at the first point where the predicate is true, `(t - start) / unit` while it stays
-//! true, and -1 when it is false.
-//!
-//! As in Kapacitor: the duration is a float field (`.as`, default `state_duration`), a
-//! point whose predicate fails to evaluate is dropped and counted as an error (the state
-//! keeps its start), and on batch edges the state restarts with every batch.
+//! true, and -1 when it is false: a float field (`.as`, default `state_duration`). The rest
+//! is [`StateTracker`]'s, shared with `stateCount()`.
 
 use weir_dsl::nodes::StateDurationSpec;
-use weir_dsl::{Lambda, LambdaState};
 
-use crate::message::{Message, PointScope};
-use crate::nodes::{Context, GroupStates, LastSeen, Node};
-use crate::point::{FieldValue, Point};
+use crate::nodes::state_tracking::{Measure, StateTracker};
+use crate::point::FieldValue;
 
-/// One group's state: the lambda's own state and when the state began.
-#[derive(Default)]
-struct GroupState {
-    lambda: LambdaState,
-    start: Option<i64>,
-    /// When the group was last seen (the task's clock).
-    last_seen: i64,
+/// `stateDuration`'s measure: time since the state began, in units.
+pub struct Duration {
+    unit: f64,
 }
 
-impl LastSeen for GroupState {
-    fn last_seen(&self) -> i64 {
-        self.last_seen
+impl Measure for Duration {
+    const NODE: &'static str = "stateDuration";
+    /// When the state began.
+    type State = Option<i64>;
+
+    fn in_state(&self, start: &mut Option<i64>, time: i64) -> FieldValue {
+        let start = *start.get_or_insert(time);
+        FieldValue::Float(time.saturating_sub(start) as f64 / self.unit)
+    }
+
+    fn not_in_state(&self) -> FieldValue {
+        FieldValue::Float(-1.0)
     }
 }
 
 /// Runtime state of `stateDuration()`.
-pub struct StateDuration {
-    predicate: Lambda,
-    as_: String,
-    unit: f64,
-    groups: GroupStates<GroupState>,
-}
+pub type StateDuration = StateTracker<Duration>;
 
 impl StateDuration {
     /// Build from the spec.
     pub fn new(spec: &StateDurationSpec) -> StateDuration {
-        StateDuration {
-            predicate: spec.predicate.clone(),
-            as_: spec.as_.clone(),
-            // The dsl refuses a unit that is not positive.
-            unit: spec.unit.nanos().max(1) as f64,
-            groups: GroupStates::new(spec.group_ttl),
-        }
-    }
-
-    /// Evaluate the predicate on `point` and add the duration; false when it failed.
-    fn track(&self, state: &mut GroupState, point: &mut Point, ctx: &mut Context<'_>) -> bool {
-        match self
-            .predicate
-            .eval_bool(&PointScope::new(point), &mut state.lambda)
-        {
-            Ok(in_state) => {
-                let value = if in_state {
-                    let start = *state.start.get_or_insert(point.time);
-                    point.time.saturating_sub(start) as f64 / self.unit
-                } else {
-                    state.start = None;
-                    -1.0
-                };
-                point
-                    .fields
-                    .insert(self.as_.as_str().into(), FieldValue::Float(value));
-                true
-            }
-            Err(error) => {
-                ctx.error(format!("stateDuration: {error}"));
-                false
-            }
-        }
-    }
-}
-
-impl Node for StateDuration {
-    fn process(&mut self, _port: usize, message: Message, ctx: &mut Context<'_>) {
-        let group_id = message.group().id.clone();
-        let mut state = self.groups.remove(&group_id).unwrap_or_default();
-        state.last_seen = ctx.now();
-        match message {
-            Message::Point(mut task_point) => {
-                if self.track(&mut state, &mut task_point.point, ctx) {
-                    ctx.emit(Message::Point(task_point));
-                }
-            }
-            Message::Batch(mut batch) => {
-                state.start = None;
-                batch
-                    .points
-                    .retain_mut(|point| self.track(&mut state, point, ctx));
-                ctx.emit(Message::Batch(batch));
-            }
-        }
-        self.groups.insert(group_id, state);
-    }
-
-    fn tick(&mut self, ctx: &mut Context<'_>) {
-        self.groups.expire(ctx.now());
-    }
-
-    fn barrier(&mut self, barrier: &crate::message::Barrier, _ctx: &mut Context<'_>) -> bool {
-        self.groups.on_barrier(barrier);
-        true
-    }
-
-    fn cardinality(&self) -> usize {
-        self.groups.len()
+        // The dsl refuses a unit that is not positive.
+        let unit = spec.unit.nanos().max(1) as f64;
+        StateTracker::with(
+            &spec.predicate,
+            &spec.as_,
+            spec.group_ttl,
+            Duration { unit },
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::Message;
     use crate::nodes::test_support::*;
     use weir_dsl::NodeSpec;
 
