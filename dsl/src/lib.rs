@@ -36,16 +36,12 @@
 
 pub mod alert_match;
 pub mod ast;
-mod builtins;
 mod check;
 pub mod codes;
 pub mod cron;
 pub mod diagnostic;
 mod format;
 pub mod lambda;
-mod lambda_compile;
-mod lambda_expr;
-mod lambda_fast;
 pub mod lexer;
 pub mod nodes;
 pub mod parser;
@@ -53,7 +49,7 @@ pub mod program;
 mod render;
 mod schema;
 pub mod span;
-mod template;
+mod task_template;
 pub mod value;
 
 pub use alert_match::compile_match;
@@ -64,5 +60,5 @@ pub use nodes::NodeSpec;
 pub use program::{CompileOptions, NodeId, Program, ProgramNode, TaskType, compile};
 pub use render::{render, to_json};
 pub use span::Span;
-pub use template::{TemplateVar, decode_vars, template_vars};
+pub use task_template::{TemplateVar, decode_vars, template_vars};
 pub use value::{Duration, Value};

@@ -10,7 +10,7 @@ use crate::ast::{Ast, ChainKind, Expr, ExprKind, Ident, Statement, StatementKind
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Label};
 use crate::lambda::Lambda;
-use crate::lambda_expr::{self, V};
+use crate::lambda::expr::{self as lambda_expr, V};
 use crate::nodes::{self, EdgeType};
 use crate::program::{CompileOptions, Program, TaskType};
 use crate::schema::{
@@ -691,7 +691,7 @@ impl<'a> Checker<'a> {
             return Some(CValue::Time(duration(0), duration(1)));
         }
         let mut diagnostic;
-        if crate::builtins::Builtin::find(&name.name).is_some() {
+        if crate::lambda::builtins::Builtin::find(&name.name).is_some() {
             diagnostic = labelled(
                 codes::UNKNOWN_FUNCTION,
                 format!("`{}()` is only available inside a lambda", name.name),

@@ -5,12 +5,12 @@
 use std::borrow::Cow;
 
 use crate::ast::{Expr, ExprKind, UnaryOp};
-use crate::builtins::{Builtin, Param, Returns};
 use crate::check::{CValue, Checker, did_you_mean};
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Label};
+use crate::lambda::builtins::{Builtin, Param, Returns};
+use crate::lambda::expr::{self as lambda_expr, Expr as L, V};
 use crate::lambda::{EvalError, Lambda};
-use crate::lambda_expr::{self, Expr as L, V};
 use crate::span::Span;
 use crate::value::Value;
 
@@ -54,7 +54,7 @@ impl Checker<'_> {
             .trim()
             .to_owned();
         Some(Lambda {
-            fast: crate::lambda_fast::compile(&lowered.expr),
+            fast: crate::lambda::fast::compile(&lowered.expr),
             expr: lowered.expr,
             source,
             ty: lowered.ty,

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use crate::lambda::EvalError;
-use crate::lambda_expr::{StateSlot, V};
+use crate::lambda::expr::{StateSlot, V};
 
 /// The most arguments any builtin takes.
 pub(crate) const MAX_ARGS: usize = 4;

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use regex::Regex;
 
 use crate::ast::{BinaryOp, UnaryOp};
-use crate::builtins::{self, Builtin};
+use crate::lambda::builtins::{self, Builtin};
 use crate::lambda::{EvalError, LambdaState, Scope};
 use crate::value::{Duration, Value};
 

@@ -22,9 +22,9 @@ use std::cmp::Ordering;
 use regex::Regex;
 
 use crate::ast::{BinaryOp, UnaryOp};
-use crate::builtins::Builtin;
 use crate::lambda::Scope;
-use crate::lambda_expr::{Expr, V, eval_v};
+use crate::lambda::builtins::Builtin;
+use crate::lambda::expr::{Expr, V, eval_v};
 use crate::value::Value;
 
 /// The fast path cannot decide this point: evaluate with the general evaluator.
@@ -572,7 +572,7 @@ mod tests {
             );
             for point in &points {
                 let fast = lambda.eval_bool(point, &mut crate::LambdaState::default());
-                let general = match crate::lambda_expr::eval(
+                let general = match crate::lambda::expr::eval(
                     &lambda.expr,
                     point,
                     &mut crate::LambdaState::default(),
@@ -603,7 +603,7 @@ mod tests {
             assert!(matches!(lambda.fast, Some(Fast::Num(_))), "{text}");
             for point in &points {
                 let fast = lambda.eval(point, &mut crate::LambdaState::default());
-                let general = crate::lambda_expr::eval(
+                let general = crate::lambda::expr::eval(
                     &lambda.expr,
                     point,
                     &mut crate::LambdaState::default(),

@@ -1,5 +1,10 @@
 //! Lambda expressions: compiled once, evaluated per point with Kapacitor's typing rules.
 
+pub(crate) mod builtins;
+mod compile;
+pub(crate) mod expr;
+pub(crate) mod fast;
+
 use std::fmt;
 
 use crate::value::Value;
@@ -39,13 +44,13 @@ pub enum EvalError {
 /// A compiled lambda expression.
 #[derive(Clone)]
 pub struct Lambda {
-    pub(crate) expr: crate::lambda_expr::Expr,
+    pub(crate) expr: crate::lambda::expr::Expr,
     /// The expression's source text (without `lambda:`), for display and formatting.
     pub source: String,
     /// The result type when known at compile time.
     pub(crate) ty: Option<&'static str>,
-    /// The fast path for common predicate shapes (see `lambda_fast`).
-    pub(crate) fast: Option<crate::lambda_fast::Fast>,
+    /// The fast path for common predicate shapes (see `fast`).
+    pub(crate) fast: Option<crate::lambda::fast::Fast>,
 }
 
 impl fmt::Debug for Lambda {
@@ -63,13 +68,13 @@ impl PartialEq for Lambda {
 /// Per-group state of the stateful functions in a lambda (`count()`, `sigma()`, `spread()`).
 #[derive(Debug, Clone, Default)]
 pub struct LambdaState {
-    pub(crate) slots: Vec<crate::lambda_expr::StateSlot>,
+    pub(crate) slots: Vec<crate::lambda::expr::StateSlot>,
 }
 
 impl Lambda {
     /// Evaluate against one point.
     pub fn eval(&self, scope: &dyn Scope, state: &mut LambdaState) -> Result<Value, EvalError> {
-        use crate::lambda_fast::{Fast, Num};
+        use crate::lambda::fast::{Fast, Num};
         match &self.fast {
             Some(Fast::Bool(pred)) => {
                 if let Ok(value) = pred.eval(scope) {
@@ -83,17 +88,17 @@ impl Lambda {
             },
             None => {}
         }
-        crate::lambda_expr::eval(&self.expr, scope, state)
+        crate::lambda::expr::eval(&self.expr, scope, state)
     }
 
     /// Evaluate and require a boolean (for `where`, alert levels, ...).
     pub fn eval_bool(&self, scope: &dyn Scope, state: &mut LambdaState) -> Result<bool, EvalError> {
-        if let Some(crate::lambda_fast::Fast::Bool(pred)) = &self.fast {
+        if let Some(crate::lambda::fast::Fast::Bool(pred)) = &self.fast {
             if let Ok(value) = pred.eval(scope) {
                 return Ok(value);
             }
         }
-        match crate::lambda_expr::eval(&self.expr, scope, state)? {
+        match crate::lambda::expr::eval(&self.expr, scope, state)? {
             Value::Bool(b) => Ok(b),
             other => Err(EvalError::Type(format!(
                 "expression must evaluate to bool, got {}",
@@ -106,12 +111,12 @@ impl Lambda {
     /// between constants of types that have none (`10 + 0.5`), e.g. "mismatched type to binary
     /// operator. got int + float. see bool(), int(), float(), string(), duration()".
     pub fn start_error(&self) -> Option<String> {
-        crate::lambda_expr::constant_type_error(&self.expr)
+        crate::lambda::expr::constant_type_error(&self.expr)
     }
 
     /// Names of the references (`"field"`) the expression reads.
     pub fn references(&self) -> Vec<String> {
-        crate::lambda_expr::references(&self.expr)
+        crate::lambda::expr::references(&self.expr)
     }
 }
 
