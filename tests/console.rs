@@ -335,6 +335,27 @@ fn collectors_page_shows_circuit_open_live_collect_now_and_disable() {
     assert_eq!(scraper_status(&weir, "steady")["enabled"], json!(false));
     browser.screenshot("collectors-disabled");
 
+    // Discovery sources have the same buttons.
+    browser.click("[data-source=\"flaky\"] button[data-action=\"refresh-source\"]");
+    browser.wait_text(
+        "[data-source=\"flaky\"] .result",
+        "Refresh now confirms",
+        |t| t.starts_with("Discovery source flaky refreshed."),
+    );
+    browser.click("[data-source=\"flaky\"] button[data-action=\"toggle-source\"]");
+    browser.wait_text(
+        "[data-source=\"flaky\"] h3 .badge",
+        "the disabled source",
+        |t| t == "Disabled",
+    );
+    let sources = get_json(&weir, "/weir/v1/discoverers");
+    let flaky_source = sources["discoverers"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["id"] == "flaky"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(flaky_source["enabled"], json!(false), "{flaky_source}");
+
     // After a restart the page shows what weir kept: Disabled once enable/disable is persisted
     // (issue 18), the config's `enabled = true` before that.
     weir.stop();
