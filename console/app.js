@@ -49,6 +49,7 @@
     form.hidden = false;
     $('#login-error').textContent = message || '';
     $('#signout').hidden = true;
+    $('#live').textContent = 'not signed in';
     if (wasHidden) $('#login-user').focus();
   }
 
