@@ -331,15 +331,17 @@ impl Daemon {
         self.sinks.apply(sink_configs(config));
         self.outputs
             .set_file_mode(config.influxdb.iter().all(|sink| !sink.enabled));
+        let switches = self.load_discoverer_switches();
         self.discovery.apply(&config.discovery());
-        let scrapers = config
-            .scraper
-            .iter()
+        self.prune_discoverer_switches(&switches);
+        let scrapers = self
+            .switched_scrapers(config)
+            .into_iter()
             .map(|scraper| {
                 let targets = self
                     .discovery
                     .subscribe(&scraper.discoverer_service, &scraper.discoverer_id);
-                (scraper.clone(), targets)
+                (scraper, targets)
             })
             .collect();
         self.scrapers.apply(scrapers);

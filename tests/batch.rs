@@ -555,3 +555,219 @@ timeout = "2s"
     );
     weir.stop();
 }
+
+/// A JSON call to weir's API: status and parsed body.
+fn api(weir: &Weir, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let body = body.map(|body| body.to_string());
+    let (status, text) = http(method, &format!("{}{path}", weir.url), body.as_deref()).unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Poll a recording or replay until it is no longer running.
+fn finished(weir: &Weir, link: &Value) -> Value {
+    let link = link["link"]["href"].as_str().expect("a link").to_owned();
+    eventually(Duration::from_secs(20), || {
+        let (_, body) = api(weir, "GET", &link, None);
+        (body["status"] != "running").then_some(body)
+    })
+    .unwrap_or_else(|| panic!("{link} still runs; weir log:\n{}", weir.log()))
+}
+
+/// The `host` → value pairs a replay's `httpOut` held at its end.
+fn served(replay: &Value, endpoint: &str) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = replay["http-out"][endpoint]["series"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {endpoint} in {replay}"))
+        .iter()
+        .map(|series| {
+            (
+                series["tags"]["host"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                series["values"][0][1].as_f64().unwrap_or(f64::NAN),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn kapacitor_record_batch_and_query_then_replay_into_tasks() {
+    let Some(influx) = peer("INFLUXDB_URL") else {
+        return;
+    };
+    for q in [
+        "DROP%20DATABASE%20weir_batch_rec",
+        "CREATE%20DATABASE%20weir_batch_rec",
+    ] {
+        http("POST", &format!("{influx}/query?q={q}"), None).unwrap();
+    }
+    // 2021-01-01T00:00:00Z + seconds: two one-minute runs, a=7 b=3 then a=2 b=9.
+    let t0 = 1_609_459_200;
+    let lines: String = [
+        ("a", 10, 5.0),
+        ("a", 20, 7.0),
+        ("b", 30, 3.0),
+        ("a", 70, 2.0),
+        ("b", 80, 9.0),
+    ]
+    .iter()
+    .map(|(host, at, value)| format!("mem,host={host} used={value} {}\n", t0 + at))
+    .collect();
+    let (status, body) = http(
+        "POST",
+        &format!("{influx}/write?db=weir_batch_rec&precision=s"),
+        Some(&lines),
+    )
+    .unwrap();
+    assert_eq!(status, 204, "{body}");
+    let weir = Weir::start(&format!(
+        r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[influxdb]]
+name = "main"
+default = true
+urls = ["{influx}"]
+"#
+    ));
+    let batch_script = r#"batch
+    |query('SELECT max("used") AS peak FROM "weir_batch_rec"."autogen"."mem"')
+        .period(1m)
+        .every(1m)
+        .groupBy('host')
+    |httpOut('peaks')"#;
+    let stream_script = "stream\n    |from()\n        .measurement('mem')\n        .groupBy('host')\n    |httpOut('last')";
+    for (id, kind, script) in [
+        ("peaks", "batch", batch_script),
+        ("last", "stream", stream_script),
+    ] {
+        let define = serde_json::json!({
+            "id": id, "type": kind, "dbrps": [{"db": "weir_batch_rec", "rp": "autogen"}],
+            "script": script, "status": "disabled",
+        });
+        let (status, body) = api(&weir, "POST", "/kapacitor/v1/tasks", Some(define));
+        assert_eq!(status, 200, "{body}");
+    }
+    let range = serde_json::json!({
+        "task": "peaks", "start": "2021-01-01T00:00:00Z", "stop": "2021-01-01T00:02:00Z",
+    });
+
+    // `kapacitor record batch -task peaks -start ... -stop ...`, then `kapacitor replay`.
+    let (status, recording) = api(
+        &weir,
+        "POST",
+        "/kapacitor/v1/recordings/batch",
+        Some(range.clone()),
+    );
+    assert_eq!(status, 201, "{recording}");
+    assert_eq!(recording["type"], "batch", "{recording}");
+    let recording = finished(&weir, &recording);
+    assert_eq!(recording["status"], "finished", "{recording}");
+    let replay = |recording: &Value, task: &str| {
+        let request = serde_json::json!({
+            "task": task, "recording": recording["id"], "recording-time": true, "clock": "fast",
+        });
+        let (status, replay) = api(&weir, "POST", "/kapacitor/v1/replays", Some(request));
+        assert_eq!(status, 201, "{replay}");
+        let replay = finished(&weir, &replay);
+        assert_eq!(replay["status"], "finished", "{replay}");
+        replay
+    };
+    let replayed = replay(&recording, "peaks");
+    // Both runs went through the task; httpOut keeps each group's latest batch.
+    assert_eq!(
+        replayed["stats"]["node-stats"]["query1"]["emitted"], 4,
+        "{replayed}"
+    );
+    assert_eq!(
+        served(&replayed, "peaks"),
+        [("a".into(), 2.0), ("b".into(), 9.0)]
+    );
+
+    // `kapacitor replay-live batch`: the same queries, straight into the task.
+    let mut live = range.clone();
+    live["recording-time"] = true.into();
+    let (status, live_replay) = api(&weir, "POST", "/kapacitor/v1/replays/batch", Some(live));
+    assert_eq!(status, 201, "{live_replay}");
+    let live_replay = finished(&weir, &live_replay);
+    assert_eq!(served(&live_replay, "peaks"), served(&replayed, "peaks"));
+
+    // `kapacitor record query -type stream` replays into a stream task as points.
+    let query = r#"SELECT used FROM "weir_batch_rec"."autogen"."mem" GROUP BY host"#;
+    let (status, recording) = api(
+        &weir,
+        "POST",
+        "/kapacitor/v1/recordings/query",
+        Some(serde_json::json!({"query": query, "type": "stream"})),
+    );
+    assert_eq!(status, 201, "{recording}");
+    let recording = finished(&weir, &recording);
+    assert_eq!(
+        (&recording["status"], &recording["type"]),
+        (&Value::from("finished"), &Value::from("stream")),
+        "{recording}"
+    );
+    let replayed = replay(&recording, "last");
+    assert_eq!(
+        replayed["stats"]["node-stats"]["from1"]["collected"], 5,
+        "{replayed}"
+    );
+    assert_eq!(
+        served(&replayed, "last"),
+        [("a".into(), 2.0), ("b".into(), 9.0)]
+    );
+
+    // `-type batch`: one run, handed to the batch task's query node.
+    let (status, recording) = api(
+        &weir,
+        "POST",
+        "/kapacitor/v1/recordings/query",
+        Some(serde_json::json!({"query": query, "type": "batch"})),
+    );
+    assert_eq!(status, 201, "{recording}");
+    let recording = finished(&weir, &recording);
+    assert_eq!(recording["type"], "batch", "{recording}");
+    let replayed = replay(&recording, "peaks");
+    // The query's raw rows, one batch per host: httpOut shows each batch's first row.
+    assert_eq!(
+        served(&replayed, "peaks"),
+        [("a".into(), 5.0), ("b".into(), 3.0)]
+    );
+
+    // What a CLI user gets wrong.
+    let mut stream_task = range.clone();
+    stream_task["task"] = "last".into();
+    let (status, body) = api(
+        &weir,
+        "POST",
+        "/kapacitor/v1/recordings/batch",
+        Some(stream_task),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("record stream"),
+        "{body}"
+    );
+    let (status, body) = api(
+        &weir,
+        "POST",
+        "/kapacitor/v1/recordings/query",
+        Some(serde_json::json!({"query": "SELECT used FROM mem", "type": "stream"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("FROM"), "{body}");
+    let mut backwards = range;
+    backwards["stop"] = "2020-01-01T00:00:00Z".into();
+    let (status, body) = api(
+        &weir,
+        "POST",
+        "/kapacitor/v1/recordings/batch",
+        Some(backwards),
+    );
+    assert_eq!(status, 400, "{body}");
+    weir.stop();
+}

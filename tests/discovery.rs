@@ -359,3 +359,368 @@ discoverer-service = "consul"
     );
     weir.stop();
 }
+
+/// `weir ARGS` against a daemon; exit code, standard output and standard error.
+fn weir_cli(weir: &Weir, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .env("WEIR_URL", &weir.url)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run weir");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `GET /weir/v1/scrapers`, the entry with this name.
+fn scraper(weir: &Weir, name: &str) -> Value {
+    let (_, body) = http("GET", &format!("{}/weir/v1/scrapers", weir.url), None).unwrap();
+    json(&body)["scrapers"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["name"] == name).cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// The states of a scraper's targets.
+fn target_states(weir: &Weir, scraper: &str) -> Vec<String> {
+    let (_, body) = http(
+        "GET",
+        &format!("{}/weir/v1/targets?scraper={scraper}", weir.url),
+        None,
+    )
+    .unwrap_or_default();
+    json(&body)["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|target| target["state"].as_str().map(str::to_owned))
+        .collect()
+}
+
+const SWITCHES: &str = r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[static-discovery]]
+id = "own"
+targets = ["127.0.0.1:@PORT@"]
+[[static-discovery]]
+id = "other"
+targets = ["127.0.0.1:@PORT@"]
+[[scraper]]
+enabled = @OWN_ENABLED@
+name = "own"
+db = "self"
+rp = "autogen"
+scrape-interval = "300ms"
+scrape-timeout = "250ms"
+discoverer-id = "own"
+discoverer-service = "static-discovery"
+[[scraper]]
+enabled = true
+name = "control"
+db = "self"
+rp = "autogen"
+scrape-interval = "300ms"
+scrape-timeout = "250ms"
+discoverer-id = "own"
+discoverer-service = "static-discovery"
+[[scraper]]
+enabled = true
+name = "other"
+db = "self"
+rp = "autogen"
+scrape-interval = "300ms"
+scrape-timeout = "250ms"
+discoverer-id = "other"
+discoverer-service = "static-discovery"
+"#;
+
+/// What a disabled scraper and a disabled source look like everywhere, and that "own" does
+/// not scrape while "control" (same target, same interval) scrapes three more times.
+fn assert_switched_off(weir: &Weir, timeout: Duration) {
+    let own = scraper(weir, "own");
+    assert_eq!(own["enabled"], false, "{own}");
+    assert_eq!(own["targets_up"], 0, "{own}");
+    assert!(own["next_collection"].is_null(), "{own}");
+    assert!(
+        eventually(timeout, || (target_states(weir, "own") == ["disabled"])
+            .then_some(()))
+        .is_some(),
+        "the disabled scraper's target: {:?}",
+        target_states(weir, "own")
+    );
+    let other = wait_state(weir, "other", "disabled", timeout);
+    assert_eq!(other["enabled"], false, "{other}");
+    assert!(
+        eventually(timeout, || scraper_targets(weir, "other")
+            .is_empty()
+            .then_some(()))
+        .is_some(),
+        "a disabled source still feeds its scraper"
+    );
+    let (status, body) = http(
+        "POST",
+        &format!("{}/weir/v1/scrapers/own/collect", weir.url),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("disabled"), "{body}");
+    let (code, _, stderr) = weir_cli(weir, &["collect", "own"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("409") && stderr.contains("disabled"),
+        "{stderr}"
+    );
+    let (_, printed, _) = weir_cli(weir, &["discoverers"]);
+    let other_row = printed
+        .lines()
+        .find(|line| line.starts_with("other "))
+        .unwrap_or_default();
+    assert!(other_row.contains("disabled"), "{printed}");
+    let quiet = scrapes(weir, "own");
+    let control = scrapes(weir, "control");
+    assert!(
+        eventually(timeout, || (scrapes(weir, "control") >= control + 3)
+            .then_some(()))
+        .is_some(),
+        "the control scraper stopped"
+    );
+    assert_eq!(scrapes(weir, "own"), quiet, "a disabled scraper scraped");
+}
+
+#[test]
+fn disabled_scrapers_and_sources_stay_disabled_across_kill_and_restart() {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let port = free_port();
+    let config = SWITCHES.replace("@OWN_ENABLED@", "true");
+    let weir = Weir::start_in(&dir, &config, port);
+    let timeout = Duration::from_secs(15);
+    for name in ["own", "control", "other"] {
+        assert!(
+            eventually(timeout, || (target_states(&weir, name) == ["healthy"])
+                .then_some(()))
+            .is_some(),
+            "{name} never scraped its target: {:?}\n{}",
+            target_states(&weir, name),
+            weir.log()
+        );
+    }
+
+    // The scraper through the CLI, the source through the API.
+    let (code, _, stderr) = weir_cli(&weir, &["scrapers", "disable", "own"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (status, body) = http(
+        "PATCH",
+        &format!("{}/weir/v1/discoverers/other", weir.url),
+        Some(r#"{"enabled": false}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (code, _, stderr) = weir_cli(&weir, &["scrapers", "disable", "nope"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no scraper named nope"), "{stderr}");
+    assert_switched_off(&weir, timeout);
+
+    // kill -9 and start again on the same data: still off.
+    drop(weir);
+    let weir = Weir::start_in(&dir, &config, port);
+    assert_switched_off(&weir, timeout);
+
+    // A config that says what the switch says makes it moot: it is forgotten, so the
+    // config decides again when it changes back.
+    std::fs::write(
+        &weir.config,
+        SWITCHES
+            .replace("@OWN_ENABLED@", "false")
+            .replace("@PORT@", &port.to_string())
+            .replace("@DIR@", &dir.display().to_string()),
+    )
+    .unwrap();
+    let (status, body) =
+        http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(scraper(&weir, "own")["enabled"], false);
+    std::fs::write(
+        &weir.config,
+        config
+            .replace("@PORT@", &port.to_string())
+            .replace("@DIR@", &dir.display().to_string()),
+    )
+    .unwrap();
+    let (status, body) =
+        http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        scraper(&weir, "own")["enabled"],
+        true,
+        "the config decides again"
+    );
+    assert!(
+        eventually(timeout, || (target_states(&weir, "own") == ["healthy"])
+            .then_some(()))
+        .is_some(),
+        "own: {:?}",
+        target_states(&weir, "own")
+    );
+
+    // The source back on through the CLI; a clean stop and start keeps everything on.
+    let (code, _, stderr) = weir_cli(&weir, &["discoverers", "enable", "other"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    wait_state(&weir, "other", "healthy", timeout);
+    weir.stop();
+    let weir = Weir::start_in(&dir, &config, port);
+    assert_eq!(scraper(&weir, "own")["enabled"], true);
+    wait_state(&weir, "other", "healthy", timeout);
+    for name in ["own", "other"] {
+        assert!(
+            eventually(timeout, || (target_states(&weir, name) == ["healthy"])
+                .then_some(()))
+            .is_some(),
+            "{name}: {:?}",
+            target_states(&weir, name)
+        );
+    }
+    let (status, body) = http(
+        "POST",
+        &format!("{}/weir/v1/scrapers/own/collect", weir.url),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    weir.stop();
+}
+
+/// `(from, to)` of every transition in a status' history.
+fn transitions(status: &Value) -> Vec<(String, String)> {
+    status["history"]["transitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                t["from"].as_str().unwrap_or_default().to_owned(),
+                t["to"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(path: &[(&str, &str)]) -> Vec<(String, String)> {
+    path.iter()
+        .map(|(from, to)| ((*from).to_owned(), (*to).to_owned()))
+        .collect()
+}
+
+#[test]
+fn targets_and_sources_show_their_failures_and_transitions_and_a_broken_file_opens_the_circuit() {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let port = free_port();
+    let closed = free_port();
+    let sd = dir.join("sd");
+    std::fs::create_dir_all(&sd).unwrap();
+    let file = sd.join("targets.json");
+    let good = format!(r#"[{{"targets": ["127.0.0.1:{closed}"]}}]"#);
+    std::fs::write(&file, &good).unwrap();
+    let config = r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.1:@PORT@"
+[[file-discovery]]
+id = "files"
+files = ["@DIR@/sd/*.json"]
+[[scraper]]
+enabled = true
+name = "files"
+db = "self"
+rp = "autogen"
+scrape-interval = "200ms"
+scrape-timeout = "150ms"
+discoverer-id = "files"
+discoverer-service = "file-discovery"
+[scraper.health]
+failures-before-open = 2
+open-duration = "1m"
+"#;
+    let weir = Weir::start_in(&dir, config, port);
+    let timeout = Duration::from_secs(15);
+
+    // A target nobody listens on: two failures with their reason, then the circuit opens.
+    let mut target = Value::Null;
+    let opened = eventually(timeout, || {
+        let (_, body) = http(
+            "GET",
+            &format!("{}/weir/v1/targets?scraper=files", weir.url),
+            None,
+        )
+        .ok()?;
+        target = json(&body)["targets"][0].clone();
+        (target["state"] == "circuit-open").then_some(())
+    });
+    assert!(opened.is_some(), "target: {target}\n{}", weir.log());
+    let failures = target["history"]["failures"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(failures.len(), 2, "{target}");
+    for failure in &failures {
+        let message = failure["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert!(message.contains("connection refused"), "{failure}");
+        assert!(
+            failure["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{failure}"
+        );
+    }
+    assert_eq!(
+        transitions(&target),
+        pairs(&[("unknown", "unhealthy"), ("unhealthy", "circuit-open")]),
+        "{target}"
+    );
+
+    // The file breaks and stays broken: every re-read fails, the failures count, and the
+    // source's circuit opens while the last good target stays.
+    let healthy = wait_state(&weir, "files", "healthy", timeout);
+    assert_eq!(transitions(&healthy), pairs(&[("pending", "healthy")]));
+    std::fs::write(&file, "[\n  {\"targets\": [\"x:1\"],,}\n]").unwrap();
+    let open = wait_state(&weir, "files", "circuit-open", timeout);
+    assert!(open["consecutive_failures"].as_u64() >= Some(3), "{open}");
+    assert_eq!(open["targets"], 1, "last good targets kept: {open}");
+    let failures = open["history"]["failures"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(failures.len() >= 3, "{open}");
+    assert!(
+        failures.iter().all(|failure| failure["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&format!("{}:2:", file.display())))),
+        "{open}"
+    );
+    assert_eq!(
+        transitions(&open),
+        pairs(&[
+            ("pending", "healthy"),
+            ("healthy", "unhealthy"),
+            ("unhealthy", "circuit-open")
+        ]),
+        "{open}"
+    );
+
+    // Fixed: the change is a trial at once (the open circuit would wait a minute).
+    std::fs::write(&file, &good).unwrap();
+    let recovered = wait_state(&weir, "files", "healthy", Duration::from_secs(10));
+    assert_eq!(recovered["consecutive_failures"], 0, "{recovered}");
+    assert_eq!(
+        transitions(&recovered).last(),
+        Some(&("circuit-open".to_owned(), "healthy".to_owned())),
+        "{recovered}"
+    );
+    weir.stop();
+}

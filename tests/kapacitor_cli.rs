@@ -1294,9 +1294,9 @@ fn kapacitor_record_stream_then_replay_gives_the_live_result() {
         &weir,
         "POST",
         "/kapacitor/v1/recordings/batch",
-        Some(json!({})),
+        Some(json!({"task": "live", "start": "2021-01-01T00:00:00Z"})),
     );
-    assert_eq!(status, 501, "{body}");
+    assert_eq!(status, 400, "{body}");
     assert!(
         body["error"].as_str().unwrap().contains("record stream"),
         "{body}"

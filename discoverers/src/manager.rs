@@ -10,6 +10,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use weir_engine::TargetGroup;
+use weir_engine::health_history::HealthHistory;
 
 use crate::azure::{AzureConfig, AzureDiscoverer};
 use crate::config::{DiscoveryConfig, SourceKind};
@@ -214,6 +215,8 @@ struct Entry {
 struct State {
     sources: BTreeMap<(SourceKind, String), Entry>,
     channels: HashMap<(String, String), watch::Sender<Vec<TargetGroup>>>,
+    /// Run-time switches by id, which win over the config's `enabled`.
+    switches: BTreeMap<String, bool>,
     stopped: bool,
 }
 
@@ -259,6 +262,8 @@ pub struct SourceStatus {
     pub consecutive_failures: u32,
     /// The last error or warning.
     pub last_error: Option<String>,
+    /// The last failures (warnings included) and health transitions, timed, oldest first.
+    pub history: HealthHistory,
     /// For watching sources (Kubernetes): the watch and its periodic full lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watch: Option<WatchStatus>,
@@ -329,11 +334,17 @@ impl DiscoveryManager {
             }
         }
         for (key, source) in wanted {
-            if state
-                .sources
-                .get(&key)
-                .is_some_and(|entry| entry.config == source)
-            {
+            let enabled = state
+                .switches
+                .get(&key.1)
+                .copied()
+                .unwrap_or_else(|| source.enabled());
+            if let Some(entry) = state.sources.get(&key).filter(|e| e.config == source) {
+                let mut status = lock(&entry.status);
+                if status.enabled != enabled {
+                    status.enabled = enabled;
+                    let _ = entry.commands.send(Command::SetEnabled(enabled));
+                }
                 continue;
             }
             let restarted = state
@@ -350,7 +361,7 @@ impl DiscoveryManager {
             let runner = Runner::new(
                 key.0,
                 &key.1,
-                source.enabled(),
+                enabled,
                 self.inner.policy,
                 source.schedule(),
                 targets,
@@ -402,16 +413,36 @@ impl DiscoveryManager {
                     error_count: status.error_count,
                     consecutive_failures: status.consecutive_failures,
                     last_error: status.last_error.clone(),
+                    history: status.history.clone(),
                     watch: status.watch.as_ref().map(|probe| (probe.0)()),
                 }
             })
             .collect()
     }
 
-    /// Turn every source with this id on or off, keeping its config; false when none has it.
-    /// The setting holds until the source's config changes.
-    pub fn set_enabled(&self, id: &str, enabled: bool) -> bool {
+    /// Run-time switches by id (what the binary keeps in its store), which win over the
+    /// config's `enabled` from the next [`apply`](Self::apply) on.
+    pub fn set_switches(&self, switches: BTreeMap<String, bool>) {
+        lock(&self.inner.state).switches = switches;
+    }
+
+    /// The config's `enabled` of the sources with this id: true when one of them is enabled
+    /// there; `None` when no source has this id.
+    pub fn config_enabled(&self, id: &str) -> Option<bool> {
         let state = lock(&self.inner.state);
+        state
+            .sources
+            .iter()
+            .filter(|((_, source_id), _)| source_id == id)
+            .map(|(_, entry)| entry.config.enabled())
+            .reduce(|a, b| a || b)
+    }
+
+    /// Turn every source with this id on or off, keeping its config; false when none has it.
+    /// The setting is a switch that holds across reloads and restarts of the source until
+    /// [`set_switches`](Self::set_switches) replaces it.
+    pub fn set_enabled(&self, id: &str, enabled: bool) -> bool {
+        let mut state = lock(&self.inner.state);
         let mut found = false;
         for ((_, source_id), entry) in &state.sources {
             if source_id == id {
@@ -419,6 +450,9 @@ impl DiscoveryManager {
                 lock(&entry.status).enabled = enabled;
                 let _ = entry.commands.send(Command::SetEnabled(enabled));
             }
+        }
+        if found {
+            state.switches.insert(id.to_owned(), enabled);
         }
         found
     }
@@ -693,6 +727,42 @@ mod tests {
             manager.sources().is_empty(),
             "apply after shutdown does nothing"
         );
+    }
+
+    #[tokio::test]
+    async fn switches_win_over_the_config_across_restarts_of_the_source() {
+        let manager = DiscoveryManager::new();
+        let mut a = manager.subscribe("static-discovery", "a");
+        manager.set_switches(BTreeMap::from([("a".to_owned(), false)]));
+        manager.apply(&config(
+            "[[static-discovery]]\nid = \"a\"\ntargets = [\"a:1\"]",
+        ));
+        assert_eq!(manager.sources()[0].state, HealthState::Disabled);
+        assert_eq!(manager.config_enabled("a"), Some(true));
+        assert_eq!(manager.config_enabled("b"), None);
+        // Another config restarts the source, still switched off.
+        manager.apply(&config(
+            "[[static-discovery]]\nid = \"a\"\ntargets = [\"a:2\"]",
+        ));
+        assert_eq!(manager.sources()[0].state, HealthState::Disabled);
+        assert!(!manager.sources()[0].enabled);
+        tokio::task::yield_now().await;
+        assert!(a.borrow_and_update().is_empty());
+        // The switch goes: the same config now runs the source, without a restart.
+        manager.set_switches(BTreeMap::new());
+        manager.apply(&config(
+            "[[static-discovery]]\nid = \"a\"\ntargets = [\"a:2\"]",
+        ));
+        a.changed().await.unwrap();
+        assert_eq!(addresses(&mut a).await, ["a:2"]);
+        assert!(manager.sources()[0].enabled);
+        // A run-time switch is kept by the manager when the source restarts.
+        assert!(manager.set_enabled("a", false));
+        manager.apply(&config(
+            "[[static-discovery]]\nid = \"a\"\ntargets = [\"a:3\"]",
+        ));
+        assert_eq!(manager.sources()[0].state, HealthState::Disabled);
+        manager.shutdown().await;
     }
 
     #[tokio::test]

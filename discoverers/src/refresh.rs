@@ -5,8 +5,12 @@
 //! `pending` (not refreshed yet), `healthy`, `degraded` (the last refresh took longer than
 //! [`HealthPolicy::degraded_after`]), `unhealthy` (recent failures, retrying with back-off),
 //! `circuit-open` ([`HealthPolicy::failures_to_open`] failures in a row: no refresh for
-//! [`HealthPolicy::open_for`], then one trial) and `disabled`. The last good target set is
-//! kept while a source fails.
+//! [`HealthPolicy::open_for`], then one trial; a change the backend reports, such as a file
+//! written, is a trial at once) and `disabled`. The last good target set is kept while a
+//! source fails. Every kind of failure counts toward the circuit: a failed round, and a round
+//! that kept last good targets with a warning (a malformed file).
+//!
+//! Each source keeps a bounded [`HealthHistory`]: its last failures and transitions, timed.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -15,6 +19,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::time::Instant;
+use weir_engine::health_history::HealthHistory;
 use weir_engine::{DiscoverError, Discoverer, TargetGroup};
 
 use crate::config::SourceKind;
@@ -146,6 +151,7 @@ pub(crate) struct Status {
     pub consecutive_failures: u32,
     pub last_error: Option<String>,
     pub transitions: BTreeMap<HealthState, u64>,
+    pub history: HealthHistory,
     pub watch: Option<WatchProbe>,
 }
 
@@ -167,6 +173,7 @@ impl Status {
             consecutive_failures: 0,
             last_error: None,
             transitions: BTreeMap::new(),
+            history: HealthHistory::default(),
             watch: None,
         }
     }
@@ -259,7 +266,11 @@ impl Runner {
                 () = tokio::time::sleep_until(next), if self.enabled => {
                     self.refresh(&mut source).await
                 }
-                () = notified(wake.as_deref()), if self.enabled && !circuit_open => {
+                // A reported change is worth a trial even while the circuit is open.
+                () = notified(wake.as_deref()), if self.enabled => {
+                    if circuit_open {
+                        tracing::info!(kind = %self.kind, id = %self.id, "discovery source changed: trying it while its circuit is open");
+                    }
                     self.refresh(&mut source).await
                 }
             };
@@ -348,22 +359,9 @@ impl Runner {
         let delay = match result {
             Ok(mut groups) => {
                 drop_empty_labels(&mut groups);
-                status.success_count += 1;
-                status.consecutive_failures = 0;
                 status.last_refresh = Some(SystemTime::now());
                 status.targets = groups.iter().map(|group| group.targets.len()).sum();
-                let warning = source.take_warning();
-                let state = if let Some(warning) = warning {
-                    tracing::warn!(kind = %self.kind, id = %self.id, "discovery: {warning}");
-                    status.error_count += 1;
-                    status.last_error = Some(warning);
-                    HealthState::Unhealthy
-                } else if !self.schedule.long_poll && elapsed > self.policy.degraded_after {
-                    HealthState::Degraded
-                } else {
-                    HealthState::Healthy
-                };
-                self.transition(&mut status, state);
+                // Publish first: with a warning these are the last good targets, still valid.
                 self.targets.send_if_modified(|current| {
                     if *current == groups {
                         false
@@ -372,35 +370,62 @@ impl Runner {
                         true
                     }
                 });
-                if self.schedule.long_poll {
-                    LONG_POLL_MIN_GAP
+                if let Some(warning) = source.take_warning() {
+                    tracing::warn!(kind = %self.kind, id = %self.id, "discovery: {warning}");
+                    self.failed(&mut status, warning)
                 } else {
-                    jittered(self.schedule.interval)
+                    status.success_count += 1;
+                    status.consecutive_failures = 0;
+                    let state = if !self.schedule.long_poll && elapsed > self.policy.degraded_after
+                    {
+                        HealthState::Degraded
+                    } else {
+                        HealthState::Healthy
+                    };
+                    self.transition(&mut status, state);
+                    if self.schedule.long_poll {
+                        LONG_POLL_MIN_GAP
+                    } else {
+                        jittered(self.schedule.interval)
+                    }
                 }
             }
             Err(error) => {
-                status.error_count += 1;
-                status.consecutive_failures += 1;
                 let message = error.to_string();
                 tracing::warn!(kind = %self.kind, id = %self.id, "discovery failed: {message}");
-                status.last_error = Some(message);
-                if status.consecutive_failures >= self.policy.failures_to_open {
-                    self.transition(&mut status, HealthState::CircuitOpen);
-                    self.policy.open_for
-                } else {
-                    self.transition(&mut status, HealthState::Unhealthy);
-                    let doubling = 2u32.saturating_pow(status.consecutive_failures - 1);
-                    let backoff = self.policy.retry_after.saturating_mul(doubling);
-                    if self.schedule.long_poll {
-                        backoff
-                    } else {
-                        backoff.min(self.schedule.interval)
-                    }
-                }
+                self.failed(&mut status, message)
             }
         };
         status.next_refresh = Some(SystemTime::now() + delay);
         now + delay
+    }
+
+    /// Count a failed round (or one with a warning): unhealthy with back-off, or the circuit
+    /// opens; returns the pause before the next round.
+    fn failed(&self, status: &mut Status, message: String) -> Duration {
+        status.error_count += 1;
+        status.consecutive_failures += 1;
+        status.history.failure(SystemTime::now(), &message);
+        status.last_error = Some(message);
+        if status.consecutive_failures >= self.policy.failures_to_open {
+            if status.state == HealthState::CircuitOpen {
+                // A failed trial: open again, and say so in the history.
+                status
+                    .history
+                    .transition(SystemTime::now(), "circuit-open", "circuit-open");
+            }
+            self.transition(status, HealthState::CircuitOpen);
+            self.policy.open_for
+        } else {
+            self.transition(status, HealthState::Unhealthy);
+            let doubling = 2u32.saturating_pow(status.consecutive_failures - 1);
+            let backoff = self.policy.retry_after.saturating_mul(doubling);
+            if self.schedule.long_poll {
+                backoff
+            } else {
+                backoff.min(self.schedule.interval)
+            }
+        }
     }
 
     fn transition(&self, status: &mut Status, state: HealthState) {
@@ -409,6 +434,9 @@ impl Runner {
         }
         let from = status.state;
         status.state = state;
+        status
+            .history
+            .transition(SystemTime::now(), from.as_str(), state.as_str());
         *status.transitions.entry(state).or_default() += 1;
         match state {
             HealthState::Unhealthy | HealthState::CircuitOpen | HealthState::Degraded => {
@@ -595,6 +623,102 @@ mod tests {
         assert_eq!(status.transitions[&HealthState::Healthy], 2);
     }
 
+    /// Succeeds with the same targets every round, with a warning while `broken` is set (as
+    /// the file source does with a malformed file).
+    struct Warning {
+        broken: Arc<Mutex<bool>>,
+        calls: Arc<Mutex<u32>>,
+        wake: Arc<Notify>,
+    }
+
+    impl Discoverer for Warning {
+        async fn discover(&mut self) -> Result<Vec<TargetGroup>, DiscoverError> {
+            *lock(&self.calls) += 1;
+            Ok(vec![group(2)])
+        }
+    }
+
+    impl Source for Warning {
+        fn take_warning(&mut self) -> Option<String> {
+            lock(&self.broken).then(|| "nodes.json:2:5: expected value".to_owned())
+        }
+
+        fn wake(&self) -> Option<Arc<Notify>> {
+            Some(self.wake.clone())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn warnings_count_toward_the_circuit_and_a_change_is_a_trial() {
+        let (sender, targets) = watch::channel(Vec::new());
+        let (_commands, receiver) = mpsc::unbounded_channel();
+        let schedule = Schedule {
+            interval: Duration::from_secs(300),
+            long_poll: false,
+        };
+        let runner = Runner::new(
+            SourceKind::File,
+            "files",
+            true,
+            HealthPolicy::default(),
+            schedule,
+            sender,
+            receiver,
+        );
+        let status = runner.status.clone();
+        let broken = Arc::new(Mutex::new(true));
+        let calls = Arc::new(Mutex::new(0));
+        let wake = Arc::new(Notify::new());
+        tokio::spawn(runner.run(Warning {
+            broken: broken.clone(),
+            calls: calls.clone(),
+            wake: wake.clone(),
+        }));
+        let harness = Harness {
+            status: status.clone(),
+            targets,
+            commands: mpsc::unbounded_channel().0,
+            calls: calls.clone(),
+        };
+        // Three rounds with a warning in a row (retries after 1 s and 2 s) open the circuit.
+        advance_until(&harness, 4.0, |s| s.state == HealthState::CircuitOpen).await;
+        {
+            let status = lock(&status);
+            assert_eq!(status.consecutive_failures, 3);
+            assert_eq!(status.success_count, 0);
+            assert_eq!(status.history.failures.len(), 3);
+            assert_eq!(
+                status.history.failures[0].message,
+                "nodes.json:2:5: expected value"
+            );
+            let path: Vec<(&str, &str)> = status
+                .history
+                .transitions
+                .iter()
+                .map(|t| (t.from.as_str(), t.to.as_str()))
+                .collect();
+            assert_eq!(
+                path,
+                [("pending", "unhealthy"), ("unhealthy", "circuit-open")]
+            );
+        }
+        assert_eq!(
+            harness.targets.borrow()[0].targets.len(),
+            2,
+            "the last good targets stay published"
+        );
+        // The file is fixed and the watcher reports it: a trial at once, not after 60 s.
+        *lock(&broken) = false;
+        wake.notify_one();
+        advance_until(&harness, 0.5, |s| s.state == HealthState::Healthy).await;
+        let status = lock(&status);
+        assert_eq!(status.consecutive_failures, 0);
+        assert_eq!(
+            status.history.transitions.back().map(|t| t.to.as_str()),
+            Some("healthy")
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn failed_trial_reopens_the_circuit() {
         let harness = start(vec![Err("down")], Duration::ZERO);
@@ -607,6 +731,13 @@ mod tests {
             lock(&harness.status).transitions[&HealthState::CircuitOpen],
             1
         );
+        let status = lock(&harness.status);
+        let reopened = status.history.transitions.back().unwrap();
+        assert_eq!(
+            (reopened.from.as_str(), reopened.to.as_str()),
+            ("circuit-open", "circuit-open")
+        );
+        assert_eq!(status.history.failures.len(), 4);
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub const ARGUMENT_FAILS: &str = "W607";
 pub const NEVER_BOOL: &str = "W608";
 /// A batch query with a time condition of its own (ANDed with the period's range).
 pub const QUERY_TIME_CONDITION: &str = "W609";
+/// A lambda operator between constants of types that have none: Kapacitor fails the task
+/// when it starts.
+pub const OPERATOR_FAILS_AT_START: &str = "W610";
 
 /// Every code with a one-line summary, for `weir explain` and the docs.
 pub const ALL: &[(&str, &str)] = &[
@@ -146,6 +149,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         QUERY_TIME_CONDITION,
         "a query time condition ANDed with the period's range",
+    ),
+    (
+        OPERATOR_FAILS_AT_START,
+        "an operator between constants that fails the task when it starts",
     ),
 ];
 

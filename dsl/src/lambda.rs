@@ -102,6 +102,13 @@ impl Lambda {
         }
     }
 
+    /// The error Kapacitor reports for this lambda when the task starts, if any: an operator
+    /// between constants of types that have none (`10 + 0.5`), e.g. "mismatched type to binary
+    /// operator. got int + float. see bool(), int(), float(), string(), duration()".
+    pub fn start_error(&self) -> Option<String> {
+        crate::lambda_expr::constant_type_error(&self.expr)
+    }
+
     /// Names of the references (`"field"`) the expression reads.
     pub fn references(&self) -> Vec<String> {
         crate::lambda_expr::references(&self.expr)
@@ -265,6 +272,51 @@ mod tests {
         assert_eq!(
             filter.predicate.eval(&point(), &mut LambdaState::default()),
             Ok(Value::Bool(true))
+        );
+    }
+
+    #[test]
+    fn constants_without_an_operator_fail_the_task_at_start_in_kapacitors_words() {
+        let start_error = |script: &str| {
+            let (program, diagnostics) = compile(script, &CompileOptions::default());
+            let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+            program
+                .nodes
+                .iter()
+                .find_map(|node| node.spec.start_error())
+        };
+        assert_eq!(
+            start_error("stream|from()|eval(lambda: \"x\", lambda: 10 + 0.5).as('a', 'b')")
+                .as_deref(),
+            Some(
+                "Failed to compile 1 expression: mismatched type to binary operator. got int + float. see bool(), int(), float(), string(), duration()"
+            )
+        );
+        assert_eq!(
+            start_error("stream|from()|where(lambda: \"x\" > 1 AND 'a' * 2 > 1)").as_deref(),
+            Some(
+                "Failed to compile expression in where clause: invalid math operator * for type string"
+            )
+        );
+        assert_eq!(
+            start_error("stream|from()|alert().crit(lambda: TRUE + 1)").as_deref(),
+            Some(
+                "Failed to compile stateful expression for crit: invalid math operator + for type boolean"
+            )
+        );
+        // Types with an operator that fails on the value, or operands read from the point:
+        // these fail per point, not at start.
+        assert_eq!(
+            start_error("stream|from()|eval(lambda: 1 / 0).as('a')"),
+            None
+        );
+        assert_eq!(
+            start_error("stream|from()|eval(lambda: \"x\" + 0.5).as('a')"),
+            None
+        );
+        assert_eq!(
+            start_error("stream|from()|eval(lambda: 10 + 1).as('a')"),
+            None
         );
     }
 }

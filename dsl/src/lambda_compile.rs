@@ -9,7 +9,7 @@ use crate::builtins::{Builtin, Param, Returns};
 use crate::check::{CValue, Checker, did_you_mean};
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Label};
-use crate::lambda::Lambda;
+use crate::lambda::{EvalError, Lambda};
 use crate::lambda_expr::{self, Expr as L, V};
 use crate::span::Span;
 use crate::value::Value;
@@ -70,6 +70,21 @@ impl Checker<'_> {
         diagnostic.labels = vec![Label {
             span,
             text: label.to_owned(),
+            primary: true,
+        }];
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// An operator between constants of types that have none: Kapacitor compiles the script
+    /// and fails the task when it starts ([`crate::NodeSpec::start_error`]); weir does too.
+    fn fails_at_start(&mut self, message: String, span: Span) {
+        let mut diagnostic = Diagnostic::warning(codes::OPERATOR_FAILS_AT_START, message, span)
+            .with_note(
+                "Kapacitor accepts this script and fails the task when it is enabled; weir does the same",
+            );
+        diagnostic.labels = vec![Label {
+            span,
+            text: "fails when the task starts".to_owned(),
             primary: true,
         }];
         self.diagnostics.push(diagnostic);
@@ -183,24 +198,28 @@ impl Checker<'_> {
                     let folded = match (V::from_value(l), V::from_value(r)) {
                         (Some(l), Some(r)) => lambda_expr::binary(*op, l, r)
                             .map(V::into_value)
-                            .map_err(|err| err.to_string()),
-                        _ => Err("operands must be scalars".to_owned()),
+                            .map_err(|err| (matches!(err, EvalError::Type(_)), err.to_string())),
+                        _ => Err((false, "operands must be scalars".to_owned())),
                     };
                     match folded {
                         Ok(value) => return Some(literal(value)),
-                        Err(message) => {
+                        Err((wrong_types, message)) => {
                             let mut message = message;
                             if let (Value::String(text), true) = (l, looks_like_a_name(l)) {
                                 message.push_str(&format!(
                                     ": '{text}' is a string; to read a field or tag, use double quotes: \"{text}\""
                                 ));
                             }
-                            self.every_point_fails(
-                                codes::OPERATOR_FAILS,
-                                message,
-                                expr.span,
-                                "always fails",
-                            );
+                            if wrong_types {
+                                self.fails_at_start(message, expr.span);
+                            } else {
+                                self.every_point_fails(
+                                    codes::OPERATOR_FAILS,
+                                    message,
+                                    expr.span,
+                                    "always fails",
+                                );
+                            }
                             return Some(Lowered {
                                 expr: L::Binary(*op, Box::new(left.expr), Box::new(right.expr)),
                                 ty: None,

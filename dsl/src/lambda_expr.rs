@@ -348,6 +348,71 @@ pub(crate) fn binary<'a>(op: BinaryOp, left: V<'a>, right: V<'a>) -> Result<V<'a
     Ok(out)
 }
 
+/// The error Kapacitor's expression compiler (`stateful.NewExpression`) reports when a task
+/// starts: an operator between two constants whose types have no operator, such as
+/// `10 + 0.5` (operands first, left to right, as Kapacitor builds the tree). Operators whose
+/// types fit but whose value fails (`1 / 0`) fail per point instead, as there.
+pub(crate) fn constant_type_error(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Binary(op, left, right) => constant_type_error(left)
+            .or_else(|| constant_type_error(right))
+            .or_else(|| {
+                let (Expr::Literal(left), Expr::Literal(right)) = (&**left, &**right) else {
+                    return None;
+                };
+                let (left, right) = (V::from_value(left)?, V::from_value(right)?);
+                match binary(*op, left.clone(), right.clone()) {
+                    Err(EvalError::Type(_)) => Some(kapacitor_operator_error(*op, &left, &right)),
+                    _ => None,
+                }
+            }),
+        Expr::Unary(_, operand) => constant_type_error(operand),
+        Expr::Call(_, args) | Expr::Stateful(_, _, args) => {
+            args.iter().find_map(constant_type_error)
+        }
+        Expr::Literal(_) | Expr::Reference(_) | Expr::Time | Expr::IsPresent(_) => None,
+    }
+}
+
+/// Kapacitor's text for an operator without an implementation for its operand types.
+fn kapacitor_operator_error(op: BinaryOp, left: &V<'_>, right: &V<'_>) -> String {
+    let kapacitor_type = |value: &V<'_>| match value {
+        V::Bool(_) => "boolean",
+        other => other.type_name(),
+    };
+    let samples = [
+        V::Float(1.0),
+        V::Int(1),
+        V::Bool(true),
+        V::Str(Cow::Borrowed("")),
+        V::Duration(1),
+        V::Time(1),
+    ];
+    let left_has_operator = samples
+        .iter()
+        .any(|sample| binary(op, left.clone(), sample.clone()).is_ok())
+        || (matches!(op, BinaryOp::RegexMatch | BinaryOp::RegexNotMatch)
+            && matches!(left, V::Str(_)));
+    if left_has_operator {
+        return format!(
+            "mismatched type to binary operator. got {} {} {}. see bool(), int(), float(), string(), duration()",
+            kapacitor_type(left),
+            op.symbol(),
+            kapacitor_type(right)
+        );
+    }
+    let kind = match op {
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => "math",
+        BinaryOp::And | BinaryOp::Or => "logical",
+        _ => "comparison",
+    };
+    format!(
+        "invalid {kind} operator {} for type {}",
+        op.symbol(),
+        kapacitor_type(left)
+    )
+}
+
 pub(crate) fn references(expr: &Expr) -> Vec<String> {
     let mut out = Vec::new();
     collect_references(expr, &mut out);

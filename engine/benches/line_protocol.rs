@@ -44,7 +44,7 @@ fn parse_with_crate(body: &str) -> Vec<Point> {
                 CrateValue::String(value) => FieldValue::String(value.to_string()),
                 CrateValue::Boolean(value) => FieldValue::Bool(*value),
             };
-            fields.insert(key.to_string(), value);
+            fields.insert(key.as_str().into(), value);
         }
         points.push(Point {
             name: line.series.measurement.as_str().into(),

@@ -92,7 +92,7 @@ pub fn point_row(point: &Point) -> Json {
     let mut values = Vec::with_capacity(point.fields.len() + 1);
     values.push(Json::from(format_time(point.time)));
     for (key, value) in &point.fields {
-        columns.push(key.clone());
+        columns.push(key.to_string());
         values.push(field_json(value));
     }
     row(
@@ -109,7 +109,7 @@ pub fn batch_row(batch: &Batch) -> Json {
     let Some(first) = batch.points.first() else {
         return row(&batch.name, &batch.group.tags, None, Vec::new());
     };
-    let mut columns: Vec<String> = first.fields.keys().cloned().collect();
+    let mut columns: Vec<String> = first.fields.keys().map(|key| key.to_string()).collect();
     columns.extend(
         first
             .tags
@@ -126,7 +126,7 @@ pub fn batch_row(batch: &Batch) -> Json {
             let mut values = Vec::with_capacity(columns.len() + 1);
             values.push(Json::from(format_time(point.time)));
             for column in &columns {
-                let value = match point.fields.get(column) {
+                let value = match point.fields.get(column.as_str()) {
                     Some(value) => field_json(value),
                     None => point
                         .tags

@@ -17,6 +17,7 @@ pub mod alert_state;
 pub mod discovery;
 pub mod duration;
 pub mod glob;
+pub mod health_history;
 pub mod ingress;
 pub mod json;
 pub mod line_protocol;
@@ -45,5 +46,8 @@ pub use runtime::{
     CiObservation, CiWrite, Engine, EngineError, HttpRequest, InfluxDbWrite, Outputs,
 };
 pub use stats::{IngressCounts, TaskStats};
-pub use test_run::{TestOutput, parse_directed, replay, run_test, run_test_with_id};
+pub use test_run::{
+    BatchRun, TestOutput, parse_batch_recording, parse_directed, replay, replay_batches, run_test,
+    run_test_with_id,
+};
 pub use topics::{AlertEvent, TopicStore, Topics};

@@ -384,7 +384,29 @@ fn parse_fields_and_time(
         return Err("missing fields");
     }
 
-    let mut fields = crate::vec_map::VecMap::with_capacity(2);
+    FIELDS.with_borrow_mut(|fields| {
+        fields.clear();
+        parse_fields(line, pos, fields, precision, default_time_ns)
+    })
+}
+
+thread_local! {
+    /// The fields of the line being parsed, before they become one shared block.
+    static FIELDS: std::cell::RefCell<Vec<(crate::point::Name, FieldValue)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Parse fields into `fields` (kept sorted by key, the last of equal keys winning) and the
+/// timestamp after them.
+fn parse_fields(
+    line: &str,
+    mut pos: usize,
+    fields: &mut Vec<(crate::point::Name, FieldValue)>,
+    precision: Precision,
+    default_time_ns: i64,
+) -> Result<(Fields, i64), &'static str> {
+    let bytes = line.as_bytes();
+    let len = bytes.len();
     loop {
         let (key_end, key_escaped) = scan_until(bytes, pos, b",= ");
         let key_end = key_end.min(len);
@@ -394,7 +416,12 @@ fn parse_fields_and_time(
         if key_end == pos {
             return Err("missing field key");
         }
-        let key = unescape(&line[pos..key_end], KEY_ESCAPES, key_escaped);
+        // Field keys are inline names: no allocation for keys up to 24 bytes.
+        let key: crate::point::Name = if key_escaped {
+            unescape(&line[pos..key_end], KEY_ESCAPES, true).into()
+        } else {
+            (&line[pos..key_end]).into()
+        };
         let value_start = key_end + 1;
         if value_start >= len {
             return Err("missing field value");
@@ -411,7 +438,10 @@ fn parse_fields_and_time(
                 value_end,
             )
         };
-        fields.insert(key, value);
+        match fields.binary_search_by(|(candidate, _)| candidate.cmp(&key)) {
+            Ok(index) => fields[index].1 = value,
+            Err(index) => fields.insert(index, (key, value)),
+        }
         pos = value_end;
         if pos >= len || bytes[pos] == b' ' {
             break;
@@ -435,7 +465,7 @@ fn parse_fields_and_time(
             .checked_mul(precision.nanos())
             .ok_or("time outside range")?
     };
-    Ok((Fields::from(fields), time))
+    Ok((Fields::from_sorted_scratch(fields), time))
 }
 
 /// A quoted string starting at `start` (the opening quote); returns the value and the index

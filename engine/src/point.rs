@@ -13,7 +13,7 @@ pub type Name = CompactString;
 pub type Tags = SharedMap<String, String>;
 
 /// Field set of a point, sorted by key; shared between copies until one changes.
-pub type Fields = SharedMap<String, FieldValue>;
+pub type Fields = SharedMap<Name, FieldValue>;
 
 /// One field value, with InfluxDB's four field types.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +84,7 @@ impl Point {
     /// A point with one float field named `value`, as scrapes produce.
     pub fn gauge(name: impl Into<Name>, tags: Tags, value: f64, time: i64) -> Point {
         let mut fields = Fields::new();
-        fields.insert("value".to_owned(), FieldValue::Float(value));
+        fields.insert("value".into(), FieldValue::Float(value));
         Point {
             name: name.into(),
             tags,

@@ -141,6 +141,17 @@ pub enum EngineError {
         /// What is wrong.
         message: String,
     },
+    /// A node Kapacitor refuses to start, in Kapacitor's words (the API answers them as they
+    /// are): a lambda's operator between constants of types that have none.
+    #[error("{message}")]
+    NodeStart {
+        /// Task id.
+        task: String,
+        /// The node's name (`eval2`).
+        node: String,
+        /// Kapacitor's error text.
+        message: String,
+    },
     /// No database/retention policy to read from.
     #[error("task {0}: no dbrp given (add a dbrp statement or send dbrps)")]
     NoDbrp(String),

@@ -2,14 +2,14 @@
 //!
 //! A point's tags and fields are read far more often than they are changed: every task a
 //! batch reaches, every window and every group key copies them, and most never modify them.
-//! Sharing makes those copies a reference-count increment; a change copies the map once
-//! (`Arc::make_mut`), only when it is shared. Prometheus' `labels.Labels` and Vector's event
-//! model make the same trade (immutable, shared label sets; copy on write).
+//! Sharing makes those copies a reference-count increment; a change makes a new block (a
+//! value replaced in a map nobody shares is changed in place). Prometheus' `labels.Labels`
+//! and Vector's event model make the same trade (immutable, shared label sets; copy on write).
 //!
-//! The map itself is a [`VecMap`] (one sorted vector: a point has few tags and fields). Reads
-//! go through `Deref` to it, so `tags.get(k)` and `tags.iter()` work as on a `BTreeMap`; the
-//! changing methods are spelled out here and copy only when needed (`remove` of an absent key
-//! copies nothing).
+//! The entries are one sorted `Arc<[(K, V)]>` (a point has few tags and fields): counts and
+//! entries in one allocation, one pointer from the point. Reads go through `Deref` to a
+//! [`MapSlice`], so `tags.get(k)` and `tags.iter()` work as on a `BTreeMap`; build a map with
+//! many entries as a [`VecMap`] or from an iterator, not by inserting one at a time.
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
@@ -17,29 +17,20 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-pub use crate::vec_map::VecMap;
+pub use crate::vec_map::{MapSlice, VecMap};
 
-/// A [`VecMap`] behind an `Arc`, copied on write.
+/// Sorted, unique entries behind one `Arc<[_]>`: the reference counts and the entries are a
+/// single allocation, so reading a point's field is one pointer away from the point.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SharedMap<K: Ord, V>(Arc<VecMap<K, V>>);
+pub struct SharedMap<K: Ord, V>(Arc<[(K, V)]>);
 
 impl<K: Ord, V> Default for SharedMap<K, V> {
     fn default() -> Self {
-        SharedMap(Arc::new(VecMap::new()))
+        SharedMap(Arc::from(Vec::new()))
     }
 }
 
-impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
-    /// An empty map.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The map to change, copied first when it is shared.
-    pub fn make_mut(&mut self) -> &mut VecMap<K, V> {
-        Arc::make_mut(&mut self.0)
-    }
-
+impl<K: Ord, V> SharedMap<K, V> {
     /// Whether `self` and `other` are one allocation (equal without looking at the entries).
     pub fn ptr_eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -50,9 +41,42 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
         Arc::as_ptr(&self.0).cast::<()>() as usize
     }
 
+    /// A map of entries already sorted by key with unique keys (the caller checked).
+    fn from_sorted(entries: Vec<(K, V)>) -> Self {
+        SharedMap(Arc::from(entries))
+    }
+
+    /// A map of the entries of `scratch`, which are sorted by key with unique keys (the caller
+    /// keeps them so), in one allocation of exactly their size; `scratch` is left empty with
+    /// its capacity, ready for the next map.
+    pub(crate) fn from_sorted_scratch(scratch: &mut Vec<(K, V)>) -> Self {
+        SharedMap(scratch.drain(..).collect())
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replace the entries with a changed copy: the entries are one shared block, so every
+    /// change makes a new one (points are changed far less often than they are read).
+    fn change<R>(&mut self, edit: impl FnOnce(&mut VecMap<K, V>) -> R) -> R {
+        let mut map = self.to_vec_map();
+        let result = edit(&mut map);
+        *self = SharedMap::from_sorted(map.into_entries());
+        result
+    }
+
     /// `BTreeMap::insert`.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        self.make_mut().insert(key, value)
+        if let Ok(index) = (**self).find(&key)
+            && let Some(entries) = Arc::get_mut(&mut self.0)
+        {
+            return Some(std::mem::replace(&mut entries[index].1, value));
+        }
+        self.change(|map| map.insert(key, value))
     }
 
     /// `BTreeMap::remove`; copies nothing when the key is absent.
@@ -61,8 +85,8 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        if self.0.contains_key(key) {
-            self.make_mut().remove(key)
+        if (**self).contains_key(key) {
+            self.change(|map| map.remove(key))
         } else {
             None
         }
@@ -75,47 +99,47 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
         }
     }
 
-    /// The map itself, copied only when it is shared.
+    /// The map itself (a copy of the entries).
     pub fn into_inner(self) -> VecMap<K, V> {
-        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
+        self.to_vec_map()
     }
 }
 
 impl<K: Ord, V> Deref for SharedMap<K, V> {
-    type Target = VecMap<K, V>;
+    type Target = MapSlice<K, V>;
 
-    fn deref(&self) -> &VecMap<K, V> {
-        &self.0
+    fn deref(&self) -> &MapSlice<K, V> {
+        MapSlice::new(&self.0)
     }
 }
 
 impl<K: Ord + fmt::Debug, V: fmt::Debug> fmt::Debug for SharedMap<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        (**self).fmt(f)
     }
 }
 
 impl<K: Ord, V> From<BTreeMap<K, V>> for SharedMap<K, V> {
     fn from(map: BTreeMap<K, V>) -> Self {
-        SharedMap(Arc::new(VecMap::from(map)))
+        SharedMap::from_sorted(map.into_iter().collect())
     }
 }
 
 impl<K: Ord, V> From<VecMap<K, V>> for SharedMap<K, V> {
     fn from(map: VecMap<K, V>) -> Self {
-        SharedMap(Arc::new(map))
+        SharedMap::from_sorted(map.into_entries())
     }
 }
 
 impl<K: Ord, V, const N: usize> From<[(K, V); N]> for SharedMap<K, V> {
     fn from(entries: [(K, V); N]) -> Self {
-        SharedMap(Arc::new(VecMap::from(entries)))
+        SharedMap::from(VecMap::from(entries))
     }
 }
 
 impl<K: Ord, V> FromIterator<(K, V)> for SharedMap<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        SharedMap(Arc::new(iter.into_iter().collect()))
+        SharedMap::from(iter.into_iter().collect::<VecMap<K, V>>())
     }
 }
 
@@ -123,7 +147,7 @@ impl<K: Ord + Clone, V: Clone> Extend<(K, V)> for SharedMap<K, V> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         let mut iter = iter.into_iter().peekable();
         if iter.peek().is_some() {
-            self.make_mut().extend(iter);
+            self.change(|map| map.extend(iter));
         }
     }
 }
@@ -133,7 +157,7 @@ impl<'a, K: Ord, V> IntoIterator for &'a SharedMap<K, V> {
     type IntoIter = crate::vec_map::Iter<'a, K, V>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        (**self).iter()
     }
 }
 
@@ -148,7 +172,7 @@ impl<K: Ord + Clone, V: Clone> IntoIterator for SharedMap<K, V> {
 
 impl<K: Ord + serde::Serialize, V: serde::Serialize> serde::Serialize for SharedMap<K, V> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        (**self).serialize(serializer)
     }
 }
 
@@ -156,13 +180,13 @@ impl<'de, K: Ord + serde::Deserialize<'de>, V: serde::Deserialize<'de>> serde::D
     for SharedMap<K, V>
 {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        VecMap::deserialize(deserializer).map(|map| SharedMap(Arc::new(map)))
+        VecMap::deserialize(deserializer).map(SharedMap::from)
     }
 }
 
 impl<K: Ord, V: PartialEq> PartialEq<BTreeMap<K, V>> for SharedMap<K, V> {
     fn eq(&self, other: &BTreeMap<K, V>) -> bool {
-        *self.0 == *other
+        **self == *other
     }
 }
 

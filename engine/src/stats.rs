@@ -104,28 +104,50 @@ impl NodeStats {
 /// statistics, which `kapacitor stats ingress` lists).
 #[derive(Debug, Default)]
 pub struct IngressCounts {
-    counts: std::sync::Mutex<BTreeMap<(String, String, String), u64>>,
+    /// Database → retention policy → measurement → points.
+    counts: std::sync::Mutex<IngressTree>,
 }
 
+type IngressTree =
+    BTreeMap<String, BTreeMap<String, rustc_hash::FxHashMap<crate::point::Name, u64>>>;
+
 impl IngressCounts {
-    /// Count a batch: one map update per run of points of the same measurement.
+    /// Count a batch: the points of each measurement are added up first, then the shared
+    /// map is updated once per measurement (nothing is allocated for ones seen before).
     pub fn count(&self, batch: &crate::PointBatch) {
-        let mut counts = self
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut local: rustc_hash::FxHashMap<&str, u64> = rustc_hash::FxHashMap::default();
         let mut points = batch.points.iter().peekable();
         while let Some(first) = points.next() {
             let mut n = 1;
             while points.next_if(|point| point.name == first.name).is_some() {
                 n += 1;
             }
-            let key = (
-                batch.database.clone(),
-                batch.retention_policy.clone(),
-                first.name.to_string(),
-            );
-            *counts.entry(key).or_insert(0) += n;
+            *local.entry(first.name.as_str()).or_insert(0) += n;
+        }
+        if local.is_empty() {
+            return;
+        }
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !counts.contains_key(&batch.database) {
+            counts.insert(batch.database.clone(), BTreeMap::new());
+        }
+        let policies = counts.get_mut(&batch.database).expect("inserted above");
+        if !policies.contains_key(&batch.retention_policy) {
+            policies.insert(batch.retention_policy.clone(), Default::default());
+        }
+        let measurements = policies
+            .get_mut(&batch.retention_policy)
+            .expect("inserted above");
+        for (measurement, n) in local {
+            match measurements.get_mut(measurement) {
+                Some(count) => *count += n,
+                None => {
+                    measurements.insert(measurement.into(), n);
+                }
+            }
         }
     }
 
@@ -135,7 +157,20 @@ impl IngressCounts {
             .counts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        counts.iter().map(|(key, n)| (key.clone(), *n)).collect()
+        let mut rows = Vec::new();
+        for (database, policies) in counts.iter() {
+            for (policy, measurements) in policies {
+                let mut sorted: Vec<_> = measurements.iter().collect();
+                sorted.sort();
+                for (measurement, n) in sorted {
+                    rows.push((
+                        (database.clone(), policy.clone(), measurement.to_string()),
+                        *n,
+                    ));
+                }
+            }
+        }
+        rows
     }
 }
 

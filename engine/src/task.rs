@@ -196,6 +196,13 @@ impl Task {
                     program_node.name
                 )));
             }
+            if let Some(message) = program_node.spec.start_error() {
+                return Err(EngineError::NodeStart {
+                    task: id.to_owned(),
+                    node: program_node.name.clone(),
+                    message,
+                });
+            }
             multi_parent |= program_node.parents.len() > 1;
             if let NodeSpec::Window(window) = &program_node.spec {
                 needs_ticks |= window.flush_idle.is_some() || window.group_ttl.is_some();

@@ -405,7 +405,9 @@ fn eval<'a>(expr: &Expr, data: &TemplateData<'a>) -> TValue<'a> {
                 Some(value) => TValue::Str(value.clone()),
                 None => TValue::Missing,
             },
-            TValue::Fields(fields) => TValue::Field(fields.and_then(|fields| fields.get(key))),
+            TValue::Fields(fields) => {
+                TValue::Field(fields.and_then(|fields| fields.get(key.as_str())))
+            }
             _ => TValue::Missing,
         },
         Expr::Field(name) => match name.as_str() {
@@ -458,7 +460,7 @@ fn print_field(value: &FieldValue) -> String {
     }
 }
 
-fn print_map<'a>(entries: impl Iterator<Item = (&'a String, String)>) -> String {
+fn print_map<'a>(entries: impl Iterator<Item = (&'a str, String)>) -> String {
     let body: Vec<String> = entries
         .map(|(key, value)| format!("{key}:{value}"))
         .collect();
@@ -472,14 +474,14 @@ fn print(value: &TValue<'_>, data: &TemplateData<'_>) -> String {
             tags.iter()
                 .copied()
                 .flatten()
-                .map(|(key, value)| (key, value.clone())),
+                .map(|(key, value)| (key.as_str(), value.clone())),
         ),
         TValue::Fields(fields) => print_map(
             fields
                 .iter()
                 .copied()
                 .flatten()
-                .map(|(key, value)| (key, print_field(value))),
+                .map(|(key, value)| (key.as_str(), print_field(value))),
         ),
         TValue::Field(Some(field)) => print_field(field),
         TValue::Field(None) | TValue::Missing => "<no value>".to_owned(),
@@ -632,7 +634,7 @@ fn to_json(value: &TValue<'_>, data: &TemplateData<'_>) -> Json {
             fields
                 .into_iter()
                 .flatten()
-                .map(|(key, value)| (key.clone(), field_json(value)))
+                .map(|(key, value)| (key.to_string(), field_json(value)))
                 .collect(),
         )
     };
@@ -797,7 +799,7 @@ mod tests {
     #[test]
     fn renders_the_supported_actions() {
         let tags: Tags = [("host".to_string(), "a".to_string())].into();
-        let fields: Fields = [("value".to_string(), FieldValue::Float(100.0))].into();
+        let fields: Fields = [("value".into(), FieldValue::Float(100.0))].into();
         let data = data(&tags, &fields);
         let render = |source: &str| Template::parse(source, false).unwrap().render(&data);
         assert_eq!(render("{{ .Name }}:{{ .Group }}"), "cpu:host=a");
@@ -827,8 +829,8 @@ mod tests {
     fn conditions_and_printf() {
         let tags: Tags = [("host".to_string(), "a".to_string())].into();
         let fields: Fields = [
-            ("emitted".to_string(), FieldValue::Float(0.5)),
-            ("n".to_string(), FieldValue::Int(7)),
+            ("emitted".into(), FieldValue::Float(0.5)),
+            ("n".into(), FieldValue::Int(7)),
         ]
         .into();
         let data = data(&tags, &fields);
@@ -880,10 +882,10 @@ mod tests {
     fn whole_json_matches_the_json_tree() {
         let tags: Tags = [("host".to_string(), "a\"b".to_string())].into();
         let fields: Fields = [
-            ("value".to_string(), FieldValue::Float(100.5)),
-            ("n".to_string(), FieldValue::Int(-3)),
-            ("s".to_string(), FieldValue::String("x<y".into())),
-            ("b".to_string(), FieldValue::Bool(true)),
+            ("value".into(), FieldValue::Float(100.5)),
+            ("n".into(), FieldValue::Int(-3)),
+            ("s".into(), FieldValue::String("x<y".into())),
+            ("b".into(), FieldValue::Bool(true)),
         ]
         .into();
         let mut with_message = data(&tags, &fields);

@@ -56,7 +56,7 @@ impl From<&Point> for TestPoint {
             fields: point
                 .fields
                 .iter()
-                .map(|(key, value)| (key.clone(), crate::json::field_json(value)))
+                .map(|(key, value)| (key.to_string(), crate::json::field_json(value)))
                 .collect(),
             time: format_time(point.time),
         }
@@ -261,10 +261,116 @@ pub fn replay(
     Ok(task.shared())
 }
 
-/// Replay a stream recording (line protocol with directives, [`parse_directed`]) into
-/// `program`: the points shifted to start now (their spacing kept) unless `recording_time`,
-/// and paced by the wall clock when `real_clock`. Answers the task's statistics and what its
-/// `httpOut` nodes hold at the end.
+/// One run of a batch recording: what the `query` node at `query` (its position among the
+/// task's `query` nodes, as Kapacitor numbers a batch recording's sources) returned for the
+/// run at `run_time`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchRun {
+    /// Position of the `query` node among the task's `query` nodes.
+    pub query: usize,
+    /// The run's time (ns); the range is the query's period ending there.
+    pub run_time: i64,
+    /// The rows the query returned, as points.
+    pub points: Vec<Point>,
+}
+
+/// The runs of a batch recording (`kapacitor record batch` or `record query -type batch`):
+/// line protocol in sections that each start with `# query=N run=NS` (other directives as in
+/// [`parse_directed`]). `None` when the text is a stream recording (no such section).
+pub fn parse_batch_recording(text: &str) -> Result<Option<Vec<BatchRun>>, String> {
+    let mut runs: Vec<BatchRun> = Vec::new();
+    let mut section = String::new();
+    let mut header: Option<(usize, i64)> = None;
+    let mut flush = |header: Option<(usize, i64)>, section: &mut String| -> Result<(), String> {
+        if let Some((query, run_time)) = header {
+            let points = parse_directed(section, (String::new(), String::new()))?
+                .into_iter()
+                .map(|(_, _, point)| point)
+                .collect();
+            runs.push(BatchRun {
+                query,
+                run_time,
+                points,
+            });
+        }
+        section.clear();
+        Ok(())
+    };
+    for (index, line) in text.lines().enumerate() {
+        let directives = line.trim().strip_prefix('#').map(str::split_whitespace);
+        let mut query = None;
+        let mut run_time = None;
+        for directive in directives.into_iter().flatten() {
+            match directive.split_once('=') {
+                Some(("query", value)) => query = value.parse::<usize>().ok(),
+                Some(("run", value)) => run_time = value.parse::<i64>().ok(),
+                _ => {}
+            }
+        }
+        if let (Some(query), Some(run_time)) = (query, run_time) {
+            flush(header.take(), &mut section).map_err(|e| {
+                format!("the recording does not parse near line {}: {e}", index + 1)
+            })?;
+            header = Some((query, run_time));
+        }
+        section.push_str(line);
+        section.push('\n');
+    }
+    if header.is_none() {
+        return Ok(None);
+    }
+    flush(header, &mut section).map_err(|e| format!("the recording does not parse: {e}"))?;
+    Ok(Some(runs))
+}
+
+/// Run a batch task over recorded runs on the data's clock: each run's rows become the
+/// batches of its `query` node (one per series, as a live run makes them). With `pace`, it is
+/// called with each run's time before the run.
+pub fn replay_batches(
+    task_id: &str,
+    program: &Program,
+    mut runs: Vec<BatchRun>,
+    outputs: Arc<dyn Outputs>,
+    mut pace: Option<&mut dyn FnMut(i64)>,
+) -> Result<Arc<crate::task::TaskShared>, String> {
+    let mut task = Task::new(task_id, program, outputs).map_err(|error| error.to_string())?;
+    task.set_clock(Clock::Data);
+    let queries = task.queries();
+    if queries.is_empty() {
+        return Err(format!(
+            "task {task_id} has no query node: replay a batch recording into a batch task"
+        ));
+    }
+    let mut plans = Vec::with_capacity(queries.len());
+    for (node, name, spec) in &queries {
+        let plan = crate::nodes::query::QueryPlan::new(spec).map_err(|e| format!("{name}: {e}"))?;
+        plans.push((*node, plan));
+    }
+    runs.sort_by_key(|run| run.run_time);
+    for run in runs {
+        let Some((node, plan)) = plans.get(run.query) else {
+            return Err(format!(
+                "the recording has runs of query {} but task {task_id} has {} query node(s)",
+                run.query + 1,
+                plans.len()
+            ));
+        };
+        if let Some(pace) = pace.as_mut() {
+            pace(run.run_time);
+        }
+        let request = plan.request(run.run_time);
+        let series = crate::nodes::query::series_from_points(&run.points);
+        task.write_batches(*node, plan.batches(series, &request));
+    }
+    task.stop();
+    Ok(task.shared())
+}
+
+/// Replay a recording into `program`: a stream recording (line protocol with directives,
+/// [`parse_directed`]) is written to the task, a batch recording ([`parse_batch_recording`])
+/// is handed to its `query` nodes run by run. The data is shifted to start now (its spacing
+/// kept) unless `recording_time`, and paced by the wall clock when `real_clock`. Answers the
+/// task's statistics and what its `httpOut` nodes hold at the end.
 pub fn replay_recording(
     task_id: &str,
     program: &Program,
@@ -273,27 +379,45 @@ pub fn replay_recording(
     recording_time: bool,
     real_clock: bool,
 ) -> Result<(TaskStats, BTreeMap<String, serde_json::Value>), String> {
-    let mut points = parse_directed(recording, (String::new(), String::new()))
-        .map_err(|e| format!("the recording does not parse: line {e}"))?;
-    let first = points.iter().map(|(_, _, p)| p.time).min().unwrap_or(0);
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-    if !recording_time {
-        for (_, _, point) in &mut points {
-            point.time = started.saturating_add(point.time - first);
-        }
-    }
-    let base = if recording_time { first } else { started };
     let wall = std::time::Instant::now();
-    let mut wait = |time: i64| {
+    let wait = |base: i64, time: i64| {
         let due = std::time::Duration::from_nanos(u64::try_from(time - base).unwrap_or(0));
         if let Some(left) = due.checked_sub(wall.elapsed()) {
             std::thread::sleep(left);
         }
     };
-    let pace: Option<&mut dyn FnMut(i64)> = if real_clock { Some(&mut wait) } else { None };
-    let shared = replay(task_id, program, points, outputs, pace)?;
+    let shared = if let Some(mut runs) = parse_batch_recording(recording)? {
+        let first = runs.iter().map(|run| run.run_time).min().unwrap_or(0);
+        if !recording_time {
+            let shift = started.saturating_sub(first);
+            for run in &mut runs {
+                run.run_time = run.run_time.saturating_add(shift);
+                for point in &mut run.points {
+                    point.time = point.time.saturating_add(shift);
+                }
+            }
+        }
+        let base = if recording_time { first } else { started };
+        let mut paced = |time: i64| wait(base, time);
+        let pace: Option<&mut dyn FnMut(i64)> = if real_clock { Some(&mut paced) } else { None };
+        replay_batches(task_id, program, runs, outputs, pace)?
+    } else {
+        let mut points = parse_directed(recording, (String::new(), String::new()))
+            .map_err(|e| format!("the recording does not parse: line {e}"))?;
+        let first = points.iter().map(|(_, _, p)| p.time).min().unwrap_or(0);
+        if !recording_time {
+            for (_, _, point) in &mut points {
+                point.time = started.saturating_add(point.time - first);
+            }
+        }
+        let base = if recording_time { first } else { started };
+        let mut paced = |time: i64| wait(base, time);
+        let pace: Option<&mut dyn FnMut(i64)> = if real_clock { Some(&mut paced) } else { None };
+        replay(task_id, program, points, outputs, pace)?
+    };
     let http_out = shared
         .http_out_endpoints()
         .into_iter()

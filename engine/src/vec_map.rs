@@ -37,43 +37,6 @@ impl<K: Ord, V> VecMap<K, V> {
         }
     }
 
-    fn find<Q>(&self, key: &Q) -> Result<usize, usize>
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.entries
-            .binary_search_by(|(candidate, _)| candidate.borrow().cmp(key))
-    }
-
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The value of `key`.
-    pub fn get<Q>(&self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.find(key).ok().map(|index| &self.entries[index].1)
-    }
-
-    /// Whether `key` is there.
-    pub fn contains_key<Q>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.find(key).is_ok()
-    }
-
     /// Set `key` to `value`; the previous value, if any.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.find(&key) {
@@ -101,6 +64,51 @@ impl<K: Ord, V> VecMap<K, V> {
         self.entries.clear();
     }
 
+    /// The entries, sorted by key, for building a shared map in one allocation.
+    pub(crate) fn into_entries(self) -> Vec<(K, V)> {
+        self.entries
+    }
+}
+
+impl<K, V> std::ops::Deref for VecMap<K, V> {
+    type Target = MapSlice<K, V>;
+
+    fn deref(&self) -> &MapSlice<K, V> {
+        MapSlice::new(&self.entries)
+    }
+}
+
+/// The read side of a sorted map: a slice of `(key, value)` pairs sorted by key with unique
+/// keys, as [`VecMap`] and [`crate::shared_map::SharedMap`] hold them (one in a `Vec`, the
+/// other in a single shared allocation).
+#[derive(ref_cast::RefCast)]
+#[repr(transparent)]
+pub struct MapSlice<K, V> {
+    entries: [(K, V)],
+}
+
+impl<K, V> MapSlice<K, V> {
+    /// View sorted, unique entries as a map.
+    pub(crate) fn new(entries: &[(K, V)]) -> &MapSlice<K, V> {
+        // `repr(transparent)`: the same layout, cast by `ref-cast` (weir forbids `unsafe`).
+        <MapSlice<K, V> as ref_cast::RefCast>::ref_cast(entries)
+    }
+
+    /// The entries in key order.
+    pub fn as_slice(&self) -> &[(K, V)] {
+        &self.entries
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Entries in key order.
     pub fn iter(&self) -> Iter<'_, K, V> {
         Iter(self.entries.iter())
@@ -117,7 +125,57 @@ impl<K: Ord, V> VecMap<K, V> {
     }
 }
 
-impl<K, Q, V> std::ops::Index<&Q> for VecMap<K, V>
+impl<K: Ord, V> MapSlice<K, V> {
+    pub(crate) fn find<Q>(&self, key: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        // Points hold a handful of entries: a forward scan touches the same memory as a
+        // binary search and stops at the first key not below the one wanted.
+        if self.entries.len() <= 8 {
+            for (index, (candidate, _)) in self.entries.iter().enumerate() {
+                match candidate.borrow().cmp(key) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => return Ok(index),
+                    std::cmp::Ordering::Greater => return Err(index),
+                }
+            }
+            return Err(self.entries.len());
+        }
+        self.entries
+            .binary_search_by(|(candidate, _)| candidate.borrow().cmp(key))
+    }
+
+    /// The value of `key`.
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.find(key).ok().map(|index| &self.entries[index].1)
+    }
+
+    /// Whether `key` is there.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.find(key).is_ok()
+    }
+}
+
+impl<K: Clone, V: Clone> MapSlice<K, V> {
+    /// An owned copy.
+    pub fn to_vec_map(&self) -> VecMap<K, V> {
+        VecMap {
+            entries: self.entries.to_vec(),
+        }
+    }
+}
+
+impl<K, Q, V> std::ops::Index<&Q> for MapSlice<K, V>
 where
     K: Borrow<Q> + Ord,
     Q: Ord + ?Sized,
@@ -155,6 +213,12 @@ impl<K, V> DoubleEndedIterator for Iter<'_, K, V> {
 impl<K, V> ExactSizeIterator for Iter<'_, K, V> {}
 
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for VecMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for MapSlice<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
             .entries(self.entries.iter().map(|(key, value)| (key, value)))
@@ -212,6 +276,15 @@ impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
     }
 }
 
+impl<'a, K, V> IntoIterator for &'a MapSlice<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Iter(self.entries.iter())
+    }
+}
+
 impl<K, V> IntoIterator for VecMap<K, V> {
     type Item = (K, V);
     type IntoIter = std::vec::IntoIter<(K, V)>;
@@ -223,6 +296,18 @@ impl<K, V> IntoIterator for VecMap<K, V> {
 
 impl<K: Ord, V: PartialEq> PartialEq<BTreeMap<K, V>> for VecMap<K, V> {
     fn eq(&self, other: &BTreeMap<K, V>) -> bool {
+        **self == *other
+    }
+}
+
+impl<K: PartialEq, V: PartialEq> PartialEq for MapSlice<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl<K: Ord, V: PartialEq> PartialEq<BTreeMap<K, V>> for MapSlice<K, V> {
+    fn eq(&self, other: &BTreeMap<K, V>) -> bool {
         self.len() == other.len()
             && self
                 .iter()
@@ -232,6 +317,12 @@ impl<K: Ord, V: PartialEq> PartialEq<BTreeMap<K, V>> for VecMap<K, V> {
 }
 
 impl<K: serde::Serialize, V: serde::Serialize> serde::Serialize for VecMap<K, V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(serializer)
+    }
+}
+
+impl<K: serde::Serialize, V: serde::Serialize> serde::Serialize for MapSlice<K, V> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.entries.iter().map(|(key, value)| (key, value)))
     }

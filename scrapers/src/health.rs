@@ -28,6 +28,9 @@ pub enum TargetHealth {
     Unhealthy,
     /// Too many consecutive failures; scrapes are skipped until the trial.
     CircuitOpen,
+    /// Its scraper is disabled: not scraped. Only the views show it; the tracker keeps the
+    /// health the target had.
+    Disabled,
 }
 
 impl TargetHealth {
@@ -39,6 +42,7 @@ impl TargetHealth {
             TargetHealth::Degraded => "degraded",
             TargetHealth::Unhealthy => "unhealthy",
             TargetHealth::CircuitOpen => "circuit-open",
+            TargetHealth::Disabled => "disabled",
         }
     }
 }

@@ -61,5 +61,5 @@ pub mod target;
 
 pub use config::{ByteSize, Compat, HealthConfig, ScraperConfig, ScraperType};
 pub use health::TargetHealth;
-pub use manager::{ScrapeManager, ScraperInput};
+pub use manager::{CollectError, ScrapeManager, ScraperInput};
 pub use status::{CollectFailure, CollectSummary, ScraperStatus, TargetStatus};

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
+use weir_engine::health_history::HealthHistory;
 use weir_engine::{PointBatch, TargetGroup};
 
 use crate::config::ScraperConfig;
@@ -83,6 +84,8 @@ pub(crate) struct TargetState {
     pub(crate) failures_total: u64,
     pub(crate) skipped_total: u64,
     pub(crate) parse_errors_total: u64,
+    /// The last failures and health transitions, timed.
+    pub(crate) history: HealthHistory,
     previous_series: crate::scrape::SeriesSet,
 }
 
@@ -133,10 +136,11 @@ impl ScrapeManager {
         }
         let names: Vec<String> = running.keys().cloned().collect();
         for name in names {
+            // Only `enabled` changed: switch the running scraper, keeping its targets' health.
             let keep = wanted.get(&name).is_some_and(|(config, _)| {
                 running
                     .get(&name)
-                    .is_some_and(|scraper| scraper.shared.config == *config)
+                    .is_some_and(|scraper| same_but_enabled(&scraper.shared.config, config))
             });
             if keep {
                 continue;
@@ -151,6 +155,7 @@ impl ScrapeManager {
                 // Unchanged config: hand over the new receiver; a send only fails when the
                 // task has ended, and then there is nothing to update.
                 let _ = existing.new_receivers.send(receiver);
+                switch(&existing.shared, config.enabled);
                 continue;
             }
             if config.enabled {
@@ -224,10 +229,15 @@ impl ScrapeManager {
             .map(|shared| TargetStatus::all_of(&shared))
     }
 
-    /// Scrape every target of a scraper now (even a disabled one, and bypassing open
-    /// circuits), send the points, and summarize; `None` when there is no such scraper.
-    pub async fn collect_now(&self, name: &str) -> Option<CollectSummary> {
-        let shared = self.scraper(name)?;
+    /// Scrape every target of a scraper now (bypassing open circuits), send the points, and
+    /// summarize; an error when there is no such scraper or it is disabled.
+    pub async fn collect_now(&self, name: &str) -> Result<CollectSummary, CollectError> {
+        let shared = self
+            .scraper(name)
+            .ok_or_else(|| CollectError::NotFound(name.to_owned()))?;
+        if !shared.enabled.load(Ordering::Relaxed) {
+            return Err(CollectError::Disabled(name.to_owned()));
+        }
         let started = Instant::now();
         let targets: Vec<Arc<TargetShared>> = lock(&shared.targets).values().cloned().collect();
         let outcomes = futures::future::join_all(
@@ -254,7 +264,7 @@ impl ScrapeManager {
             }
         }
         summary.duration_seconds = started.elapsed().as_secs_f64();
-        Some(summary)
+        Ok(summary)
     }
 
     /// Enable or disable a scraper, keeping its config and targets; false when there is
@@ -263,10 +273,7 @@ impl ScrapeManager {
         let Some(shared) = self.scraper(name) else {
             return false;
         };
-        let was = shared.enabled.swap(enabled, Ordering::Relaxed);
-        if was != enabled {
-            tracing::info!(scraper = %name, enabled, "scraper switched");
-        }
+        switch(&shared, enabled);
         true
     }
 
@@ -304,6 +311,47 @@ impl ScrapeManager {
             .map(|running| Arc::clone(&running.shared))
             .collect()
     }
+}
+
+/// Why "collect now" did not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// No scraper has this name.
+    #[error("no scraper named {0}")]
+    NotFound(String),
+    /// The scraper is disabled: it collects nothing until enabled.
+    #[error("scraper {0} is disabled: enable it first")]
+    Disabled(String),
+}
+
+/// Turn a scraper on or off; its targets' histories show it.
+fn switch(shared: &ScraperShared, enabled: bool) {
+    if shared.enabled.swap(enabled, Ordering::Relaxed) == enabled {
+        return;
+    }
+    tracing::info!(scraper = %shared.config.name, enabled, "scraper switched");
+    let now = SystemTime::now();
+    for target in lock(&shared.targets).values() {
+        let mut state = lock(&target.state);
+        let health = state.health.state().as_str();
+        let (from, to) = if enabled {
+            ("disabled", health)
+        } else {
+            (health, "disabled")
+        };
+        state.history.transition(now, from, to);
+    }
+}
+
+/// Whether two configs differ at most in `enabled`.
+fn same_but_enabled(running: &ScraperConfig, wanted: &ScraperConfig) -> bool {
+    if running.enabled == wanted.enabled {
+        return running == wanted;
+    }
+    let mut switched = running.clone();
+    switched.enabled = wanted.enabled;
+    switched == *wanted
 }
 
 /// rustls takes only X.509 v3 certificates, and a v1 one in the configured files shows up at
@@ -451,6 +499,7 @@ fn sync_targets(
                 failures_total: 0,
                 skipped_total: 0,
                 parse_errors_total: 0,
+                history: HealthHistory::default(),
                 previous_series: crate::scrape::SeriesSet::default(),
             }),
             spec,
@@ -570,6 +619,7 @@ async fn scrape_and_send(scraper: &ScraperShared, target: &TargetShared, force: 
                         state.last_scrape = Some(wall);
                         state.last_duration = Some(duration);
                         state.last_samples = 0;
+                        state.history.failure(wall, &reason);
                         state.last_error = Some(reason.clone());
                         outcome = Outcome {
                             samples: 0,
@@ -598,6 +648,11 @@ async fn scrape_and_send(scraper: &ScraperShared, target: &TargetShared, force: 
             }
         };
         if let Some(transition) = transition {
+            state.history.transition(
+                SystemTime::now(),
+                transition.from.as_str(),
+                transition.to.as_str(),
+            );
             let error = state.last_error.as_deref().unwrap_or("");
             if matches!(transition.to, TargetHealth::Healthy | TargetHealth::Unknown) {
                 tracing::info!(scraper = %config.name, url = %spec.url, from = %transition.from, to = %transition.to, "target health changed");

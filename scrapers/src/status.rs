@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 use weir_engine::Labels;
+use weir_engine::health_history::HealthHistory;
 
 use crate::health::TargetHealth;
 use crate::manager::{ScraperShared, TargetShared, lock};
@@ -68,7 +69,7 @@ pub struct TargetStatus {
     pub discovered_labels: Labels,
     /// Labels after relabelling: the tags of its points.
     pub labels: Labels,
-    /// Health.
+    /// Health; `disabled` while its scraper is.
     pub state: TargetHealth,
     /// When it was last scraped (RFC 3339).
     pub last_scrape: Option<String>,
@@ -92,6 +93,9 @@ pub struct TargetStatus {
     pub skipped_total: u64,
     /// Health changes, circuit openings included.
     pub circuit_transitions: u64,
+    /// The last failures and health transitions (switching the scraper included), timed,
+    /// oldest first.
+    pub history: HealthHistory,
 }
 
 /// The answer of "collect now".
@@ -156,9 +160,10 @@ impl ScraperStatus {
             let state = lock(&target.state);
             status.targets += 1;
             match state.health.state() {
+                _ if !enabled => {}
                 TargetHealth::Healthy | TargetHealth::Degraded => status.targets_up += 1,
                 TargetHealth::CircuitOpen => status.circuits_open += 1,
-                TargetHealth::Unknown | TargetHealth::Unhealthy => {}
+                TargetHealth::Unknown | TargetHealth::Unhealthy | TargetHealth::Disabled => {}
             }
             status.samples_per_interval += state.last_samples;
             status.scrapes_total += state.scrapes_total;
@@ -180,33 +185,39 @@ impl ScraperStatus {
 impl TargetStatus {
     pub(crate) fn all_of(shared: &ScraperShared) -> Vec<TargetStatus> {
         let targets: Vec<Arc<TargetShared>> = lock(&shared.targets).values().cloned().collect();
+        let enabled = shared.enabled.load(Ordering::Relaxed);
         let mut statuses: Vec<TargetStatus> = targets
             .iter()
-            .map(|target| TargetStatus::of(&shared.config.name, target))
+            .map(|target| TargetStatus::of(&shared.config.name, enabled, target))
             .collect();
         statuses.sort_by(|a, b| a.url.cmp(&b.url));
         statuses
     }
 
-    fn of(scraper: &str, target: &TargetShared) -> TargetStatus {
+    fn of(scraper: &str, enabled: bool, target: &TargetShared) -> TargetStatus {
         let state = lock(&target.state);
         TargetStatus {
             scraper: scraper.to_owned(),
             url: target.spec.url.to_string(),
             discovered_labels: target.spec.discovered.clone(),
             labels: target.spec.labels.clone(),
-            state: state.health.state(),
+            state: if enabled {
+                state.health.state()
+            } else {
+                TargetHealth::Disabled
+            },
             last_scrape: state.last_scrape.map(rfc3339),
             last_duration_seconds: state.last_duration.map(|d| d.as_secs_f64()),
             last_samples: state.last_samples,
             last_error: state.last_error.clone(),
             last_parse_error: state.last_parse_error.clone(),
-            next_scrape: state.next_scrape.map(rfc3339),
+            next_scrape: state.next_scrape.filter(|_| enabled).map(rfc3339),
             consecutive_failures: state.health.consecutive_failures(),
             scrapes_total: state.scrapes_total,
             failures_total: state.failures_total,
             skipped_total: state.skipped_total,
             circuit_transitions: state.health.transitions(),
+            history: state.history.clone(),
         }
     }
 }

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use weir_engine::{FieldValue, Labels, Point, PointBatch, TargetGroup};
-use weir_scrapers::{ScrapeManager, ScraperConfig, TargetHealth};
+use weir_scrapers::{CollectError, ScrapeManager, ScraperConfig, TargetHealth};
 
 /// Poll `check` until it returns `Some` (its value) or 10 s pass (a panic naming `what`).
 async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
@@ -252,9 +252,8 @@ async fn openmetrics_is_chosen_by_content_type() {
     let (output, mut points) = mpsc::channel(16);
     let manager = ScrapeManager::new(output);
     let (_tx, rx) = watch::channel(groups(&[&server.address]));
-    let mut scraper = config("om", 60_000, 1_000);
-    scraper.enabled = false;
-    manager.apply(vec![(scraper, rx)]);
+    // A scheduled scrape, if its phase comes first, yields the same batch.
+    manager.apply(vec![(config("om", 60_000, 1_000), rx)]);
     // `apply` starts a new scraper's first targets before it returns.
     assert_eq!(manager.targets().len(), 1);
     let summary = manager.collect_now("om").await.unwrap();
@@ -360,6 +359,26 @@ async fn circuit_opens_after_three_failures_and_still_reports_up_zero() {
     assert!(target.skipped_total >= 3, "{target:?}");
     assert_eq!(target.circuit_transitions, 1, "{target:?}");
     assert_eq!(manager.scrapers()[0].circuits_open, 1);
+    // The history has each failure with its reason and time, and the path to circuit-open.
+    assert_eq!(target.history.failures.len(), 3, "{target:?}");
+    assert!(
+        target.history.failures.iter().all(|failure| failure
+            .message
+            .to_ascii_lowercase()
+            .contains("connection refused")
+            && failure.time.ends_with('Z')),
+        "{target:?}"
+    );
+    let path: Vec<(&str, &str)> = target
+        .history
+        .transitions
+        .iter()
+        .map(|t| (t.from.as_str(), t.to.as_str()))
+        .collect();
+    assert_eq!(
+        path,
+        [("unknown", "unhealthy"), ("unhealthy", "circuit-open")]
+    );
 
     // "Collect now" bypasses the open circuit and tries the target.
     let summary = manager.collect_now("breaker").await.unwrap();
@@ -417,7 +436,20 @@ async fn a_successful_trial_closes_the_circuit() {
         }
     }
     assert!(closed, "the trial never succeeded");
-    assert_eq!(manager.targets()[0].state, TargetHealth::Healthy);
+    let target = &manager.targets()[0];
+    assert_eq!(target.state, TargetHealth::Healthy);
+    let path: Vec<&str> = target
+        .history
+        .transitions
+        .iter()
+        .map(|t| t.to.as_str())
+        .collect();
+    assert_eq!(
+        path.last(),
+        Some(&"healthy"),
+        "the closing trial is in the history: {path:?}"
+    );
+    assert!(path.contains(&"circuit-open"), "{path:?}");
     manager.shutdown().await;
 }
 
@@ -527,9 +559,52 @@ async fn disabled_scrapers_keep_config_and_send_nothing() {
     assert!(!status.enabled);
     assert_eq!(status.next_collection, None);
     assert_eq!(status.targets, 1);
+    assert_eq!(
+        status.targets_up, 0,
+        "a disabled scraper's targets are not up"
+    );
+    let toggle_targets = manager.targets_of("toggle").expect("toggle");
+    assert_eq!(toggle_targets[0].state, TargetHealth::Disabled);
+    assert_eq!(toggle_targets[0].next_scrape, None);
+    assert_eq!(
+        manager.collect_now("toggle").await,
+        Err(CollectError::Disabled("toggle".to_owned())),
+        "collect does not scrape a disabled scraper"
+    );
+    assert_eq!(scrapes_of(&manager, "toggle", &server.address), Some(quiet));
+    let mut metrics = String::new();
+    manager.write_metrics(&mut metrics);
+    let up_line = metrics
+        .lines()
+        .find(|line| line.starts_with("weir_scrape_target_up{scraper=\"toggle\""))
+        .expect("toggle's target in the metrics");
+    assert!(up_line.ends_with(" 0"), "{up_line}");
+    assert!(
+        metrics.contains("weir_scraper_enabled{scraper=\"toggle\"} 0"),
+        "{metrics}"
+    );
     assert!(manager.set_enabled("toggle", true));
     next_batch_of(&mut points, "toggle").await;
-    assert!(manager.collect_now("missing").await.is_none());
+    let target = &manager.targets_of("toggle").expect("toggle")[0];
+    assert_eq!(target.state, TargetHealth::Healthy);
+    let path: Vec<(&str, &str)> = target
+        .history
+        .transitions
+        .iter()
+        .map(|t| (t.from.as_str(), t.to.as_str()))
+        .collect();
+    assert_eq!(
+        path,
+        [
+            ("unknown", "healthy"),
+            ("healthy", "disabled"),
+            ("disabled", "healthy")
+        ]
+    );
+    assert_eq!(
+        manager.collect_now("missing").await,
+        Err(CollectError::NotFound("missing".to_owned()))
+    );
     manager.shutdown().await;
 }
 

@@ -186,3 +186,25 @@ pub async fn delete_template(
         Err(e) => task_error(e),
     }
 }
+
+/// Kapacitor 1.5.7 routes weir does not serve, with why (ARCHITECTURE.md lists them): 501
+/// in Kapacitor's error shape, never a bare 404, so a CLI command says what is missing.
+pub async fn not_served(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let reason = if path.starts_with("/kapacitor/v1/config") {
+        "weir does not change its configuration through the API: edit the config file and reload it (SIGHUP or POST /weir/v1/config/reload); GET /weir/v1/config shows it"
+    } else if path.starts_with("/kapacitor/v1/service-tests") {
+        "weir has no service tests yet: define a topic handler or an alert handler and watch /metrics for its deliveries"
+    } else if path.starts_with("/kapacitor/v1/users") {
+        "weir's users come from [http] users in the config file, not from the API"
+    } else if path.starts_with("/kapacitor/v1/storage/stores") {
+        "weir's state is one SQLite file with no separate stores to rebuild: back it up with kapacitor backup"
+    } else if path.starts_with("/kapacitor/v1/debug/pprof") {
+        "weir has no Go profiler: profile the process with perf"
+    } else if path.starts_with("/kapacitor/v1/sideloads") {
+        "weir has no sideload node yet"
+    } else {
+        "weir does not serve this Kapacitor route"
+    };
+    super::error(StatusCode::NOT_IMPLEMENTED, format!("{path}: {reason}"))
+}

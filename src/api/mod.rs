@@ -64,6 +64,8 @@ fn route(method: Method, path: &'static str, handler: MethodRouter<Arc<Daemon>>)
 const RECORDING: &str = "/kapacitor/v1/recordings/{id}";
 const REPLAY: &str = "/kapacitor/v1/replays/{id}";
 const TOPICS: &str = "/kapacitor/v1/alerts/topics";
+const NOT_SERVED_CONFIG: &str = "/kapacitor/v1/config/{*section}";
+const NOT_SERVED_USER: &str = "/kapacitor/v1/users/{name}";
 const TOPIC: &str = "/kapacitor/v1/alerts/topics/{topic}";
 const EVENTS: &str = "/kapacitor/v1/alerts/topics/{topic}/events";
 const EVENT: &str = "/kapacitor/v1/alerts/topics/{topic}/events/{event}";
@@ -133,7 +135,7 @@ pub fn routes() -> Vec<Route> {
             "/kapacitor/v1/recordings/stream",
             post(recordings::record_stream),
         ),
-        route(M::POST, RECORDING, post(recordings::unsupported)),
+        route(M::POST, RECORDING, post(recordings::record_source)),
         route(
             M::GET,
             "/kapacitor/v1/recordings",
@@ -142,7 +144,7 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, RECORDING, get(recordings::get_recording)),
         route(M::DELETE, RECORDING, delete(recordings::delete_recording)),
         route(M::POST, "/kapacitor/v1/replays", post(recordings::replay)),
-        route(M::POST, REPLAY, post(recordings::unsupported)),
+        route(M::POST, REPLAY, post(recordings::replay_live)),
         route(
             M::GET,
             "/kapacitor/v1/replays",
@@ -161,6 +163,50 @@ pub fn routes() -> Vec<Route> {
         route(M::PUT, HANDLER, put(alerts::replace_handler)),
         route(M::PATCH, HANDLER, patch(alerts::patch_handler)),
         route(M::DELETE, HANDLER, delete(alerts::delete_handler)),
+        // Kapacitor 1.5.7 routes weir does not serve: 501 with the reason.
+        route(M::GET, "/kapacitor/v1/config", get(kapacitor::not_served)),
+        route(M::GET, NOT_SERVED_CONFIG, get(kapacitor::not_served)),
+        route(M::POST, NOT_SERVED_CONFIG, post(kapacitor::not_served)),
+        route(
+            M::GET,
+            "/kapacitor/v1/service-tests",
+            get(kapacitor::not_served),
+        ),
+        route(
+            M::GET,
+            "/kapacitor/v1/service-tests/{name}",
+            get(kapacitor::not_served),
+        ),
+        route(
+            M::POST,
+            "/kapacitor/v1/service-tests/{name}",
+            post(kapacitor::not_served),
+        ),
+        route(M::GET, "/kapacitor/v1/users", get(kapacitor::not_served)),
+        route(M::POST, "/kapacitor/v1/users", post(kapacitor::not_served)),
+        route(M::GET, NOT_SERVED_USER, get(kapacitor::not_served)),
+        route(M::PATCH, NOT_SERVED_USER, patch(kapacitor::not_served)),
+        route(M::DELETE, NOT_SERVED_USER, delete(kapacitor::not_served)),
+        route(
+            M::GET,
+            "/kapacitor/v1/storage/stores",
+            get(kapacitor::not_served),
+        ),
+        route(
+            M::POST,
+            "/kapacitor/v1/storage/stores/{name}",
+            post(kapacitor::not_served),
+        ),
+        route(
+            M::GET,
+            "/kapacitor/v1/debug/pprof/{*profile}",
+            get(kapacitor::not_served),
+        ),
+        route(
+            M::POST,
+            "/kapacitor/v1/sideloads/{source}/reload",
+            post(kapacitor::not_served),
+        ),
         route(M::GET, "/weir/v1/config", get(weir::config)),
         route(M::POST, "/weir/v1/config/reload", post(weir::reload)),
         route(M::GET, "/weir/v1/config/status", get(weir::config_status)),

@@ -108,18 +108,20 @@ pub async fn patch_scraper(
         Ok(enabled) => enabled,
         Err(response) => return response,
     };
-    if daemon.scrapers.set_enabled(&name, enabled) {
-        Json(json!({ "name": name, "enabled": enabled })).into_response()
-    } else {
-        error(StatusCode::NOT_FOUND, format!("no scraper named {name}"))
+    match daemon.switch_scraper(&name, enabled) {
+        Ok(true) => Json(json!({ "name": name, "enabled": enabled })).into_response(),
+        Ok(false) => error(StatusCode::NOT_FOUND, format!("no scraper named {name}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
     }
 }
 
-/// `POST /weir/v1/scrapers/:name/collect`: scrape every target now.
+/// `POST /weir/v1/scrapers/:name/collect`: scrape every target now; 409 when disabled.
 pub async fn collect(State(daemon): State<Arc<Daemon>>, Path(name): Path<String>) -> Response {
+    use weir_scrapers::CollectError;
     match daemon.scrapers.collect_now(&name).await {
-        Some(summary) => Json(summary).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no scraper named {name}")),
+        Ok(summary) => Json(summary).into_response(),
+        Err(e @ CollectError::NotFound(_)) => error(StatusCode::NOT_FOUND, e.to_string()),
+        Err(e) => error(StatusCode::CONFLICT, e.to_string()),
     }
 }
 
@@ -172,10 +174,10 @@ pub async fn patch_discoverer(
         Ok(enabled) => enabled,
         Err(response) => return response,
     };
-    if daemon.discovery.set_enabled(&id, enabled) {
-        Json(json!({ "id": id, "enabled": enabled })).into_response()
-    } else {
-        error(StatusCode::NOT_FOUND, format!("no discoverer with id {id}"))
+    match daemon.switch_discoverer(&id, enabled) {
+        Ok(true) => Json(json!({ "id": id, "enabled": enabled })).into_response(),
+        Ok(false) => error(StatusCode::NOT_FOUND, format!("no discoverer with id {id}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
     }
 }
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::{Command, DiscovererAction, ListKind, Output, Remote};
+use super::{Command, DiscovererAction, ListKind, Output, Remote, ScraperAction};
 
 struct Client {
     base: String,
@@ -360,10 +360,23 @@ pub(super) fn run(command: Command, remote: &Remote) -> anyhow::Result<ExitCode>
             });
             Ok(ExitCode::SUCCESS)
         }
-        Command::Scrapers => {
+        Command::Scrapers { action, name } => {
             let client = Client::new(remote)?;
-            let value = client.get("/weir/v1/scrapers")?;
-            client.print(&value, |v| columns(items(v, "scrapers"), SCRAPERS));
+            match (action, name) {
+                (None, _) => {
+                    let value = client.get("/weir/v1/scrapers")?;
+                    client.print(&value, |v| columns(items(v, "scrapers"), SCRAPERS));
+                }
+                (Some(_), None) => bail!("name the scraper"),
+                (Some(action), Some(name)) => {
+                    let enabled = action == ScraperAction::Enable;
+                    client.request(
+                        reqwest::Method::PATCH,
+                        &format!("/weir/v1/scrapers/{name}"),
+                        Some(json!({"enabled": enabled})),
+                    )?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Targets { unhealthy } => {

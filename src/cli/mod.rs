@@ -245,8 +245,13 @@ enum Command {
     },
     /// Show daemon statistics (tasks, sinks, config status).
     Stats,
-    /// List scrapers and their state.
-    Scrapers,
+    /// List scrapers, or enable or disable one (kept across restarts).
+    Scrapers {
+        /// enable or disable.
+        action: Option<ScraperAction>,
+        /// Scraper name.
+        name: Option<String>,
+    },
     /// List scrape targets.
     Targets {
         /// Only targets that are not healthy.
@@ -258,7 +263,7 @@ enum Command {
         /// Scraper name.
         name: String,
     },
-    /// List discoverers, or enable, disable or refresh one.
+    /// List discoverers, or enable, disable (kept across restarts) or refresh one.
     Discoverers {
         /// enable, disable or refresh.
         action: Option<DiscovererAction>,
@@ -335,6 +340,15 @@ pub enum ListKind {
     Tasks,
     /// Templates.
     Templates,
+}
+
+/// Scraper actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScraperAction {
+    /// Enable.
+    Enable,
+    /// Disable.
+    Disable,
 }
 
 /// Discoverer actions.

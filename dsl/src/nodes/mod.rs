@@ -265,4 +265,48 @@ impl NodeSpec {
             NodeSpec::CiOut(_) => "ci_out",
         }
     }
+
+    /// Why Kapacitor refuses to start a task with this node, if it does: one of its lambdas
+    /// applies an operator to constants whose types have none (`eval(lambda: 10 + 0.5)`), in
+    /// Kapacitor's words. The script compiles (warning W610) and the task fails when enabled.
+    pub fn start_error(&self) -> Option<String> {
+        let indexed = |lambdas: &[crate::Lambda]| {
+            lambdas.iter().enumerate().find_map(|(idx, lambda)| {
+                let error = lambda.start_error()?;
+                Some(format!("Failed to compile {idx} expression: {error}"))
+            })
+        };
+        match self {
+            NodeSpec::Eval(spec) => indexed(&spec.expressions),
+            NodeSpec::Combine(spec) => indexed(&spec.expressions),
+            NodeSpec::From(spec) => {
+                let error = spec.where_.as_ref()?.start_error()?;
+                Some(format!("Failed to compile from expression: {error}"))
+            }
+            NodeSpec::Where(spec) => {
+                let error = spec.predicate.start_error()?;
+                Some(format!(
+                    "Failed to compile expression in where clause: {error}"
+                ))
+            }
+            NodeSpec::StateCount(spec) => spec.predicate.start_error(),
+            NodeSpec::StateDuration(spec) => spec.predicate.start_error(),
+            NodeSpec::Alert(spec) => [
+                ("info", &spec.info),
+                ("warn", &spec.warn),
+                ("crit", &spec.crit),
+                ("infoReset", &spec.info_reset),
+                ("warnReset", &spec.warn_reset),
+                ("critReset", &spec.crit_reset),
+            ]
+            .into_iter()
+            .find_map(|(level, lambda)| {
+                let error = lambda.as_ref()?.start_error()?;
+                Some(format!(
+                    "Failed to compile stateful expression for {level}: {error}"
+                ))
+            }),
+            _ => None,
+        }
+    }
 }

@@ -181,7 +181,12 @@ impl Aggregate {
         let values: Vec<(usize, &FieldValue)> = points
             .iter()
             .enumerate()
-            .filter_map(|(idx, point)| point.fields.get(&self.field).map(|value| (idx, value)))
+            .filter_map(|(idx, point)| {
+                point
+                    .fields
+                    .get(self.field.as_str())
+                    .map(|value| (idx, value))
+            })
             .collect();
         let all_int = values
             .iter()
@@ -348,14 +353,18 @@ impl Aggregate {
                 )
             }
             AggregateFunction::Distinct => {
-                let mut distinct: Vec<FieldValue> = Vec::new();
-                for (_, value) in &values {
-                    if !distinct.iter().any(|seen| seen == *value) {
-                        distinct.push((*value).clone());
+                // Kapacitor (InfluxQL's distinct reducer) keeps the first point of each value
+                // and emits them ordered by that point's time, equal times by value.
+                let mut distinct: Vec<(i64, FieldValue)> = Vec::new();
+                for (idx, value) in &values {
+                    let time = points[*idx].time;
+                    match distinct.iter_mut().find(|(_, seen)| seen == *value) {
+                        Some(first) => first.0 = first.0.min(time),
+                        None => distinct.push((time, (*value).clone())),
                     }
                 }
-                distinct.sort_by(compare_fields);
-                Reduced::Distinct(distinct)
+                distinct.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| compare_fields(&a.1, &b.1)));
+                Reduced::Distinct(distinct.into_iter().map(|(_, value)| value).collect())
             }
             other => return Err(format!("{} is not an aggregate", other.name())),
         };
@@ -373,7 +382,7 @@ impl Aggregate {
 
     fn value_point(&self, name: &str, group: &Group, time: i64, value: FieldValue) -> Point {
         let mut fields = Fields::new();
-        fields.insert(self.as_.clone(), value);
+        fields.insert(self.as_.as_str().into(), value);
         Point {
             name: name.into(),
             tags: group.tags.clone(),
@@ -401,7 +410,7 @@ impl Aggregate {
         let (mut n, mut missing, mut float_sum, mut int_sum, mut all_int) =
             (0, 0, 0.0, 0_i64, true);
         for point in points {
-            match point.fields.get(&self.field) {
+            match point.fields.get(self.field.as_str()) {
                 Some(FieldValue::Float(value)) => {
                     float_sum += value;
                     all_int = false;
@@ -456,7 +465,7 @@ impl Aggregate {
         }
         if points
             .iter()
-            .any(|point| !point.fields.contains_key(&self.field))
+            .any(|point| !point.fields.contains_key(self.field.as_str()))
         {
             ctx.error(format!(
                 "field {} missing from point, point skipped",
@@ -483,8 +492,8 @@ impl Aggregate {
                 let Some(mut point) = points.into_iter().nth(idx) else {
                     return;
                 };
-                if let Some(value) = point.fields.remove(&self.field) {
-                    point.fields.insert(self.as_.clone(), value);
+                if let Some(value) = point.fields.remove(self.field.as_str()) {
+                    point.fields.insert(self.as_.as_str().into(), value);
                 }
                 point.name = name.into();
                 if !self.use_point_times {
@@ -507,12 +516,12 @@ impl Aggregate {
                         let source = points.get(idx)?;
                         let mut tags: Tags = group.tags.clone();
                         let mut fields = Fields::new();
-                        fields.insert(self.as_.clone(), value);
+                        fields.insert(self.as_.as_str().into(), value);
                         for name in extra {
                             if let Some(tag) = source.tags.get(name) {
                                 tags.insert(name.clone(), tag.clone());
-                            } else if let Some(field) = source.fields.get(name) {
-                                fields.insert(name.clone(), field.clone());
+                            } else if let Some(field) = source.fields.get(name.as_str()) {
+                                fields.insert(name.as_str().into(), field.clone());
                             }
                         }
                         let time = if self.use_point_times {
@@ -555,7 +564,7 @@ impl Aggregate {
         group: &Group,
         point: &Point,
     ) -> Result<Option<Point>, String> {
-        let Some(value) = point.fields.get(&self.field) else {
+        let Some(value) = point.fields.get(self.field.as_str()) else {
             return Err(format!(
                 "field {} missing from point, point skipped",
                 self.field

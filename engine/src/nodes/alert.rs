@@ -464,7 +464,7 @@ impl Alert {
         }
         let mut set = |name: &Option<String>, value: FieldValue| {
             if let Some(name) = name {
-                point.fields.insert(name.clone(), value);
+                point.fields.insert(name.as_str().into(), value);
             }
         };
         set(

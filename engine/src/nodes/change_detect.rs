@@ -49,11 +49,15 @@ impl ChangeDetect {
     ) -> bool {
         let mut changed = false;
         for field in watched {
-            let Some(value) = current.get(field) else {
+            let Some(value) = current.get(field.as_str()) else {
                 ctx.error(format!("changeDetect: expected field {field} not found"));
                 continue;
             };
-            if previous.as_ref().and_then(|fields| fields.get(field)) != Some(value) {
+            if previous
+                .as_ref()
+                .and_then(|fields| fields.get(field.as_str()))
+                != Some(value)
+            {
                 changed = true;
                 break;
             }
@@ -62,7 +66,9 @@ impl ChangeDetect {
             *previous = Some(
                 watched
                     .iter()
-                    .filter_map(|field| Some((field.clone(), current.get(field)?.clone())))
+                    .filter_map(|field| {
+                        Some((field.as_str().into(), current.get(field.as_str())?.clone()))
+                    })
                     .collect(),
             );
         }
@@ -141,7 +147,7 @@ mod tests {
         if let Message::Point(TaskPoint { point, .. }) = &mut message {
             point.fields = fields
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
+                .map(|(k, v)| ((*k).into(), v.clone()))
                 .collect();
         }
         message

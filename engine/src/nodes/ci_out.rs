@@ -73,23 +73,25 @@ impl CiOut {
                 }
             }
             for (name, value) in &point.fields {
-                observation.config.insert(name.clone(), config_text(value));
+                observation
+                    .config
+                    .insert(name.to_string(), config_text(value));
             }
             return Ok(observation);
         }
         for name in &self.spec.config {
             if let Some(value) = point.tags.get(name) {
                 observation.config.insert(name.clone(), value.clone());
-            } else if let Some(value) = point.fields.get(name) {
+            } else if let Some(value) = point.fields.get(name.as_str()) {
                 observation.config.insert(name.clone(), config_text(value));
             }
         }
         for (name, value) in &point.fields {
-            if self.spec.config.contains(name) {
+            if self.spec.config.iter().any(|config| config == name) {
                 continue;
             }
             if let Some(metric) = metric_value(value) {
-                observation.metrics.insert(name.clone(), metric);
+                observation.metrics.insert(name.to_string(), metric);
             }
         }
         Ok(observation)
@@ -147,9 +149,9 @@ mod tests {
                 name: "node_uname_info".into(),
                 tags,
                 fields: [
-                    ("value".to_string(), FieldValue::Float(1.0)),
-                    ("cpus".to_string(), FieldValue::Int(4)),
-                    ("arch".to_string(), FieldValue::String("x86_64".into())),
+                    ("value".into(), FieldValue::Float(1.0)),
+                    ("cpus".into(), FieldValue::Int(4)),
+                    ("arch".into(), FieldValue::String("x86_64".into())),
                 ]
                 .into(),
                 time,

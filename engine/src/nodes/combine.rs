@@ -196,13 +196,16 @@ impl Combine {
 
     /// Merge the members of one combination into a point.
     fn merge(&self, buffer: &GroupBuffer, set: &[usize]) -> Point {
-        let mut fields = Fields::new();
-        let mut tags = Tags::new();
+        let mut fields = crate::vec_map::VecMap::new();
+        let mut tags = crate::vec_map::VecMap::new();
         for (member, &point_idx) in set.iter().enumerate() {
             let point = &buffer.points[point_idx];
             let prefix = format!("{}{}", self.names[member], self.delimiter);
             for (field, value) in &point.fields {
-                fields.insert(format!("{prefix}{field}"), value.clone());
+                fields.insert(
+                    compact_str::format_compact!("{prefix}{field}"),
+                    value.clone(),
+                );
             }
             for (tag, value) in &point.tags {
                 if buffer.group.tags.contains_key(tag) {
@@ -214,8 +217,8 @@ impl Combine {
         }
         Point {
             name: buffer.name.clone(),
-            tags,
-            fields,
+            tags: Tags::from(tags),
+            fields: Fields::from(fields),
             time: go_round(buffer.points[set[0]].time, self.tolerance),
         }
     }
@@ -291,7 +294,7 @@ mod tests {
             point: Point {
                 name: "latency".into(),
                 tags,
-                fields: [("value".to_string(), FieldValue::Float(value))].into(),
+                fields: [("value".into(), FieldValue::Float(value))].into(),
                 time: millis * 1_000_000,
             },
             group: group.clone(),

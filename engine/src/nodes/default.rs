@@ -27,8 +27,8 @@ impl Default {
 
     fn apply(&self, point: &mut Point) {
         for (name, value) in &self.fields {
-            if !point.fields.contains_key(name) {
-                point.fields.insert(name.clone(), value.clone());
+            if !point.fields.contains_key(name.as_str()) {
+                point.fields.insert(name.as_str().into(), value.clone());
             }
         }
         for (name, value) in &self.tags {

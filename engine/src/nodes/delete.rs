@@ -19,7 +19,7 @@ impl Delete {
 
     fn apply(&self, point: &mut Point) {
         for field in &self.spec.fields {
-            point.fields.remove(field);
+            point.fields.remove(field.as_str());
         }
         for tag in &self.spec.tags {
             point.tags.remove(tag);

@@ -32,7 +32,7 @@ impl Derivative {
     ) -> Result<Option<Point>, NodeError> {
         let value = point
             .fields
-            .get(&spec.field)
+            .get(spec.field.as_str())
             .and_then(FieldValue::as_f64)
             .ok_or_else(|| {
                 NodeError(format!(
@@ -55,7 +55,8 @@ impl Derivative {
             return Ok(None);
         }
         let mut out = point.clone();
-        out.fields.insert(spec.as_.clone(), FieldValue::Float(rate));
+        out.fields
+            .insert(spec.as_.as_str().into(), FieldValue::Float(rate));
         Ok(Some(out))
     }
 }

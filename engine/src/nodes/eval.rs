@@ -50,7 +50,8 @@ impl Eval {
             Some(kept) if kept.is_empty() => std::mem::take(&mut point.fields),
             _ => Fields::new(),
         };
-        let mut result_fields: Vec<(String, FieldValue)> = Vec::with_capacity(results.len());
+        let mut result_fields: Vec<(crate::point::Name, FieldValue)> =
+            Vec::with_capacity(results.len());
         for (name, value) in results {
             if spec.tags.contains(&name) {
                 match value {
@@ -69,18 +70,18 @@ impl Eval {
             let Some(field) = value_to_field(value) else {
                 return Err(NodeError(format!("result {name} has no field type")));
             };
-            result_fields.push((name, field));
+            result_fields.push((name.into(), field));
         }
         match &spec.keep {
             Some(kept) if !kept.is_empty() => {
                 for name in kept {
                     let value = match result_fields.iter().find(|(key, _)| key == name) {
                         Some((_, value)) => value.clone(),
-                        None => point.fields.get(name).cloned().ok_or_else(|| {
+                        None => point.fields.get(name.as_str()).cloned().ok_or_else(|| {
                             NodeError(format!("cannot keep field {name}: it does not exist"))
                         })?,
                     };
-                    new_fields.insert(name.clone(), value);
+                    new_fields.insert(name.as_str().into(), value);
                 }
             }
             _ => new_fields.extend(result_fields),
@@ -174,7 +175,11 @@ mod tests {
             false,
         );
         assert_eq!(errors, 0);
-        let fields: Vec<&str> = point(&out[0]).fields.keys().map(String::as_str).collect();
+        let fields: Vec<&str> = point(&out[0])
+            .fields
+            .keys()
+            .map(|key| key.as_str())
+            .collect();
         assert_eq!(fields, vec!["double"]);
         assert_eq!(float(&out[0], "double"), 5.0);
     }

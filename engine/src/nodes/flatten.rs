@@ -52,7 +52,7 @@ impl Flatten {
 
     /// Kapacitor's `flatten(points)`.
     fn flatten(&self, points: &[Point], ctx: &mut Context<'_>) -> Fields {
-        let mut fields = Fields::new();
+        let mut fields = crate::vec_map::VecMap::new();
         let mut prefix = String::new();
         'points: for point in points {
             prefix.clear();
@@ -77,10 +77,10 @@ impl Flatten {
                     }
                     name.push_str(field);
                 }
-                fields.insert(name, value.clone());
+                fields.insert(name.into(), value.clone());
             }
         }
-        fields
+        Fields::from(fields)
     }
 
     /// Kapacitor's `addPoint`: buffer `point`; when the time moves on, the flattened fields
@@ -216,8 +216,8 @@ mod tests {
                 name: "disk".into(),
                 tags,
                 fields: [
-                    ("used".to_string(), FieldValue::Int(used)),
-                    ("free".to_string(), FieldValue::Int(100 - used)),
+                    ("used".into(), FieldValue::Int(used)),
+                    ("free".into(), FieldValue::Int(100 - used)),
                 ]
                 .into(),
                 time: millis * MS,

@@ -117,14 +117,14 @@ impl Join {
         })
     }
 
-    fn prefixed(&self, member: usize, field: &str) -> String {
-        format!("{}{}{}", self.prefixes[member], self.delimiter, field)
+    fn prefixed(&self, member: usize, field: &str) -> crate::point::Name {
+        compact_str::format_compact!("{}{}{}", self.prefixes[member], self.delimiter, field)
     }
 
     /// Joined fields of one row; `None` when an absent member cannot be filled.
     fn join_fields(&self, members: &[Option<&Fields>]) -> Option<Fields> {
         let first = members.iter().flatten().next()?;
-        let mut fields = Fields::new();
+        let mut fields = crate::vec_map::VecMap::new();
         for (idx, member) in members.iter().enumerate() {
             match (member, &self.fill) {
                 (Some(member_fields), _) => {
@@ -146,7 +146,7 @@ impl Join {
                 }
             }
         }
-        Some(fields)
+        Some(Fields::from(fields))
     }
 
     fn emit_set(&self, set: JoinSet, ctx: &mut Context<'_>) {

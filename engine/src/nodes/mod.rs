@@ -408,7 +408,7 @@ pub(crate) mod test_support {
             point: Point {
                 name: "m".into(),
                 tags,
-                fields: [("value".to_string(), FieldValue::Float(value))].into(),
+                fields: [("value".into(), FieldValue::Float(value))].into(),
                 time: secs * 1_000_000_000,
             },
             group: group.clone(),
@@ -428,7 +428,7 @@ pub(crate) mod test_support {
                     Point {
                         name: "m".into(),
                         tags,
-                        fields: [("value".to_string(), FieldValue::Float(*value))].into(),
+                        fields: [("value".into(), FieldValue::Float(*value))].into(),
                         time: secs * 1_000_000_000,
                     }
                 })

@@ -507,7 +507,7 @@ mod tests {
     fn row(time: i64, value: f64) -> (i64, Fields) {
         (
             time,
-            Fields::from([("value".to_owned(), FieldValue::Float(value))]),
+            Fields::from([("value".into(), FieldValue::Float(value))]),
         )
     }
 

@@ -60,7 +60,7 @@ impl StateCount {
                 };
                 point
                     .fields
-                    .insert(self.as_.clone(), FieldValue::Int(value));
+                    .insert(self.as_.as_str().into(), FieldValue::Int(value));
                 true
             }
             Err(error) => {

@@ -64,7 +64,7 @@ impl StateDuration {
                 };
                 point
                     .fields
-                    .insert(self.as_.clone(), FieldValue::Float(value));
+                    .insert(self.as_.as_str().into(), FieldValue::Float(value));
                 true
             }
             Err(error) => {

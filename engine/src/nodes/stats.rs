@@ -110,7 +110,7 @@ impl Stats {
                 point: Point {
                     name: MEASUREMENT.into(),
                     tags: group.tags.clone(),
-                    fields: [(EMITTED.to_owned(), FieldValue::Int(emitted))].into(),
+                    fields: [(EMITTED.into(), FieldValue::Int(emitted))].into(),
                     time,
                 },
                 group: group.clone(),

@@ -152,7 +152,7 @@ pub fn parse_query(body: &[u8]) -> Result<Vec<QuerySeries>, String> {
                     .ok_or_else(|| {
                         format!("series {:?}: a row without an integer time", series.name)
                     })?;
-                let mut fields = Fields::new();
+                let mut fields = Vec::with_capacity(series.columns.len());
                 for (column, value) in series.columns.iter().zip(&row) {
                     if column == "time" {
                         continue;
@@ -164,10 +164,10 @@ pub fn parse_query(body: &[u8]) -> Result<Vec<QuerySeries>, String> {
                         _ => None,
                     };
                     if let Some(value) = value {
-                        fields.insert(column.clone(), value);
+                        fields.push((column.as_str().into(), value));
                     }
                 }
-                rows.push((time, fields));
+                rows.push((time, fields.into_iter().collect::<Fields>()));
             }
             all.push(QuerySeries {
                 name: series.name,

@@ -287,7 +287,7 @@ pub fn parse_query_range(body: &[u8]) -> Result<Vec<QuerySeries>, String> {
                 let nanos = (seconds * 1000.0).round() as i64 * 1_000_000;
                 rows.push((
                     nanos,
-                    Fields::from([("value".to_owned(), FieldValue::Float(value))]),
+                    Fields::from([("value".into(), FieldValue::Float(value))]),
                 ));
             }
             Ok(QuerySeries { name, tags, rows })

@@ -210,7 +210,7 @@ mod tests {
                 .collect::<Tags>(),
             fields: fields
                 .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
+                .map(|(k, v)| ((*k).into(), v))
                 .collect::<Fields>(),
             time,
         }

@@ -157,6 +157,60 @@ impl Recordings {
         Ok(recording)
     }
 
+    /// Register a recording its caller fills (`record batch`, `record query`): listed as
+    /// running until [`Recordings::finish`] stores its data or its error.
+    pub fn create(
+        &self,
+        id: &str,
+        kind: &str,
+        task: &str,
+        date: &str,
+    ) -> Result<Recording, RecordingError> {
+        if self.get(id)?.is_some() {
+            return Err(RecordingError::Exists(id.to_owned()));
+        }
+        let recording = Recording {
+            id: id.to_owned(),
+            kind: kind.to_owned(),
+            task: task.to_owned(),
+            size: 0,
+            date: date.to_owned(),
+            error: String::new(),
+            status: "running".into(),
+        };
+        self.save(&recording, &[])?;
+        Ok(recording)
+    }
+
+    /// Store what a recording made with [`Recordings::create`] got: its data (finished) or
+    /// why it failed.
+    pub fn finish(
+        &self,
+        mut recording: Recording,
+        result: Result<Vec<u8>, String>,
+    ) -> Result<(), RecordingError> {
+        let data = match result {
+            Ok(data) if data.len() > MAX_RECORDING_BYTES => {
+                recording.status = "failed".into();
+                recording.error = format!(
+                    "the recording passed {MAX_RECORDING_BYTES} bytes: record a shorter range"
+                );
+                Vec::new()
+            }
+            Ok(data) => {
+                recording.status = "finished".into();
+                data
+            }
+            Err(error) => {
+                recording.status = "failed".into();
+                recording.error = error;
+                Vec::new()
+            }
+        };
+        recording.size = data.len() as u64;
+        self.save(&recording, &data)
+    }
+
     fn save(&self, recording: &Recording, data: &[u8]) -> Result<(), RecordingError> {
         self.lock().execute(
             "INSERT OR REPLACE INTO recordings (id, type, task, date, status, error, data)
@@ -332,6 +386,32 @@ impl Recordings {
     }
 }
 
+/// Append one run of a batch recording: `# query=N run=NS precision=ns` (N: the position of
+/// the task's `query` node) and the rows the run returned, the format
+/// `weir_engine::parse_batch_recording` reads.
+pub fn encode_batch_run(
+    out: &mut Vec<u8>,
+    query: usize,
+    run_time: i64,
+    points: &[weir_engine::Point],
+) {
+    out.extend_from_slice(format!("# query={query} run={run_time} precision=ns\n").as_bytes());
+    encode_points(out, points, Precision::Nanoseconds);
+}
+
+/// Append points of a stream recording under their database and retention policy.
+pub fn encode_stream(
+    out: &mut Vec<u8>,
+    database: &str,
+    retention_policy: &str,
+    points: &[weir_engine::Point],
+) {
+    out.extend_from_slice(
+        format!("# db={database} rp={retention_policy} precision=ns\n").as_bytes(),
+    );
+    encode_points(out, points, Precision::Nanoseconds);
+}
+
 fn row_recording(row: &rusqlite::Row<'_>) -> rusqlite::Result<Recording> {
     Ok(Recording {
         id: row.get(0)?,
@@ -392,5 +472,57 @@ mod tests {
         assert_eq!(reopened.list().unwrap().len(), 1);
         reopened.delete("r1").unwrap();
         assert!(reopened.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn batch_runs_are_stored_and_read_back_run_by_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let recordings = Recordings::open(dir.path()).unwrap();
+        let recording = recordings.create("b1", "batch", "t", "d").unwrap();
+        assert!(recordings.create("b1", "batch", "t", "d").is_err());
+        assert_eq!(recordings.get("b1").unwrap().unwrap().status, "running");
+        let mut data = Vec::new();
+        encode_batch_run(
+            &mut data,
+            0,
+            100,
+            &batch("db", &[(1.0, 50), (2.0, 60)]).points,
+        );
+        encode_batch_run(&mut data, 1, 200, &[]);
+        encode_batch_run(&mut data, 0, 200, &batch("db", &[(3.0, 150)]).points);
+        recordings.finish(recording, Ok(data)).unwrap();
+        let done = recordings.get("b1").unwrap().unwrap();
+        assert_eq!(
+            (done.status.as_str(), done.kind.as_str()),
+            ("finished", "batch")
+        );
+        let text = String::from_utf8(recordings.data("b1").unwrap().unwrap()).unwrap();
+        let runs = weir_engine::parse_batch_recording(&text).unwrap().unwrap();
+        let shape: Vec<(usize, i64, Vec<i64>)> = runs
+            .iter()
+            .map(|run| {
+                (
+                    run.query,
+                    run.run_time,
+                    run.points.iter().map(|p| p.time).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (0, 100, vec![50, 60]),
+                (1, 200, vec![]),
+                (0, 200, vec![150])
+            ]
+        );
+        let failed = recordings.create("b2", "batch", "t", "d").unwrap();
+        recordings
+            .finish(failed, Err("query failed: no source".into()))
+            .unwrap();
+        let failed = recordings.get("b2").unwrap().unwrap();
+        assert_eq!(failed.status, "failed");
+        assert_eq!(failed.error, "query failed: no source");
+        assert_eq!(recordings.data("b2").unwrap(), None);
     }
 }

@@ -1,6 +1,8 @@
 //! The embedded store (one SQLite file under `data_dir`): task and template definitions
-//! and their enabled state, so that a restart brings every task back as it was.
+//! and their enabled state, so that a restart brings every task back as it was; and the
+//! run-time enable/disable of scrapers and discovery sources (their switches).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -84,6 +86,13 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS switches (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    modified TEXT NOT NULL,
+    PRIMARY KEY (kind, name)
 );
 CREATE TABLE IF NOT EXISTS templates (
     id TEXT PRIMARY KEY,
@@ -233,6 +242,41 @@ impl Store {
         Ok(rows)
     }
 
+    /// Record that the scraper or discovery source `name` was turned on or off at run time
+    /// (`kind` is `scraper` or `discoverer`); `modified` is RFC 3339.
+    pub fn put_switch(
+        &self,
+        kind: &str,
+        name: &str,
+        enabled: bool,
+        modified: &str,
+    ) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT OR REPLACE INTO switches (kind, name, enabled, modified) VALUES (?1, ?2, ?3, ?4)",
+            params![kind, name, enabled, modified],
+        )?;
+        Ok(())
+    }
+
+    /// Forget a switch (the config decides again); whether there was one.
+    pub fn delete_switch(&self, kind: &str, name: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().execute(
+            "DELETE FROM switches WHERE kind = ?1 AND name = ?2",
+            params![kind, name],
+        )? > 0)
+    }
+
+    /// Every switch of a kind: name → enabled, ordered by name.
+    pub fn switches(&self, kind: &str) -> Result<BTreeMap<String, bool>, StoreError> {
+        let connection = self.lock();
+        let mut statement =
+            connection.prepare("SELECT name, enabled FROM switches WHERE kind = ?1")?;
+        let rows = statement
+            .query_map(params![kind], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<BTreeMap<String, bool>, _>>()?;
+        Ok(rows)
+    }
+
     /// Delete a template; whether it existed.
     pub fn delete_template(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self
@@ -336,6 +380,30 @@ mod tests {
         assert!(store.delete_task("a").unwrap());
         assert!(!store.delete_task("a").unwrap());
         assert_eq!(store.task("b").unwrap(), Some(task("b")));
+    }
+
+    #[test]
+    fn switches_are_kept_per_kind_and_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.put_switch("scraper", "a", false, "t1").unwrap();
+        store.put_switch("discoverer", "a", true, "t1").unwrap();
+        store.put_switch("scraper", "a", true, "t2").unwrap();
+        store.put_switch("scraper", "b", false, "t2").unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let scrapers = store.switches("scraper").unwrap();
+        assert_eq!(
+            scrapers,
+            BTreeMap::from([("a".to_owned(), true), ("b".to_owned(), false)])
+        );
+        assert_eq!(
+            store.switches("discoverer").unwrap(),
+            BTreeMap::from([("a".to_owned(), true)])
+        );
+        assert!(store.delete_switch("scraper", "b").unwrap());
+        assert!(!store.delete_switch("scraper", "b").unwrap());
+        assert_eq!(store.switches("scraper").unwrap().len(), 1);
     }
 
     #[test]
