@@ -330,7 +330,7 @@
       </dl>
       ${scraper.error ? `<p class="error">${esc(scraper.error)}</p>` : ''}
       <div class="actions">
-        <button type="button" class="primary" data-action="collect" data-name="${esc(name)}" data-key="collect:${esc(name)}">Collect now</button>
+        <button type="button" class="primary" data-action="collect" data-name="${esc(name)}" data-key="collect:${esc(name)}"${scraper.enabled ? '' : ' disabled title="A disabled scraper collects nothing: enable it first"'}>Collect now</button>
         <button type="button" data-action="toggle-scraper" data-name="${esc(name)}" data-enabled="${scraper.enabled}" data-key="toggle:${esc(name)}">${scraper.enabled ? 'Disable' : 'Enable'}</button>
       </div>
       ${resultHtml(key)}
