@@ -868,13 +868,14 @@
             <td class="num">${fmtNumber(s.queued_points)}</td><td class="num">${fmtNumber(s.queued_bytes)}</td><td>${s.oldest_queued_age_seconds == null ? '–' : seconds(s.oldest_queued_age_seconds)}</td>
             <td class="num">${fmtNumber(s.written)}</td><td class="num">${fmtNumber(s.dropped)}</td><td class="num">${fmtNumber(s.retried)}</td><td class="wrap error">${esc(s.last_error || '')}</td></tr>`).join('')
           || '<tr><td colspan="9" class="muted">No sinks are configured.</td></tr>'}</tbody></table>`);
-        const rejected = status.state === 'rejected';
+        const rejected = status.last_rejected || (status.state === 'rejected'
+          ? { at: status.at, reason: status.reason, source: status.source } : null);
         patch($('#config-status'), `<dl class="facts">
           <dt>Running revision</dt><dd data-field="running-revision">${fmtNumber(status.running_revision)}</dd>
           <dt>From</dt><dd><code>${esc(status.source)}</code></dd>
           <dt>Last load</dt><dd>${badge(status.state)} ${timeEl(status.at)}</dd>
-          ${rejected ? `<dt>Last rejected</dt><dd class="error" data-field="rejected-reason"><pre>${esc(status.reason)}</pre><span class="muted">revision ${fmtNumber(status.running_revision)} keeps running</span></dd>`
-            : '<dt>Last rejected</dt><dd class="muted">none since the running config was applied</dd>'}
+          ${rejected ? `<dt>Last rejected</dt><dd class="error" data-field="rejected-reason">${timeEl(rejected.at)} <code>${esc(rejected.source)}</code><pre>${esc(rejected.reason)}</pre><span class="muted">${status.state === 'rejected' ? `revision ${fmtNumber(status.running_revision)} keeps running` : `revision ${fmtNumber(status.running_revision)} was applied since`}</span></dd>`
+            : '<dt>Last rejected</dt><dd class="muted">none since weir started</dd>'}
           <dt>Warnings</dt><dd>${(status.warnings || []).map(esc).join('<br>') || '–'}</dd></dl>`);
         $('#sinks-error').textContent = '';
       },

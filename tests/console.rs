@@ -870,8 +870,9 @@ fn sinks_and_config_page_shows_queues_and_the_rejected_config() {
     assert_eq!(row[1], "disk", "{row}");
 
     // A broken config is rejected; the page names the reason and the revision that runs.
-    let broken = std::fs::read_to_string(&weir.config)
-        .expect("config")
+    let good = std::fs::read_to_string(&weir.config).expect("config");
+    let broken = good
+        .clone()
         .replace("flush-interval = \"100ms\"", "flush-interval = ");
     std::fs::write(&weir.config, broken).expect("write config");
     let (status, body) =
@@ -889,4 +890,24 @@ fn sinks_and_config_page_shows_queues_and_the_rejected_config() {
         Some("1")
     );
     browser.screenshot("sinks-config");
+
+    // A good config applied afterwards runs, and the rejected one stays on the page.
+    std::fs::write(&weir.config, good).expect("write config");
+    let (status, body) =
+        http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).expect("reload");
+    assert_eq!(status, 200, "{body}");
+    // (weir also reloads by itself when the file changes: a later revision than 2 may run.)
+    let revision = browser.wait_text(
+        "#config-status [data-field=\"running-revision\"]",
+        "the applied revision",
+        |t| t.parse::<u64>().is_ok_and(|revision| revision >= 2),
+    );
+    browser.wait_text(
+        "#config-status [data-field=\"rejected-reason\"]",
+        "the rejected config after a good one",
+        |t| {
+            t.contains("weir.toml:")
+                && t.contains(&format!("revision {revision} was applied since"))
+        },
+    );
 }
