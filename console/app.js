@@ -94,8 +94,9 @@
     return Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1971 ? null : date;
   }
 
-  function ageText(date, now = Date.now()) {
+  function ageText(date, now = Date.now(), due = false) {
     let seconds = Math.round((now - date.getTime()) / 1000);
+    if (due && seconds >= 0) return 'due now';
     const future = seconds < 0;
     seconds = Math.abs(seconds);
     let text;
@@ -107,16 +108,16 @@
   }
 
   // An elapsed age that ticks every second, with the exact time on hover and for readers.
-  function timeEl(value, field = '', none = 'never') {
+  function timeEl(value, field = '', none = 'never', due = false) {
     const date = parseTime(value);
     if (!date) return `<span class="muted" data-field="${esc(field)}">${esc(none)}</span>`;
     const exact = `${date.toLocaleString()} (${date.toISOString()})`;
-    return `<time class="age" data-field="${esc(field)}" datetime="${date.toISOString()}" title="${esc(exact)}">${ageText(date)}</time>`;
+    return `<time class="age" data-field="${esc(field)}"${due ? ' data-due' : ''} datetime="${date.toISOString()}" title="${esc(exact)}">${ageText(date, Date.now(), due)}</time>`;
   }
 
   setInterval(() => {
     const now = Date.now();
-    for (const el of $$('time.age')) el.textContent = ageText(new Date(el.getAttribute('datetime')), now);
+    for (const el of $$('time.age')) el.textContent = ageText(new Date(el.getAttribute('datetime')), now, el.hasAttribute('data-due'));
   }, 1000);
 
   const STATE_LABELS = {
@@ -320,7 +321,7 @@
       <dl class="facts">
         <dt>Targets</dt><dd>${fmtNumber(scraper.targets)} (${fmtNumber(scraper.targets_up)} up, ${fmtNumber(scraper.circuits_open)} circuit open)</dd>
         <dt>Last collection</dt><dd>${timeEl(scraper.last_collection, 'last-collection')}</dd>
-        <dt>Next scheduled</dt><dd>${scraper.enabled ? timeEl(scraper.next_collection, 'next-collection', 'not scheduled') : '<span class="muted">not scheduled (disabled)</span>'}</dd>
+        <dt>Next scheduled</dt><dd>${scraper.enabled ? timeEl(scraper.next_collection, 'next-collection', 'not scheduled', true) : '<span class="muted">not scheduled (disabled)</span>'}</dd>
         <dt>Interval</dt><dd>every ${esc(scraper.scrape_interval)}, timeout ${esc(scraper.scrape_timeout)}</dd>
         <dt>Samples</dt><dd>${fmtNumber(scraper.samples_per_interval)} per interval</dd>
         <dt>Errors</dt><dd data-field="errors">${fmtNumber(scraper.errors_total)} of ${fmtNumber(scraper.scrapes_total)} scrapes${scraper.parse_errors_total ? `, ${fmtNumber(scraper.parse_errors_total)} malformed lines` : ''}</dd>
@@ -355,7 +356,7 @@
       <dl class="facts">
         <dt>Targets</dt><dd>${fmtNumber(source.targets)}</dd>
         <dt>Last refresh</dt><dd>${timeEl(source.last_refresh, 'last-refresh')}${source.last_refresh_seconds != null ? ` <span class="muted">(took ${seconds(source.last_refresh_seconds)})</span>` : ''}</dd>
-        <dt>Next refresh</dt><dd>${timeEl(source.next_refresh, 'next-refresh', 'not scheduled')}</dd>
+        <dt>Next refresh</dt><dd>${timeEl(source.next_refresh, 'next-refresh', 'not scheduled', true)}</dd>
         <dt>Errors</dt><dd>${fmtNumber(source.error_count)}${source.consecutive_failures ? `, ${fmtNumber(source.consecutive_failures)} in a row` : ''}</dd>
         <dt>CIs</dt><dd>${ciCount === undefined ? '<span class="muted">none</span>' : fmtNumber(ciCount)}</dd>
         ${watch ? `<dt>Watch</dt><dd>${esc(watch.mode)}; last event ${timeEl(watch.last_watch_event)}; last full list ${timeEl(watch.last_reconciliation)} (${fmtNumber(watch.total_corrections)} corrections)</dd>` : ''}

@@ -413,7 +413,26 @@ fn task_page_draws_the_graph_with_counts() {
     })
     .expect("the task saw the points");
 
-    browser.goto(&format!("{}/#/tasks/cpu_mean", weir.url));
+    // The list shows it with its status and throughput, and links to its page.
+    browser.goto(&format!("{}/#/tasks", weir.url));
+    let cells = || {
+        browser.js(
+            "return Array.from(document.querySelectorAll('#task-rows tr[data-task=cpu_mean] td')).map(td => td.textContent.trim());",
+            vec![],
+        )
+    };
+    let row = eventually(WAIT, || Some(cells()).filter(|row| row[0] == "cpu_mean"))
+        .unwrap_or_else(|| panic!("the task list: {}", cells()));
+    assert_eq!(
+        (&row[1], &row[2], &row[3]),
+        (&json!("stream"), &json!("Enabled"), &json!("yes")),
+        "{row}"
+    );
+    assert!(
+        row[4].as_str().is_some_and(|t| t.ends_with("points/s")),
+        "{row}"
+    );
+    browser.click("#task-rows a[href=\"#/tasks/cpu_mean\"]");
     for node in ["stream0", "from1", "window2", "mean3", "http_out4"] {
         browser.wait_text(
             &format!("#task-graph svg .gnode[data-node=\"{node}\"] .name"),
