@@ -49,6 +49,7 @@
     form.hidden = false;
     $('#login-error').textContent = message || '';
     $('#signout').hidden = true;
+    $('#live').textContent = 'not signed in';
     if (wasHidden) $('#login-user').focus();
   }
 
@@ -93,8 +94,9 @@
     return Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1971 ? null : date;
   }
 
-  function ageText(date, now = Date.now()) {
+  function ageText(date, now = Date.now(), due = false) {
     let seconds = Math.round((now - date.getTime()) / 1000);
+    if (due && seconds >= 0) return 'due now';
     const future = seconds < 0;
     seconds = Math.abs(seconds);
     let text;
@@ -106,16 +108,16 @@
   }
 
   // An elapsed age that ticks every second, with the exact time on hover and for readers.
-  function timeEl(value, field = '', none = 'never') {
+  function timeEl(value, field = '', none = 'never', due = false) {
     const date = parseTime(value);
     if (!date) return `<span class="muted" data-field="${esc(field)}">${esc(none)}</span>`;
     const exact = `${date.toLocaleString()} (${date.toISOString()})`;
-    return `<time class="age" data-field="${esc(field)}" datetime="${date.toISOString()}" title="${esc(exact)}">${ageText(date)}</time>`;
+    return `<time class="age" data-field="${esc(field)}"${due ? ' data-due' : ''} datetime="${date.toISOString()}" title="${esc(exact)}">${ageText(date, Date.now(), due)}</time>`;
   }
 
   setInterval(() => {
     const now = Date.now();
-    for (const el of $$('time.age')) el.textContent = ageText(new Date(el.getAttribute('datetime')), now);
+    for (const el of $$('time.age')) el.textContent = ageText(new Date(el.getAttribute('datetime')), now, el.hasAttribute('data-due'));
   }, 1000);
 
   const STATE_LABELS = {
@@ -319,7 +321,7 @@
       <dl class="facts">
         <dt>Targets</dt><dd>${fmtNumber(scraper.targets)} (${fmtNumber(scraper.targets_up)} up, ${fmtNumber(scraper.circuits_open)} circuit open)</dd>
         <dt>Last collection</dt><dd>${timeEl(scraper.last_collection, 'last-collection')}</dd>
-        <dt>Next scheduled</dt><dd>${scraper.enabled ? timeEl(scraper.next_collection, 'next-collection', 'not scheduled') : '<span class="muted">not scheduled (disabled)</span>'}</dd>
+        <dt>Next scheduled</dt><dd>${scraper.enabled ? timeEl(scraper.next_collection, 'next-collection', 'not scheduled', true) : '<span class="muted">not scheduled (disabled)</span>'}</dd>
         <dt>Interval</dt><dd>every ${esc(scraper.scrape_interval)}, timeout ${esc(scraper.scrape_timeout)}</dd>
         <dt>Samples</dt><dd>${fmtNumber(scraper.samples_per_interval)} per interval</dd>
         <dt>Errors</dt><dd data-field="errors">${fmtNumber(scraper.errors_total)} of ${fmtNumber(scraper.scrapes_total)} scrapes${scraper.parse_errors_total ? `, ${fmtNumber(scraper.parse_errors_total)} malformed lines` : ''}</dd>
@@ -329,7 +331,7 @@
       </dl>
       ${scraper.error ? `<p class="error">${esc(scraper.error)}</p>` : ''}
       <div class="actions">
-        <button type="button" class="primary" data-action="collect" data-name="${esc(name)}" data-key="collect:${esc(name)}">Collect now</button>
+        <button type="button" class="primary" data-action="collect" data-name="${esc(name)}" data-key="collect:${esc(name)}"${scraper.enabled ? '' : ' disabled title="A disabled scraper collects nothing: enable it first"'}>Collect now</button>
         <button type="button" data-action="toggle-scraper" data-name="${esc(name)}" data-enabled="${scraper.enabled}" data-key="toggle:${esc(name)}">${scraper.enabled ? 'Disable' : 'Enable'}</button>
       </div>
       ${resultHtml(key)}
@@ -354,7 +356,7 @@
       <dl class="facts">
         <dt>Targets</dt><dd>${fmtNumber(source.targets)}</dd>
         <dt>Last refresh</dt><dd>${timeEl(source.last_refresh, 'last-refresh')}${source.last_refresh_seconds != null ? ` <span class="muted">(took ${seconds(source.last_refresh_seconds)})</span>` : ''}</dd>
-        <dt>Next refresh</dt><dd>${timeEl(source.next_refresh, 'next-refresh', 'not scheduled')}</dd>
+        <dt>Next refresh</dt><dd>${timeEl(source.next_refresh, 'next-refresh', 'not scheduled', true)}</dd>
         <dt>Errors</dt><dd>${fmtNumber(source.error_count)}${source.consecutive_failures ? `, ${fmtNumber(source.consecutive_failures)} in a row` : ''}</dd>
         <dt>CIs</dt><dd>${ciCount === undefined ? '<span class="muted">none</span>' : fmtNumber(ciCount)}</dd>
         ${watch ? `<dt>Watch</dt><dd>${esc(watch.mode)}; last event ${timeEl(watch.last_watch_event)}; last full list ${timeEl(watch.last_reconciliation)} (${fmtNumber(watch.total_corrections)} corrections)</dd>` : ''}
@@ -867,13 +869,14 @@
             <td class="num">${fmtNumber(s.queued_points)}</td><td class="num">${fmtNumber(s.queued_bytes)}</td><td>${s.oldest_queued_age_seconds == null ? '–' : seconds(s.oldest_queued_age_seconds)}</td>
             <td class="num">${fmtNumber(s.written)}</td><td class="num">${fmtNumber(s.dropped)}</td><td class="num">${fmtNumber(s.retried)}</td><td class="wrap error">${esc(s.last_error || '')}</td></tr>`).join('')
           || '<tr><td colspan="9" class="muted">No sinks are configured.</td></tr>'}</tbody></table>`);
-        const rejected = status.state === 'rejected';
+        const rejected = status.last_rejected || (status.state === 'rejected'
+          ? { at: status.at, reason: status.reason, source: status.source } : null);
         patch($('#config-status'), `<dl class="facts">
           <dt>Running revision</dt><dd data-field="running-revision">${fmtNumber(status.running_revision)}</dd>
           <dt>From</dt><dd><code>${esc(status.source)}</code></dd>
           <dt>Last load</dt><dd>${badge(status.state)} ${timeEl(status.at)}</dd>
-          ${rejected ? `<dt>Last rejected</dt><dd class="error" data-field="rejected-reason"><pre>${esc(status.reason)}</pre><span class="muted">revision ${fmtNumber(status.running_revision)} keeps running</span></dd>`
-            : '<dt>Last rejected</dt><dd class="muted">none since the running config was applied</dd>'}
+          ${rejected ? `<dt>Last rejected</dt><dd class="error" data-field="rejected-reason">${timeEl(rejected.at)} <code>${esc(rejected.source)}</code><pre>${esc(rejected.reason)}</pre><span class="muted">${status.state === 'rejected' ? `revision ${fmtNumber(status.running_revision)} keeps running` : `revision ${fmtNumber(status.running_revision)} was applied since`}</span></dd>`
+            : '<dt>Last rejected</dt><dd class="muted">none since weir started</dd>'}
           <dt>Warnings</dt><dd>${(status.warnings || []).map(esc).join('<br>') || '–'}</dd></dl>`);
         $('#sinks-error').textContent = '';
       },

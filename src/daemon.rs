@@ -61,6 +61,20 @@ pub struct ConfigStatus {
     pub warnings: Vec<String>,
     /// The revision that is running.
     pub running_revision: u64,
+    /// The latest rejected load, kept when a later one is applied (the console shows it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_rejected: Option<RejectedLoad>,
+}
+
+/// A config load that was rejected.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedLoad {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Why.
+    pub reason: String,
+    /// The file, or `embedded default`.
+    pub source: String,
 }
 
 /// Everything the API handlers reach.
@@ -227,6 +241,7 @@ impl Daemon {
                 source: source_name(loaded.path.as_deref()),
                 warnings: loaded.warnings.iter().map(|w| w.message.clone()).collect(),
                 running_revision: 1,
+                last_rejected: None,
             }),
             config: ArcSwap::from_pointee(loaded),
             engine,
@@ -461,6 +476,11 @@ impl Daemon {
         status.reason = reason;
         status.at = format_rfc3339(now_nanos());
         status.source = source;
+        status.last_rejected = Some(RejectedLoad {
+            at: status.at.clone(),
+            reason: status.reason.clone(),
+            source: status.source.clone(),
+        });
         status.clone()
     }
 

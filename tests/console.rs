@@ -335,6 +335,27 @@ fn collectors_page_shows_circuit_open_live_collect_now_and_disable() {
     assert_eq!(scraper_status(&weir, "steady")["enabled"], json!(false));
     browser.screenshot("collectors-disabled");
 
+    // Discovery sources have the same buttons.
+    browser.click("[data-source=\"flaky\"] button[data-action=\"refresh-source\"]");
+    browser.wait_text(
+        "[data-source=\"flaky\"] .result",
+        "Refresh now confirms",
+        |t| t.starts_with("Discovery source flaky refreshed."),
+    );
+    browser.click("[data-source=\"flaky\"] button[data-action=\"toggle-source\"]");
+    browser.wait_text(
+        "[data-source=\"flaky\"] h3 .badge",
+        "the disabled source",
+        |t| t == "Disabled",
+    );
+    let sources = get_json(&weir, "/weir/v1/discoverers");
+    let flaky_source = sources["discoverers"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["id"] == "flaky"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(flaky_source["enabled"], json!(false), "{flaky_source}");
+
     // After a restart the page shows what weir kept: Disabled once enable/disable is persisted
     // (issue 18), the config's `enabled = true` before that.
     weir.stop();
@@ -392,7 +413,26 @@ fn task_page_draws_the_graph_with_counts() {
     })
     .expect("the task saw the points");
 
-    browser.goto(&format!("{}/#/tasks/cpu_mean", weir.url));
+    // The list shows it with its status and throughput, and links to its page.
+    browser.goto(&format!("{}/#/tasks", weir.url));
+    let cells = || {
+        browser.js(
+            "return Array.from(document.querySelectorAll('#task-rows tr[data-task=cpu_mean] td')).map(td => td.textContent.trim());",
+            vec![],
+        )
+    };
+    let row = eventually(WAIT, || Some(cells()).filter(|row| row[0] == "cpu_mean"))
+        .unwrap_or_else(|| panic!("the task list: {}", cells()));
+    assert_eq!(
+        (&row[1], &row[2], &row[3]),
+        (&json!("stream"), &json!("Enabled"), &json!("yes")),
+        "{row}"
+    );
+    assert!(
+        row[4].as_str().is_some_and(|t| t.ends_with("points/s")),
+        "{row}"
+    );
+    browser.click("#task-rows a[href=\"#/tasks/cpu_mean\"]");
     for node in ["stream0", "from1", "window2", "mean3", "http_out4"] {
         browser.wait_text(
             &format!("#task-graph svg .gnode[data-node=\"{node}\"] .name"),
@@ -849,8 +889,9 @@ fn sinks_and_config_page_shows_queues_and_the_rejected_config() {
     assert_eq!(row[1], "disk", "{row}");
 
     // A broken config is rejected; the page names the reason and the revision that runs.
-    let broken = std::fs::read_to_string(&weir.config)
-        .expect("config")
+    let good = std::fs::read_to_string(&weir.config).expect("config");
+    let broken = good
+        .clone()
         .replace("flush-interval = \"100ms\"", "flush-interval = ");
     std::fs::write(&weir.config, broken).expect("write config");
     let (status, body) =
@@ -868,4 +909,24 @@ fn sinks_and_config_page_shows_queues_and_the_rejected_config() {
         Some("1")
     );
     browser.screenshot("sinks-config");
+
+    // A good config applied afterwards runs, and the rejected one stays on the page.
+    std::fs::write(&weir.config, good).expect("write config");
+    let (status, body) =
+        http("POST", &format!("{}/weir/v1/config/reload", weir.url), None).expect("reload");
+    assert_eq!(status, 200, "{body}");
+    // (weir also reloads by itself when the file changes: a later revision than 2 may run.)
+    let revision = browser.wait_text(
+        "#config-status [data-field=\"running-revision\"]",
+        "the applied revision",
+        |t| t.parse::<u64>().is_ok_and(|revision| revision >= 2),
+    );
+    browser.wait_text(
+        "#config-status [data-field=\"rejected-reason\"]",
+        "the rejected config after a good one",
+        |t| {
+            t.contains("weir.toml:")
+                && t.contains(&format!("revision {revision} was applied since"))
+        },
+    );
 }
