@@ -56,6 +56,11 @@ impl Weir {
 
     /// Start in a given directory and port (for restarts).
     pub fn start_in(dir: &Path, config: &str, port: u16) -> Weir {
+        Weir::start_at(dir, config, "127.0.0.1", port)
+    }
+
+    /// Start in a given directory, answering on `host` (where `bind-address` puts it).
+    pub fn start_at(dir: &Path, config: &str, host: &str, port: u16) -> Weir {
         let text = config
             .replace("@PORT@", &port.to_string())
             .replace("@DIR@", &dir.display().to_string());
@@ -82,7 +87,7 @@ impl Weir {
         };
         let weir = Weir {
             child,
-            url: format!("{scheme}://127.0.0.1:{port}"),
+            url: format!("{scheme}://{host}:{port}"),
             dir: dir.to_owned(),
             config: config_path,
         };
