@@ -96,7 +96,8 @@ impl Cis {
                                 changes.extend(store.enrich_dns(now)?);
                                 changes.extend(store.enrich_targets(now, None)?);
                             }
-                            Ok(changes)
+                            // A creation its links amended in this write is one entry.
+                            Ok(weir_sinks::ci::diff::fold_created(changes))
                         }),
                     Command::Expire { before } => store.expire_history(before).map(|_| Vec::new()),
                 };

@@ -517,8 +517,17 @@ path = "{script}"
             weir.log()
         )
     });
-    // Per host: created, linked to its target (a relationship change), and the kernel upgrade.
+    // Per host: one `created` entry that already names the link to its target (the link is
+    // made in the same write), and the kernel upgrade.
     let history = changes(&weir, "kind=host");
+    for created in history.iter().filter(|c| c["change"] == "created") {
+        assert!(
+            created["diffs"].as_array().is_some_and(|diffs| diffs
+                .iter()
+                .any(|d| d["attribute"] == "relation:discovered-as" && d["old"].is_null())),
+            "{created}"
+        );
+    }
     let mut summary: Vec<(String, String)> = history
         .iter()
         .map(|c| {
@@ -538,10 +547,8 @@ path = "{script}"
     summary.sort();
     let mut expected = vec![
         (host_id.clone(), "created".to_owned()),
-        (host_id.clone(), "relation:discovered-as".to_owned()),
         (own_id.clone(), "created".to_owned()),
         (own_id.clone(), "kernel".to_owned()),
-        (own_id.clone(), "relation:discovered-as".to_owned()),
     ];
     expected.sort();
     assert_eq!(summary, expected, "{history:?}");
@@ -695,16 +702,15 @@ fn dns_records_link_to_the_items_they_resolve_to() {
     let name = format!("ci-{pid}.test.local");
     let ip = format!("10.77.{}.{}", (pid >> 8) & 0xff, pid & 0xff);
     let hosts_file = Path::new(&hosts_dir).join(format!("weir-ci-{pid}"));
-    std::fs::write(&hosts_file, format!("{ip} {name}\n")).expect("hosts file");
     struct Remove(std::path::PathBuf);
     impl Drop for Remove {
         fn drop(&mut self) {
             let _ = std::fs::remove_file(&self.0);
         }
     }
-    // No wait for dnsmasq to read the file: until it answers, a round finds no record (not
-    // an error), and a later one finds it.
-    let _remove = Remove(hosts_file);
+    // The name is added once the target it resolves to is a CI (below): until dnsmasq
+    // answers, a round finds no record (not an error), and a later one finds it.
+    let _remove = Remove(hosts_file.clone());
     let weir = Weir::start(&format!(
         r#"
 data_dir = "@DIR@/data"
@@ -724,6 +730,16 @@ targets = ["{ip}:9100"]
     ));
     let record_id = format!("dns.record:{name}/{ip}:80@dns/names");
     let target_id = format!("static.target:{ip}:9100@static-discovery/hosts");
+    eventually(Duration::from_secs(30), || {
+        get(
+            &weir,
+            &format!("/weir/v1/cis/{}", target_id.replace('/', "%2F")),
+        )["id"]
+            .is_string()
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("{target_id} never became a CI; log:\n{}", weir.log()));
+    std::fs::write(&hosts_file, format!("{ip} {name}\n")).expect("hosts file");
     let record = eventually(Duration::from_secs(30), || {
         let record = get(
             &weir,
@@ -764,11 +780,19 @@ targets = ["{ip}:9100"]
         .iter()
         .filter_map(|c| c["change"].as_str())
         .collect();
-    assert_eq!(kinds, ["updated", "created"], "{history:?}");
+    // One `created` entry, with the link made in the same write; no `updated` after it.
+    assert_eq!(kinds, ["created"], "{history:?}");
+    let links: Vec<&Value> = history[0]["diffs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["attribute"] == "relation:resolves-to")
+        .collect();
     assert_eq!(
-        history[0]["diffs"],
-        json!([{"attribute": "relation:resolves-to", "old": null,
-                "new": format!("static.target:{ip}:9100")}])
+        links,
+        [&json!({"attribute": "relation:resolves-to", "old": null,
+                 "new": format!("static.target:{ip}:9100")})],
+        "{history:?}"
     );
     weir.stop();
 }

@@ -294,6 +294,81 @@ fn https_serves_the_api_with_the_configured_certificate() {
     weir.stop();
 }
 
+/// `ssl-server-name`: weir scrapes its own HTTPS listener at 127.0.0.1, whose certificate
+/// names only `metrics.internal`. Named so, the scrape verifies (TLS sends and checks that
+/// name while dialling the target's address); without it the certificate does not match.
+#[test]
+fn ssl_server_name_checks_the_certificate_against_that_name_while_dialling_the_target() {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let Some((ca, cert, key)) = common::certificates_for(&dir, "metrics.internal") else {
+        return;
+    };
+    let scraper = |name: &str, server_name: &str| {
+        format!(
+            r#"
+[[scraper]]
+enabled = true
+name = "{name}"
+db = "self"
+rp = "autogen"
+scheme = "https"
+scrape-interval = "300ms"
+scrape-timeout = "250ms"
+ssl-ca = "{}"
+ssl-server-name = "{server_name}"
+discoverer-id = "self"
+discoverer-service = "static-discovery"
+"#,
+            ca.display()
+        )
+    };
+    let config = format!(
+        "{BASE}https-enabled = true\nhttps-certificate = \"{}\"\nhttps-private-key = \"{}\"\n\
+         [[static-discovery]]\nid = \"self\"\ntargets = [\"127.0.0.1:@PORT@\"]\n{}{}",
+        cert.display(),
+        key.display(),
+        scraper("named", "metrics.internal"),
+        scraper("unnamed", ""),
+    );
+    let weir = Weir::start_in(&dir, &config, free_port());
+    let target = |scraper: &str| -> Value {
+        let (_, body) = http(
+            "GET",
+            &format!("{}/weir/v1/targets?scraper={scraper}", weir.url),
+            None,
+        )
+        .unwrap_or_default();
+        json(&body)["targets"][0].clone()
+    };
+    let timeout = Duration::from_secs(15);
+    let named = eventually(timeout, || {
+        let named = target("named");
+        (named["state"] == "healthy").then_some(named)
+    })
+    .unwrap_or_else(|| panic!("named: {}\n{}", target("named"), weir.log()));
+    let address = weir.url.trim_start_matches("https://").to_owned();
+    assert_eq!(named["labels"]["instance"], address.as_str(), "{named}");
+    assert_eq!(
+        named["url"],
+        format!("https://{address}/metrics"),
+        "{named}"
+    );
+    assert!(named["last_samples"].as_u64() > Some(0), "{named}");
+    let unnamed = eventually(timeout, || {
+        let unnamed = target("unnamed");
+        unnamed["last_error"].is_string().then_some(unnamed)
+    })
+    .unwrap_or_else(|| panic!("unnamed: {}", target("unnamed")));
+    let error = unnamed["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("certificate"), "{unnamed}");
+    assert!(
+        error.contains(&address),
+        "the error names the target: {unnamed}"
+    );
+    assert_ne!(unnamed["state"], "healthy", "{unnamed}");
+    weir.stop();
+}
+
 /// Issue 5's reload bar: a reload that changes one scraper of fifty leaves the other
 /// forty-nine scraping without a gap. weir scrapes its own `/metrics` fifty times over; a
 /// restarted scraper starts its targets' counters from zero, so counters that only ever grow

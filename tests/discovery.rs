@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Weir, eventually, free_port, http};
+use common::{Weir, eventually, free_port, http, peer};
 use serde_json::{Value, json};
 
 /// The project's Consul fake on its own port, killed on drop (never the shared peers).
@@ -722,6 +722,106 @@ open-duration = "1m"
         transitions(&recovered).last(),
         Some(&("circuit-open".to_owned(), "healthy".to_owned())),
         "{recovered}"
+    );
+    weir.stop();
+}
+
+/// `[[dns]]` SRV with `nameservers` against dnsmasq: `_http._tcp` names web1 (127.0.0.1, on
+/// node_exporter's port) and web2 (127.0.0.2, on Prometheus' port), names only dnsmasq knows.
+/// weir listens on 127.0.0.2 at that port itself, so both targets answer: each is scraped at
+/// the address dnsmasq gave, and the record's name stays in its label.
+#[test]
+fn dns_srv_targets_resolved_through_nameservers_are_scraped() {
+    let (Some(dns_server), Some(zone), Some(prometheus), Some(node_exporter)) = (
+        peer("DNS_SERVER"),
+        peer("DNS_ZONE"),
+        peer("PROM_URL"),
+        peer("NODE_EXPORTER_URL"),
+    ) else {
+        return;
+    };
+    let port_of = |url: &str| -> u16 {
+        let authority = url.trim_start_matches("http://");
+        let authority = authority.split('/').next().unwrap_or_default();
+        authority
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {url}"))
+    };
+    let (web1_port, web2_port) = (port_of(&node_exporter), port_of(&prometheus));
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let config = format!(
+        r#"
+data_dir = "@DIR@/data"
+[http]
+bind-address = "127.0.0.2:@PORT@"
+[[dns]]
+id = "srv"
+type = "SRV"
+record-names = ["_http._tcp.{zone}"]
+nameservers = ["{dns_server}"]
+refresh-interval = "5s"
+[[scraper]]
+enabled = true
+name = "srv"
+db = "self"
+rp = "autogen"
+scrape-interval = "500ms"
+scrape-timeout = "400ms"
+discoverer-id = "srv"
+discoverer-service = "dns"
+"#
+    );
+    let weir = Weir::start_at(&dir, &config, "127.0.0.2", web2_port);
+    let expected = [
+        (format!("127.0.0.1:{web1_port}"), format!("web1.{zone}.")),
+        (format!("127.0.0.2:{web2_port}"), format!("web2.{zone}.")),
+    ];
+    let mut last = Value::Null;
+    let scraped = eventually(Duration::from_secs(20), || {
+        let (_, body) = http(
+            "GET",
+            &format!("{}/weir/v1/targets?scraper=srv", weir.url),
+            None,
+        )
+        .ok()?;
+        last = json(&body);
+        let targets = last["targets"].as_array()?;
+        let healthy: Vec<(String, String)> = targets
+            .iter()
+            .filter(|t| t["state"] == "healthy" && t["last_samples"].as_u64() > Some(0))
+            .map(|t| {
+                (
+                    t["discovered_labels"]["__address__"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    t["discovered_labels"]["__meta_dns_srv_record_target"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        (targets.len() == 2 && healthy == expected).then_some(())
+    });
+    assert!(
+        scraped.is_some(),
+        "both SRV targets should be scraped at their addresses: {last}\n{}",
+        weir.log()
+    );
+    let (_, body) = http(
+        "GET",
+        &format!("{}/weir/v1/targets?scraper=srv", weir.url),
+        None,
+    )
+    .unwrap();
+    let targets = json(&body);
+    assert_eq!(
+        targets["targets"][0]["labels"]["instance"],
+        format!("127.0.0.1:{web1_port}"),
+        "{targets}"
     );
     weir.stop();
 }

@@ -86,8 +86,8 @@ pub struct ScraperConfig {
     /// PEM file with the client key.
     #[serde(default)]
     pub ssl_key: String,
-    /// Server name to verify the certificate against. FIXME: reqwest has no per-client
-    /// override; a non-empty value is reported by [`ScraperConfig::validate`].
+    /// The name TLS sends (SNI) and checks the certificate against, instead of the target's
+    /// host; each target is still dialled at its own address (and sent its own `Host`).
     #[serde(default)]
     pub ssl_server_name: String,
     /// Skip certificate verification.
@@ -298,8 +298,19 @@ impl ScraperConfig {
         if self.ssl_cert.is_empty() != self.ssl_key.is_empty() {
             problem("ssl-cert and ssl-key must be set together".to_owned());
         }
-        if !self.ssl_server_name.is_empty() {
-            problem("ssl-server-name is not supported yet".to_owned());
+        if !self.ssl_server_name.is_empty()
+            && reqwest::Url::parse(&format!("https://{}/", self.ssl_server_name))
+                .ok()
+                .and_then(|url| {
+                    url.host_str()
+                        .map(|host| host.eq_ignore_ascii_case(&self.ssl_server_name))
+                })
+                != Some(true)
+        {
+            problem(format!(
+                "ssl-server-name {:?} is not a host name",
+                self.ssl_server_name
+            ));
         }
         if !self.proxy_url.is_empty() && reqwest::Url::parse(&self.proxy_url).is_err() {
             problem(format!("proxy-url {:?} is not a valid URL", self.proxy_url));
@@ -497,6 +508,7 @@ mod tests {
         config.scheme = "ftp".to_owned();
         config.scrape_timeout = Duration::from_secs(120);
         config.ssl_cert = "cert.pem".to_owned();
+        config.ssl_server_name = "metrics internal".to_owned();
         config.health.failures_before_open = 0;
         let problems = config.validate().unwrap_err();
         assert_eq!(
@@ -507,9 +519,19 @@ mod tests {
                 "scraper \"\": scheme must be \"http\" or \"https\", not \"ftp\"",
                 "scraper \"\": scrape-timeout (2m0s) is longer than scrape-interval (1m0s)",
                 "scraper \"\": ssl-cert and ssl-key must be set together",
+                "scraper \"\": ssl-server-name \"metrics internal\" is not a host name",
                 "scraper \"\": health.failures-before-open must be at least 1",
             ]
         );
+    }
+
+    #[test]
+    fn ssl_server_name_takes_host_names() {
+        for name in ["metrics.internal", "Node-1.Example", "10.0.0.1"] {
+            let mut config = ScraperConfig::new("j", "d", "r");
+            config.ssl_server_name = name.to_owned();
+            assert!(config.validate().is_ok(), "{name}");
+        }
     }
 
     #[test]

@@ -68,7 +68,53 @@ pub(crate) struct TargetShared {
     pub(crate) state: Mutex<TargetState>,
     /// Serializes the periodic scrape and "collect now".
     scrape_lock: tokio::sync::Mutex<()>,
+    /// With `ssl-server-name`: this target's own client, made at its first scrape and again
+    /// after a failed one (its address is looked up then).
+    routed: Mutex<Option<Arc<Routed>>>,
     cancel: CancellationToken,
+}
+
+/// A client that dials one target's address while TLS names `ssl-server-name`, the URL to
+/// request (the server name as its host) and the target's own `Host`.
+struct Routed {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    host: String,
+}
+
+impl Routed {
+    async fn new(config: &ScraperConfig, url: &reqwest::Url) -> Result<Routed, String> {
+        let server_name = &config.ssl_server_name;
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("{url} has no host"))?
+            .to_owned();
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| format!("{url} has no port"))?;
+        let lookup = host.trim_start_matches('[').trim_end_matches(']');
+        let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((lookup, port))
+            .await
+            .map_err(|error| format!("{host}:{port}: {error}"))?
+            .collect();
+        let mut dialled = url.clone();
+        dialled
+            .set_host(Some(server_name))
+            .map_err(|error| format!("ssl-server-name {server_name:?}: {error}"))?;
+        let client = client_builder(config)?
+            .resolve_to_addrs(server_name, &addresses)
+            .build()
+            .map_err(|error| format!("http client: {}", scrape::error_chain(&error)))?;
+        let host = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        };
+        Ok(Routed {
+            client,
+            url: dialled,
+            host,
+        })
+    }
 }
 
 /// What the views show of a target.
@@ -373,6 +419,13 @@ fn require_v3(pem: &[u8], key: &str, path: &str) -> Result<(), String> {
 
 /// Build the HTTP client of a scraper: keep-alive pool, gzip, TLS and proxy settings.
 fn build_client(config: &ScraperConfig) -> Result<reqwest::Client, String> {
+    client_builder(config)?
+        .build()
+        .map_err(|error| format!("http client: {}", scrape::error_chain(&error)))
+}
+
+/// The client settings of a scraper, with its TLS files read.
+fn client_builder(config: &ScraperConfig) -> Result<reqwest::ClientBuilder, String> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("weir/", env!("CARGO_PKG_VERSION")))
         .gzip(true)
@@ -412,9 +465,7 @@ fn build_client(config: &ScraperConfig) -> Result<reqwest::Client, String> {
             .map_err(|error| format!("proxy-url {}: {error}", config.proxy_url))?;
         builder.proxy(proxy)
     };
-    builder
-        .build()
-        .map_err(|error| format!("http client: {}", scrape::error_chain(&error)))
+    Ok(builder)
 }
 
 async fn run_scraper(
@@ -504,6 +555,7 @@ fn sync_targets(
             }),
             spec,
             scrape_lock: tokio::sync::Mutex::new(()),
+            routed: Mutex::new(None),
             cancel: cancel.child_token(),
         });
         targets.insert(key, Arc::clone(&target));
@@ -566,16 +618,37 @@ async fn scrape_and_send(scraper: &ScraperShared, target: &TargetShared, force: 
     let result = if circuit_open {
         Err(None)
     } else {
-        match &scraper.client {
-            Err(error) => Err(Some(error.clone())),
-            Ok(client) => match scrape::fetch(client, config, &spec.url).await {
-                Err(error) => Err(Some(error.to_string())),
-                Ok(fetched) => {
-                    let format = Format::from_content_type(fetched.content_type.as_deref());
-                    scrape::convert(config, spec, &fetched.body, format, time_ns)
-                        .map_err(|error| Some(error.to_string()))
+        let fetched = if config.ssl_server_name.is_empty() {
+            match &scraper.client {
+                Err(error) => Err(error.clone()),
+                Ok(client) => scrape::fetch(client, config, &spec.url)
+                    .await
+                    .map_err(|error| error.to_string()),
+            }
+        } else {
+            let cached = lock(&target.routed).clone();
+            let routed = match cached {
+                Some(routed) => Ok(routed),
+                None => Routed::new(config, &spec.url).await.map(Arc::new),
+            };
+            match routed {
+                Err(error) => Err(error),
+                Ok(routed) => {
+                    let via = Some((&routed.url, routed.host.as_str()));
+                    let result = scrape::fetch_via(&routed.client, config, &spec.url, via).await;
+                    // Look the address up again after a failure.
+                    *lock(&target.routed) = result.is_ok().then_some(routed.clone());
+                    result.map_err(|error| error.to_string())
                 }
-            },
+            }
+        };
+        match fetched {
+            Err(error) => Err(Some(error)),
+            Ok(fetched) => {
+                let format = Format::from_content_type(fetched.content_type.as_deref());
+                scrape::convert(config, spec, &fetched.body, format, time_ns)
+                    .map_err(|error| Some(error.to_string()))
+            }
         }
     };
     let duration = started.elapsed();

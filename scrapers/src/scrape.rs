@@ -94,8 +94,19 @@ pub async fn fetch(
     config: &ScraperConfig,
     url: &reqwest::Url,
 ) -> Result<Fetched, ScrapeError> {
+    fetch_via(client, config, url, None).await
+}
+
+/// [`fetch`], requesting `via`'s URL with its `Host` header instead of `url` (with
+/// `ssl-server-name`, whose name the URL carries); errors name `url`.
+pub async fn fetch_via(
+    client: &reqwest::Client,
+    config: &ScraperConfig,
+    url: &reqwest::Url,
+    via: Option<(&reqwest::Url, &str)>,
+) -> Result<Fetched, ScrapeError> {
     let timeout = config.scrape_timeout;
-    match tokio::time::timeout(timeout, fetch_inner(client, config, url)).await {
+    match tokio::time::timeout(timeout, fetch_inner(client, config, url, via)).await {
         Ok(result) => result,
         Err(_) => Err(ScrapeError::Timeout {
             url: url.to_string(),
@@ -108,15 +119,19 @@ async fn fetch_inner(
     client: &reqwest::Client,
     config: &ScraperConfig,
     url: &reqwest::Url,
+    via: Option<(&reqwest::Url, &str)>,
 ) -> Result<Fetched, ScrapeError> {
     let request_error = |error: reqwest::Error| ScrapeError::Request {
         url: url.to_string(),
         reason: error_chain(&error.without_url()),
     };
     let mut request = client
-        .get(url.clone())
+        .get(via.map_or(url, |(dialled, _)| dialled).clone())
         .header(reqwest::header::ACCEPT, ACCEPT_HEADER)
         .header(TIMEOUT_HEADER, format_seconds(config.scrape_timeout));
+    if let Some((_, host)) = via {
+        request = request.header(reqwest::header::HOST, host);
+    }
     if !config.bearer_token.is_empty() {
         request = request.bearer_auth(&config.bearer_token);
     } else if !config.username.is_empty() || !config.password.is_empty() {

@@ -56,6 +56,11 @@ impl Weir {
 
     /// Start in a given directory and port (for restarts).
     pub fn start_in(dir: &Path, config: &str, port: u16) -> Weir {
+        Weir::start_at(dir, config, "127.0.0.1", port)
+    }
+
+    /// Start in a given directory, answering on `host` (where `bind-address` puts it).
+    pub fn start_at(dir: &Path, config: &str, host: &str, port: u16) -> Weir {
         let text = config
             .replace("@PORT@", &port.to_string())
             .replace("@DIR@", &dir.display().to_string());
@@ -82,7 +87,7 @@ impl Weir {
         };
         let weir = Weir {
             child,
-            url: format!("{scheme}://127.0.0.1:{port}"),
+            url: format!("{scheme}://{host}:{port}"),
             dir: dir.to_owned(),
             config: config_path,
         };
@@ -207,4 +212,65 @@ pub fn influx_query(influx: &str, db: &str, query: &str) -> serde_json::Value {
     );
     let (_, body) = http("GET", &url, None).unwrap_or((0, String::new()));
     serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+}
+
+/// A CA and a server certificate signed by it that names only the host `name` (no IP
+/// address), made with the `openssl` command in `dir`: (ca.pem, server.pem, server.key), or
+/// `None` (after "skipped: ...") when openssl is missing and peers are not required.
+pub fn certificates_for(dir: &Path, name: &str) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let [ca_key, ca, key, csr, cert, ext] = [
+        "ca.key",
+        "ca.pem",
+        "server.key",
+        "server.csr",
+        "server.pem",
+        "san.ext",
+    ]
+    .map(|file| dir.join(file));
+    std::fs::write(&ext, format!("subjectAltName=DNS:{name}\n")).ok()?;
+    let path = |p: &PathBuf| p.display().to_string();
+    let steps: [Vec<String>; 3] = [
+        [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ]
+        .map(str::to_owned)
+        .into_iter()
+        .chain(["-subj".into(), "/CN=weir test CA".into()])
+        .chain(["-keyout".into(), path(&ca_key), "-out".into(), path(&ca)])
+        .collect(),
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj"]
+            .map(str::to_owned)
+            .into_iter()
+            .chain([format!("/CN={name}")])
+            .chain(["-keyout".into(), path(&key), "-out".into(), path(&csr)])
+            .collect(),
+        ["x509", "-req", "-CAcreateserial", "-days", "1"]
+            .map(str::to_owned)
+            .into_iter()
+            .chain(["-in".into(), path(&csr), "-CA".into(), path(&ca)])
+            .chain([
+                "-CAkey".into(),
+                path(&ca_key),
+                "-extfile".into(),
+                path(&ext),
+            ])
+            .chain(["-out".into(), path(&cert)])
+            .collect(),
+    ];
+    for args in steps {
+        let status = Command::new("openssl")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            assert!(
+                std::env::var("WEIR_REQUIRE_PEERS").as_deref() != Ok("1"),
+                "openssl is needed to make test certificates"
+            );
+            eprintln!("skipped: openssl not available");
+            return None;
+        }
+    }
+    Some((ca, cert, key))
 }

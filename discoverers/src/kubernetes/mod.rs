@@ -81,6 +81,10 @@ pub struct KubernetesConfig {
     /// Do not verify the API server's certificate.
     #[serde(default)]
     pub insecure_skip_verify: bool,
+    /// The name TLS sends (SNI) and checks the API server's certificate against, instead of
+    /// the server URL's host (kubeconfig's `tls-server-name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_server_name: Option<String>,
     /// One namespace to watch (added to `namespaces`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -124,6 +128,16 @@ impl KubernetesConfig {
         if self.refresh_interval.is_zero() {
             problems.push("refresh-interval must be positive");
         }
+        if self
+            .ssl_server_name
+            .as_deref()
+            .is_some_and(|name| rustls_pki_types::ServerName::try_from(name).is_err())
+        {
+            problems.push(format!(
+                "ssl-server-name {:?} is not a host name",
+                self.ssl_server_name.as_deref().unwrap_or_default()
+            ));
+        }
         if self.api_servers.is_empty() && (self.token.is_some() || self.ca_path.is_some()) {
             problems.push("token and ca-path need api-servers");
         }
@@ -150,7 +164,13 @@ impl KubernetesConfig {
 
 /// Build the client the section asks for.
 async fn client(config: &KubernetesConfig) -> Result<Client, String> {
-    let kube_config = if config.in_cluster {
+    Client::try_from(kube_config(config).await?)
+        .map_err(|error| format!("kubernetes client: {error}"))
+}
+
+/// The client config the section asks for (`ssl-server-name` also over a kubeconfig's).
+async fn kube_config(config: &KubernetesConfig) -> Result<kube::Config, String> {
+    let mut kube_config = if config.in_cluster {
         kube::Config::incluster()
             .map_err(|error| format!("kubernetes in-cluster config: {error}"))?
     } else if let Some(server) = config.api_servers.first() {
@@ -182,7 +202,10 @@ async fn client(config: &KubernetesConfig) -> Result<Client, String> {
             .await
             .map_err(|error| format!("kubernetes config: {error}"))?
     };
-    Client::try_from(kube_config).map_err(|error| format!("kubernetes client: {error}"))
+    if let Some(server_name) = &config.ssl_server_name {
+        kube_config.tls_server_name = Some(server_name.clone());
+    }
+    Ok(kube_config)
 }
 
 /// What the watcher tasks maintain.
@@ -590,6 +613,29 @@ impl Source for KubernetesDiscoverer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn ssl_server_name_names_the_api_server_for_tls() {
+        let config: KubernetesConfig = toml::from_str(
+            "id = \"k\"\napi-servers = [\"https://127.0.0.1:6443\"]\nssl-server-name = \"kubernetes.internal\"",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        let built = kube_config(&config).await.unwrap();
+        assert_eq!(
+            built.tls_server_name.as_deref(),
+            Some("kubernetes.internal")
+        );
+        assert_eq!(built.cluster_url.host(), Some("127.0.0.1"));
+        let plain: KubernetesConfig =
+            toml::from_str("id = \"k\"\napi-servers = [\"https://127.0.0.1:6443\"]").unwrap();
+        assert_eq!(kube_config(&plain).await.unwrap().tls_server_name, None);
+        let bad: KubernetesConfig = toml::from_str(
+            "id = \"k\"\napi-servers = [\"https://127.0.0.1:6443\"]\nssl-server-name = \"a b\"",
+        )
+        .unwrap();
+        assert_eq!(bad.validate().unwrap_err().len(), 1);
+    }
 
     #[test]
     fn config_keys_and_validation() {

@@ -74,25 +74,50 @@ fn attribute_diffs(
         }
         map
     };
+    // One diff per link removed (`old` names it) or added (`new` names it), never the whole
+    // list: a record that gains one of fifty links says which one.
     let old_relations = by_kind(old_relations);
     let new_relations = by_kind(new_relations);
     let kinds: BTreeSet<&String> = old_relations.keys().chain(new_relations.keys()).collect();
+    let empty = BTreeSet::new();
     for kind in kinds {
-        let before = old_relations.get(kind);
-        let after = new_relations.get(kind);
-        if before != after {
-            let join = |set: Option<&BTreeSet<String>>| {
-                set.filter(|s| !s.is_empty())
-                    .map(|s| s.iter().cloned().collect::<Vec<_>>().join(","))
-            };
+        let before = old_relations.get(kind).unwrap_or(&empty);
+        let after = new_relations.get(kind).unwrap_or(&empty);
+        for removed in before.difference(after) {
             diffs.push(AttributeDiff {
                 attribute: format!("relation:{kind}"),
-                old: join(before),
-                new: join(after),
+                old: Some(removed.clone()),
+                new: None,
+            });
+        }
+        for added in after.difference(before) {
+            diffs.push(AttributeDiff {
+                attribute: format!("relation:{kind}"),
+                old: None,
+                new: Some(added.clone()),
             });
         }
     }
     diffs
+}
+
+/// Changes of one write with at most one `created` per item: when enrichment amended a
+/// creation of the same write (its links), the amended one takes the first one's place.
+pub fn fold_created(changes: Vec<Change>) -> Vec<Change> {
+    let mut folded: Vec<Change> = Vec::with_capacity(changes.len());
+    let mut created_at: BTreeMap<String, usize> = BTreeMap::new();
+    for change in changes {
+        if change.kind == ChangeKind::Created {
+            let id = change.key.id();
+            if let Some(&idx) = created_at.get(&id) {
+                folded[idx] = change;
+                continue;
+            }
+            created_at.insert(id, folded.len());
+        }
+        folded.push(change);
+    }
+    folded
 }
 
 #[cfg(test)]
@@ -154,12 +179,53 @@ mod tests {
                 AttributeDiff {
                     attribute: "relation:runs-on".into(),
                     old: Some("kubernetes.node:node-1".into()),
+                    new: None
+                },
+                AttributeDiff {
+                    attribute: "relation:runs-on".into(),
+                    old: None,
                     new: Some("kubernetes.node:node-2".into())
                 },
             ]
         );
+        // One more link among many is one diff naming it.
+        let mut linked = stored.clone();
+        linked.relations = (0..50)
+            .map(|idx| Relation::new("resolves-to", "static.target", format!("10.0.0.{idx}:80")))
+            .collect();
+        linked.relations.sort();
+        let mut more = first.clone();
+        more.relations = linked.relations.clone();
+        more.relations
+            .push(Relation::new("resolves-to", "ec2.instance", "i-1"));
+        more.relations.sort();
+        let one = diff(Some(&linked), &more, &key, 5).unwrap();
+        assert_eq!(
+            one.diffs,
+            vec![AttributeDiff {
+                attribute: "relation:resolves-to".into(),
+                old: None,
+                new: Some("ec2.instance:i-1".into())
+            }]
+        );
         let deleted = deletion(&stored, 4);
         assert_eq!(deleted.kind, ChangeKind::Deleted);
         assert!(deleted.diffs.iter().all(|d| d.new.is_none()));
+    }
+
+    #[test]
+    fn an_amended_creation_replaces_the_first_one() {
+        let key = CiKey::new("k8s", "kubernetes.pod", "default/web-0");
+        let other = CiKey::new("k8s", "kubernetes.pod", "default/web-1");
+        let created = diff(None, &observation("node-1"), &key, 1).unwrap();
+        let mut amended = created.clone();
+        amended.diffs.push(AttributeDiff {
+            attribute: "relation:discovered-as".into(),
+            old: None,
+            new: Some("static.target:a:1".into()),
+        });
+        let other_created = diff(None, &observation("node-1"), &other, 1).unwrap();
+        let folded = fold_created(vec![created, other_created.clone(), amended.clone()]);
+        assert_eq!(folded, vec![amended, other_created]);
     }
 }

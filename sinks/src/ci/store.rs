@@ -712,10 +712,25 @@ fn set_enrichment(
         relations: relations.clone(),
         addresses: state.addresses.clone(),
     };
-    let change = diff(Some(state), &observation, &state.key, time);
-    if let Some(change) = &change {
-        record(transaction, id, change)?;
-    }
+    let change = if state.created == time {
+        // Created in this very write: its `created` entry gets the links, no `updated` follows.
+        let created = diff(None, &observation, &state.key, time);
+        if let Some(created) = &created {
+            let diffs = serde_json::to_string(&created.diffs).unwrap_or_else(|_| "[]".to_owned());
+            transaction
+                .prepare_cached(
+                    "UPDATE ci_changes SET diffs = ?3 WHERE ci_id = ?1 AND time = ?2 AND change = 'created'",
+                )?
+                .execute(params![id, time, diffs])?;
+        }
+        created
+    } else {
+        let change = diff(Some(state), &observation, &state.key, time);
+        if let Some(change) = &change {
+            record(transaction, id, change)?;
+        }
+        change
+    };
     state.relations = relations;
     state.updated = time;
     write_state(transaction, id, state)?;
@@ -862,6 +877,7 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ci::model::AttributeDiff;
 
     fn pod(name: &str, node: &str, ip: &str) -> Observation {
         let key = CiKey::new("kubernetes/k", "kubernetes.pod", format!("default/{name}"));
@@ -1170,6 +1186,64 @@ mod tests {
     }
 
     #[test]
+    fn a_creation_and_its_links_in_one_write_are_one_created_entry() {
+        let mut store = CiStore::in_memory().unwrap();
+        let target = Observation {
+            key: Some(CiKey::new(
+                "static-discovery/s",
+                "static.target",
+                "10.0.0.5:9100",
+            )),
+            addresses: vec!["10.0.0.5".to_owned()],
+            ..Observation::default()
+        };
+        store
+            .apply("static-discovery/s", vec![target], true, 1)
+            .unwrap();
+        let host = Observation {
+            key: Some(CiKey::new("pipeline/host_info", "host", "10.0.0.5:9100")),
+            config: [("kernel".to_owned(), "6.1".to_owned())].into(),
+            ..Observation::default()
+        };
+        let mut changes = store
+            .apply("pipeline/host_info", vec![host], false, 2)
+            .unwrap();
+        let id = "host:10.0.0.5:9100@pipeline/host_info".to_owned();
+        changes.extend(
+            store
+                .enrich_targets(2, Some(std::slice::from_ref(&id)))
+                .unwrap(),
+        );
+        let changes = super::super::diff::fold_created(changes);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].kind, ChangeKind::Created);
+        let history = store
+            .changes(&ChangeQuery {
+                ci: Some(id.clone()),
+                ..ChangeQuery::default()
+            })
+            .unwrap();
+        assert_eq!(history.len(), 1, "{history:?}");
+        assert_eq!(history[0].kind, ChangeKind::Created);
+        assert_eq!(history[0].diffs, changes[0].diffs);
+        let attributes: Vec<(&str, Option<&str>)> = history[0]
+            .diffs
+            .iter()
+            .map(|d| (d.attribute.as_str(), d.new.as_deref()))
+            .collect();
+        assert_eq!(
+            attributes,
+            [
+                ("kernel", Some("6.1")),
+                (
+                    "relation:discovered-as",
+                    Some("static.target:10.0.0.5:9100")
+                )
+            ]
+        );
+    }
+
+    #[test]
     fn pipeline_items_link_to_the_discovered_target_behind_their_address() {
         let mut store = CiStore::in_memory().unwrap();
         let target = |address: &str| Observation {
@@ -1206,10 +1280,14 @@ mod tests {
             )
             .unwrap();
         assert_eq!(changes.len(), 1);
+        let linked: Vec<Option<&str>> = changes[0].diffs.iter().map(|d| d.new.as_deref()).collect();
         assert_eq!(
-            changes[0].diffs[0].new.as_deref(),
-            Some("kubernetes.node:node-1,static.target:10.0.0.5:9100"),
-            "the exact target and what answers on its host, not the other port"
+            linked,
+            [
+                Some("kubernetes.node:node-1"),
+                Some("static.target:10.0.0.5:9100")
+            ],
+            "the exact target and what answers on its host, not the other port; one diff per link"
         );
         assert!(
             store
@@ -1231,8 +1309,13 @@ mod tests {
             .unwrap();
         let unlinked = store.enrich_targets(7, None).unwrap();
         assert_eq!(
-            unlinked[0].diffs[0].new.as_deref(),
-            Some("kubernetes.node:node-1")
+            unlinked[0].diffs,
+            [AttributeDiff {
+                attribute: "relation:discovered-as".into(),
+                old: Some("static.target:10.0.0.5:9100".into()),
+                new: None
+            }],
+            "the one link removed, the node's stays"
         );
     }
 
