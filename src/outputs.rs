@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use weir_dsl::nodes::AlertHandler;
 use weir_engine::{AlertEvent, CiWrite, HttpRequest, InfluxDbWrite, Outputs, Point, Topics};
-use weir_sinks::{FileSink, SinkManager, SinkWrite};
+use weir_sinks::{FileSink, SinkManager};
 
 use crate::ci::Cis;
 
@@ -185,15 +185,7 @@ impl Outputs for DaemonOutputs {
             }
             return;
         }
-        let sink_write = SinkWrite {
-            cluster: write.cluster,
-            database: write.database,
-            retention_policy: write.retention_policy,
-            precision: write.precision,
-            create: write.create,
-            points: write.points,
-        };
-        if let Err(refused) = self.sinks.send(sink_write) {
+        if let Err(refused) = self.sinks.send(write) {
             self.stats
                 .sink_refused_points
                 .fetch_add(n_points, Ordering::Relaxed);

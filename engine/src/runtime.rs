@@ -67,8 +67,9 @@ pub struct HttpRequest {
     pub timeout: Option<std::time::Duration>,
 }
 
-/// Points a task wants written to InfluxDB (`influxDBOut` node).
-#[derive(Debug, Clone, PartialEq)]
+/// Points leaving a task for InfluxDB (`influxDBOut` node): the one envelope from a task to
+/// the sinks (`weir_sinks::SinkManager::send` takes it as it is).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct InfluxDbWrite {
     /// The `[[influxdb]]` sink by name; `None` means the default one.
     pub cluster: Option<String>,
@@ -76,8 +77,8 @@ pub struct InfluxDbWrite {
     pub database: String,
     /// Target retention policy (empty: the server default).
     pub retention_policy: String,
-    /// Timestamp precision (`n`, `u`, `ms`, `s`, `m`, `h`), when set.
-    pub precision: Option<String>,
+    /// Timestamp precision, when the task set one (else the sink's `precision`).
+    pub precision: Option<crate::line_protocol::Precision>,
     /// Create the database first.
     pub create: bool,
     /// The points.

@@ -25,8 +25,6 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use weir_engine::Point;
-use weir_engine::line_protocol::Precision;
 
 use crate::SinkError;
 
@@ -51,22 +49,8 @@ const STAT_QUEUE_POINTS: &str = "weir_sink_queue_points";
 const STAT_QUEUE_BYTES: &str = "weir_sink_queue_bytes";
 const STAT_OLDEST_AGE: &str = "weir_sink_oldest_queued_age_seconds";
 
-/// Points handed to [`SinkManager::send`].
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SinkWrite {
-    /// Sink name (`influxDBOut().cluster()`); None is the default sink.
-    pub cluster: Option<String>,
-    /// Database to write to.
-    pub database: String,
-    /// Retention policy; empty means the sink's `default-retention-policy`.
-    pub retention_policy: String,
-    /// Precision (`n`, `u`, `ms`, `s`, `m`, `h`); None means the sink's `precision`.
-    pub precision: Option<String>,
-    /// Create the database if the server says it does not exist.
-    pub create: bool,
-    /// The points.
-    pub points: Vec<Point>,
-}
+/// Points handed to [`SinkManager::send`]: the engine's envelope for a task's writes.
+pub use weir_engine::InfluxDbWrite as SinkWrite;
 
 /// One sink's state, as served by the stats API.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -262,12 +246,7 @@ impl SinkManager {
                 None => return Err(write),
             }
         };
-        let precision = write
-            .precision
-            .as_deref()
-            .filter(|text| !text.is_empty())
-            .and_then(Precision::from_query)
-            .unwrap_or_else(|| config.precision());
+        let precision = write.precision.unwrap_or_else(|| config.precision());
         let precision = Client::wire_precision(config.api, precision);
         let retention_policy = if write.retention_policy.is_empty() {
             config.default_retention_policy.clone()

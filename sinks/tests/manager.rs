@@ -178,7 +178,7 @@ async fn encodes_in_the_precision_asked_for_with_rp_defaults() {
     sink.default_retention_policy = "autogen".into();
     let manager = SinkManager::new(dir.path(), vec![sink]).unwrap();
     let mut write = write(None, 5, 1);
-    write.precision = Some("s".into());
+    write.precision = Some(weir_engine::line_protocol::Precision::Seconds);
     manager.send(write).unwrap();
     wait_for("delivery", || server.lines().len() == 1).await;
     assert_eq!(server.lines(), vec!["m n=5i 5"]);

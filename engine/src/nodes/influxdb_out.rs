@@ -44,7 +44,11 @@ impl InfluxDbOut {
                 .filter(|cluster| !cluster.is_empty()),
             database: self.spec.database.clone(),
             retention_policy: self.spec.retention_policy.clone(),
-            precision: self.spec.precision.clone(),
+            precision: self
+                .spec
+                .precision
+                .as_deref()
+                .and_then(crate::line_protocol::Precision::from_query),
             create: self.spec.create,
             points: std::mem::take(&mut self.buffer),
         });
