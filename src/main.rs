@@ -13,6 +13,7 @@ mod listener;
 mod logging;
 mod outputs;
 mod serve;
+mod services;
 mod tasks;
 mod tls;
 

@@ -87,6 +87,8 @@ pub struct DaemonOutputs {
     cis: Option<Arc<Cis>>,
     /// Alert topics: every alert event is collected into its topics.
     topics: Arc<Topics>,
+    /// Kapacitor's alert services (`[slack]`, ...).
+    services: Arc<crate::services::Services>,
     /// Shared counters.
     pub stats: Arc<OutputStats>,
 }
@@ -100,6 +102,7 @@ impl DaemonOutputs {
         files: FileWriter,
         cis: Option<Arc<Cis>>,
         topics: Arc<Topics>,
+        services: Arc<crate::services::Services>,
     ) -> DaemonOutputs {
         let client = reqwest::Client::builder()
             .user_agent(concat!("weir/", env!("CARGO_PKG_VERSION")))
@@ -114,6 +117,7 @@ impl DaemonOutputs {
             use_files: AtomicBool::new(true),
             cis,
             topics,
+            services,
             stats: Arc::new(OutputStats::default()),
         }
     }
@@ -216,22 +220,40 @@ impl Outputs for DaemonOutputs {
 
     fn alert_event(&self, event: AlertEvent<'_>) {
         for handler in event.handlers {
-            self.alert(handler, event.json.clone());
+            self.alert_from(event.task, handler, event.json.clone());
         }
         self.topics.collect_alert(&event, self);
     }
 
     fn alert(&self, handler: &AlertHandler, event_json: Vec<u8>) {
+        self.alert_from("", handler, event_json);
+    }
+
+    fn alert_from(&self, task: &str, handler: &AlertHandler, event_json: Vec<u8>) {
         self.stats.alert_events.fetch_add(1, Ordering::Relaxed);
         match handler {
+            AlertHandler::Service { kind, options } => {
+                self.services.deliver(task, kind, options, &event_json);
+            }
             AlertHandler::Post {
                 url,
                 headers,
                 timeout,
             } => {
-                let timeout =
-                    timeout.map(|t| Duration::from_nanos(u64::try_from(t.nanos()).unwrap_or(0)));
-                self.post(url.clone(), headers.clone(), event_json, timeout, true);
+                // One queue per URL, so a handler's events arrive in order (as Kapacitor
+                // sends them), with the services' retries and counters.
+                let timeout = timeout
+                    .map(|t| Duration::from_nanos(u64::try_from(t.nanos()).unwrap_or(0)))
+                    .filter(|t| !t.is_zero());
+                let request = crate::services::Outgoing {
+                    url: url.clone(),
+                    headers: headers.clone(),
+                    content_type: "application/json",
+                    body: event_json,
+                    timeout,
+                };
+                self.services
+                    .enqueue(&format!("post {url}"), "post", request);
             }
             AlertHandler::Log { path } => {
                 let path = PathBuf::from(path);

@@ -1,0 +1,349 @@
+//! Kapacitor's alert services against its recordings (`tests/compat/handlers/`, one folder per
+//! case): each case's task, handler config and input run through weir, and what weir sends
+//! is compared with `requests.jsonl` request by request, normalised the same way on both
+//! sides (the capture port and weir's port filled in, transport headers dropped, header names
+//! compared without case, alerta's tag list as a set).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{Weir, eventually, http};
+use serde_json::{Value, json};
+
+const HANDLERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/handlers");
+
+/// The cases weir sends as Kapacitor does.
+const SENT: &[&str] = &[
+    "alerta",
+    "discord",
+    "hipchat",
+    "opsgenie",
+    "opsgenie2",
+    "opsgenie2-close",
+    "pagerduty",
+    "pagerduty2",
+    "post",
+    "pushover",
+    "servicenow",
+    "slack",
+    "talk",
+    "teams",
+    "telegram",
+    "topic-slack",
+    "victorops",
+    "victorops-jsondata",
+];
+
+/// The cases weir does not match yet, with why.
+const NOT_YET: &[(&str, &str)] = &[
+    (
+        "exec",
+        "exec and log write to local programs and files: not compared here yet",
+    ),
+    (
+        "log",
+        "exec and log write to local programs and files: not compared here yet",
+    ),
+    ("tcp", "raw TCP deliveries: not compared here yet"),
+    ("sensu", "the [sensu] service (TCP) is not built yet"),
+    (
+        "snmptrap",
+        "the [snmptrap] service (SNMP over UDP) is not built yet",
+    ),
+    ("smtp", "the [smtp] service is not built yet"),
+    ("mqtt", "the [mqtt] service is not built yet"),
+    ("kafka", "the [kafka] service is not built yet"),
+    ("kafka-template", "the [kafka] service is not built yet"),
+    (
+        "httppost-endpoint",
+        "[[httppost]] endpoints for .post().endpoint() are not built yet",
+    ),
+    (
+        "httppost-template",
+        "[[httppost]] endpoints for .post().endpoint() are not built yet",
+    ),
+    ("topic-aggregate", "checked by tests/kapacitor_cli.rs"),
+    ("topic-publish", "checked by tests/kapacitor_cli.rs"),
+];
+
+/// One request as the capture server saw it.
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    path: String,
+    query: String,
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// An HTTP server that records every request and answers as the real service does.
+fn capture() -> (u16, Arc<Mutex<Vec<Request>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let sink = captured.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let sink = sink.clone();
+            std::thread::spawn(move || serve(stream, &sink));
+        }
+    });
+    (port, captured)
+}
+
+fn serve(stream: std::net::TcpStream, sink: &Mutex<Vec<Request>>) {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut first = String::new();
+        if reader.read_line(&mut first).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = first.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let target = parts.next().unwrap_or_default().to_owned();
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let mut headers = BTreeMap::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                let name = name.trim().to_ascii_lowercase();
+                if name == "content-length" {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                headers.insert(name, value.trim().to_owned());
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let (status, answer) = match path.split('/').nth(1).unwrap_or_default() {
+            "alerta" | "servicenow" => ("201 Created", ""),
+            "opsgenie2" | "pagerduty2" => ("202 Accepted", ""),
+            "discord" => ("204 No Content", ""),
+            "telegram" => ("200 OK", "{\"ok\":true}"),
+            _ => ("200 OK", ""),
+        };
+        sink.lock().unwrap().push(Request {
+            method,
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers,
+            body,
+        });
+        let response = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/json\r\n\r\n{answer}",
+            answer.len()
+        );
+        if reader.get_mut().write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// Headers a transport adds (the recordings leave out the same ones), and reqwest's default
+/// `Accept: */*`, which says what no `Accept` says.
+fn transport_header(name: &str, value: &str) -> bool {
+    matches!(
+        name,
+        "host"
+            | "date"
+            | "content-length"
+            | "user-agent"
+            | "accept-encoding"
+            | "connection"
+            | "transfer-encoding"
+    ) || (name == "accept" && value == "*/*")
+}
+
+/// A request in the recordings' shape, normalised.
+fn normalised(request: &Request) -> Value {
+    let headers: serde_json::Map<String, Value> = request
+        .headers
+        .iter()
+        .filter(|(name, value)| !transport_header(name, value))
+        .map(|(name, value)| (name.clone(), Value::from(value.clone())))
+        .collect();
+    let text = String::from_utf8_lossy(&request.body).into_owned();
+    let mut record = json!({
+        "method": request.method,
+        "path": request.path,
+        "query": request.query,
+        "headers": headers,
+        "body": serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text.clone())),
+    });
+    if request.headers.get("content-type").map(String::as_str)
+        == Some("application/x-www-form-urlencoded")
+    {
+        let form: serde_json::Map<String, Value> = form_urlencoded::parse(text.as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::from(v.into_owned())))
+            .collect();
+        record["form"] = Value::Object(form);
+    }
+    canonical(record)
+}
+
+/// The same normalisation for a recorded line.
+fn recorded(line: &Value) -> Value {
+    let mut line = line.clone();
+    if let Some(headers) = line["headers"].as_object() {
+        let lower: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+            .filter(|(name, value)| !transport_header(name, value.as_str().unwrap_or_default()))
+            .collect();
+        line["headers"] = Value::Object(lower);
+    }
+    canonical(line)
+}
+
+/// Alerta's `tags` follow Go's map order: compared as a set.
+fn canonical(mut record: Value) -> Value {
+    if let Some(Value::Array(tags)) = record
+        .get_mut("body")
+        .and_then(Value::as_object_mut)
+        .and_then(|body| body.get_mut("tags"))
+    {
+        tags.sort_by_key(|tag| tag.to_string());
+    }
+    record
+}
+
+fn api(weir: &Weir, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let body = body.map(|body| body.to_string());
+    let (status, text) = http(method, &format!("{}{path}", weir.url), body.as_deref()).unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Run one case; `Err` says how weir differed.
+fn run_case(case: &str) -> Result<(), String> {
+    let dir = format!("{HANDLERS}/{case}");
+    let read = |file: &str| std::fs::read_to_string(format!("{dir}/{file}"));
+    let (capture_port, captured) = capture();
+    let port = common::free_port();
+    let fill = |text: &str| {
+        text.replace("CAPTURE_PORT", &capture_port.to_string())
+            .replace("KAPACITOR_PORT", &port.to_string())
+    };
+    let config = format!(
+        "data_dir = \"@DIR@/data\"\n[http]\nbind-address = \"127.0.0.1:@PORT@\"\n\n{}",
+        fill(&read("config.toml").map_err(|e| e.to_string())?)
+    );
+    let dir_path = tempfile::tempdir().expect("tempdir").keep();
+    let weir = Weir::start_in(&dir_path, &config, port);
+    let mut handler_files: Vec<_> = std::fs::read_dir(&dir)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("handler-") && name.ends_with(".yaml"))
+        .collect();
+    handler_files.sort();
+    for file in handler_files {
+        let spec: Value = serde_yaml_ng::from_str(&fill(&read(&file).map_err(|e| e.to_string())?))
+            .map_err(|e| format!("{file}: {e}"))?;
+        let topic = spec["topic"].as_str().unwrap_or_default().to_owned();
+        let body = json!({
+            "id": spec["id"], "kind": spec["kind"],
+            "options": spec.get("options").cloned().unwrap_or(json!({})),
+            "match": spec.get("match").cloned().unwrap_or(json!("")),
+        });
+        let path = format!("/kapacitor/v1/alerts/topics/{topic}/handlers");
+        let (status, answer) = api(&weir, "POST", &path, Some(body));
+        if status != 200 {
+            return Err(format!("{file}: {status} {answer}"));
+        }
+    }
+    let script = fill(&read("task.tick").map_err(|e| e.to_string())?);
+    let task = json!({"id": format!("handlers-{case}"), "type": "stream", "script": script, "status": "enabled"});
+    let (status, answer) = api(&weir, "POST", "/kapacitor/v1/tasks", Some(task));
+    if status != 200 {
+        return Err(format!("define: {status} {answer}"));
+    }
+    let input = read("input.lp").map_err(|e| e.to_string())?;
+    let (status, answer) = http(
+        "POST",
+        &format!("{}/write?db=handlers&rp=autogen&precision=s", weir.url),
+        Some(&input),
+    )
+    .map_err(|e| e.to_string())?;
+    if status != 204 {
+        return Err(format!("write: {status} {answer}"));
+    }
+    let expected: Vec<Value> = read("requests.jsonl")
+        .map_err(|e| e.to_string())?
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str::<Value>(&fill(line)).map(|v| recorded(&v)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let arrived = eventually(Duration::from_secs(20), || {
+        let captured = captured.lock().unwrap();
+        (captured.len() >= expected.len()).then(|| captured.clone())
+    });
+    let log = weir.stop();
+    let Some(arrived) = arrived else {
+        let got = captured.lock().unwrap().len();
+        return Err(format!(
+            "{got} of {} requests arrived; weir log:\n{log}",
+            expected.len()
+        ));
+    };
+    if arrived.len() != expected.len() {
+        return Err(format!(
+            "{} requests, Kapacitor sent {}",
+            arrived.len(),
+            expected.len()
+        ));
+    }
+    for (index, (request, want)) in arrived.iter().zip(&expected).enumerate() {
+        let got = normalised(request);
+        if got != *want {
+            return Err(format!(
+                "request {}:\n  weir:      {got}\n  kapacitor: {want}",
+                index + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_recorded_case_is_sent_or_says_why_not() {
+    let mut cases: Vec<String> = std::fs::read_dir(HANDLERS)
+        .expect("handlers folder")
+        .flatten()
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    for case in &cases {
+        let sent = SENT.contains(&case.as_str());
+        let not_yet = NOT_YET.iter().any(|(name, _)| name == case);
+        assert!(
+            sent != not_yet,
+            "{case}: list it in exactly one of SENT and NOT_YET"
+        );
+    }
+    assert_eq!(
+        cases.len(),
+        SENT.len() + NOT_YET.len(),
+        "a listed case has no folder"
+    );
+}
+
+#[test]
+fn weir_sends_what_kapacitor_sent() {
+    let failures: Vec<String> = SENT
+        .iter()
+        .filter_map(|case| run_case(case).err().map(|e| format!("{case}: {e}")))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
