@@ -130,6 +130,7 @@ fn serve(stream: std::net::TcpStream, sink: &Mutex<Vec<Request>>) {
             "opsgenie2" | "pagerduty2" => ("202 Accepted", ""),
             "discord" => ("204 No Content", ""),
             "telegram" => ("200 OK", "{\"ok\":true}"),
+            "fail" => ("503 Service Unavailable", ""),
             _ => ("200 OK", ""),
         };
         sink.lock().unwrap().push(Request {
@@ -346,4 +347,64 @@ fn weir_sends_what_kapacitor_sent() {
         .filter_map(|case| run_case(case).err().map(|e| format!("{case}: {e}")))
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The value of one labelled counter in `/metrics`.
+fn metric(weir: &Weir, name: &str, service: &str) -> Option<u64> {
+    let (_, text) = http("GET", &format!("{}/metrics", weir.url), None).ok()?;
+    let prefix = format!("{name}{{service=\"{service}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+#[test]
+fn failed_and_unconfigured_deliveries_are_retried_and_counted_without_holding_the_task() {
+    let (capture_port, captured) = capture();
+    let config = format!(
+        "data_dir = \"@DIR@/data\"\n[http]\nbind-address = \"127.0.0.1:@PORT@\"\n\n\
+         [[slack]]\nenabled = true\nurl = \"http://127.0.0.1:{capture_port}/fail/hook\"\n"
+    );
+    let weir = Weir::start(&config);
+    let script = "dbrp \"handlers\".\"autogen\"\nstream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .crit(lambda: \"usage\" > 90)\n        .slack()\n        .teams()\n    |httpOut('out')\n";
+    let task = json!({"id": "failing", "type": "stream", "script": script, "status": "enabled"});
+    let (status, answer) = api(&weir, "POST", "/kapacitor/v1/tasks", Some(task));
+    assert_eq!(status, 200, "{answer}");
+    let (status, _) = http(
+        "POST",
+        &format!("{}/write?db=handlers&rp=autogen&precision=s", weir.url),
+        Some("cpu usage=95 1609459200\ncpu usage=10 1609459201\n"),
+    )
+    .unwrap();
+    assert_eq!(status, 204);
+    // The task went on while slack failed: httpOut has the recovery point.
+    let served = eventually(Duration::from_secs(10), || {
+        let (_, out) = api(&weir, "GET", "/kapacitor/v1/tasks/failing/out", None);
+        (out["series"][0]["values"][0][1].as_f64() == Some(10.0)).then_some(out)
+    });
+    assert!(
+        served.is_some(),
+        "the task did not go on; log:\n{}",
+        weir.log()
+    );
+    // Two events, each tried four times against a 503, then counted as failed.
+    let failed = eventually(Duration::from_secs(20), || {
+        (metric(&weir, "weir_alert_service_failed_total", "slack")? == 2).then_some(())
+    });
+    assert!(failed.is_some(), "log:\n{}", weir.log());
+    assert_eq!(captured.lock().unwrap().len(), 8);
+    assert_eq!(
+        metric(&weir, "weir_alert_service_sent_total", "slack"),
+        Some(0)
+    );
+    // `.teams()` without a [teams] section: counted, never sent.
+    assert_eq!(
+        metric(&weir, "weir_alert_service_failed_total", "teams"),
+        Some(2)
+    );
+    let log = weir.stop();
+    assert!(
+        log.contains("teams is not configured: add a [teams] section"),
+        "{log}"
+    );
 }
