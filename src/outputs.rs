@@ -275,25 +275,16 @@ impl Outputs for DaemonOutputs {
                 });
             }
             AlertHandler::Tcp { address } => {
-                let address = address.clone();
-                let stats = self.stats.clone();
-                self.runtime.spawn(async move {
-                    let result = async {
-                        let mut stream = tokio::time::timeout(
-                            Duration::from_secs(10),
-                            tokio::net::TcpStream::connect(&address),
-                        )
-                        .await
-                        .map_err(|_| std::io::Error::other("connect timed out"))??;
-                        stream.write_all(&event_json).await?;
-                        stream.shutdown().await
-                    }
-                    .await;
-                    if let Err(e) = result {
-                        stats.alert_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(%address, error = %e, "alert tcp handler failed");
-                    }
-                });
+                // One queue per address: the events arrive in order, one connection each.
+                let request = crate::services::Outgoing {
+                    url: format!("tcp://{address}"),
+                    headers: Vec::new(),
+                    content_type: "",
+                    body: event_json,
+                    timeout: None,
+                };
+                self.services
+                    .enqueue(&format!("tcp {address}"), "tcp", request);
             }
             AlertHandler::Exec { command } => {
                 let command = command.clone();

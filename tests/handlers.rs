@@ -28,9 +28,11 @@ const SENT: &[&str] = &[
     "pagerduty2",
     "post",
     "pushover",
+    "sensu",
     "servicenow",
     "slack",
     "talk",
+    "tcp",
     "teams",
     "telegram",
     "topic-slack",
@@ -48,8 +50,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "log",
         "exec and log write to local programs and files: not compared here yet",
     ),
-    ("tcp", "raw TCP deliveries: not compared here yet"),
-    ("sensu", "the [sensu] service (TCP) is not built yet"),
     (
         "snmptrap",
         "the [snmptrap] service (SNMP over UDP) is not built yet",
@@ -100,6 +100,22 @@ fn serve(stream: std::net::TcpStream, sink: &Mutex<Vec<Request>>) {
     loop {
         let mut first = String::new();
         if reader.read_line(&mut first).unwrap_or(0) == 0 {
+            return;
+        }
+        if !first.starts_with("POST ") && !first.starts_with("GET ") {
+            // A raw TCP delivery (the tcp handler, Sensu): everything until the peer closes.
+            let mut rest = Vec::new();
+            let _ = reader.read_to_end(&mut rest);
+            let mut body = first.into_bytes();
+            body.extend(rest);
+            sink.lock().unwrap().push(Request {
+                method: String::new(),
+                path: String::new(),
+                query: String::new(),
+                headers: BTreeMap::new(),
+                body,
+            });
+            let _ = reader.get_mut().write_all(b"ok");
             return;
         }
         let mut parts = first.split_whitespace();
@@ -167,6 +183,10 @@ fn transport_header(name: &str, value: &str) -> bool {
 
 /// A request in the recordings' shape, normalised.
 fn normalised(request: &Request) -> Value {
+    if request.method.is_empty() {
+        let body = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        return json!({"transport": "tcp", "body": body});
+    }
     let headers: serde_json::Map<String, Value> = request
         .headers
         .iter()

@@ -136,6 +136,9 @@ pub struct Config {
     /// `[pushover]`.
     #[serde(default)]
     pub pushover: crate::services::pushover::Config,
+    /// `[sensu]`.
+    #[serde(default)]
+    pub sensu: crate::services::sensu::Config,
     /// `[servicenow]`.
     #[serde(default)]
     pub servicenow: crate::services::servicenow::Config,
@@ -176,6 +179,7 @@ impl Config {
             pagerduty: self.pagerduty.clone(),
             pagerduty2: self.pagerduty2.clone(),
             pushover: self.pushover.clone(),
+            sensu: self.sensu.clone(),
             servicenow: self.servicenow.clone(),
             slack: self.slack.clone(),
             talk: self.talk.clone(),

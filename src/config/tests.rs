@@ -140,6 +140,7 @@ fn reference_lists_every_section_and_key_of_the_parser() {
             fields::<crate::services::pagerduty2::Config>(),
         ),
         ("pushover", fields::<crate::services::pushover::Config>()),
+        ("sensu", fields::<crate::services::sensu::Config>()),
         (
             "servicenow",
             fields::<crate::services::servicenow::Config>(),

@@ -24,6 +24,7 @@ pub mod opsgenie2;
 pub mod pagerduty;
 pub mod pagerduty2;
 pub mod pushover;
+pub mod sensu;
 pub mod servicenow;
 pub mod slack;
 pub mod talk;
@@ -58,6 +59,8 @@ pub struct ServicesConfig {
     pub pagerduty2: pagerduty2::Config,
     /// `[pushover]`.
     pub pushover: pushover::Config,
+    /// `[sensu]`.
+    pub sensu: sensu::Config,
     /// `[servicenow]`.
     pub servicenow: servicenow::Config,
     /// `[[slack]]`.
@@ -107,6 +110,7 @@ impl ServicesConfig {
         add("pagerduty", self.pagerduty.enabled);
         add("pagerduty2", self.pagerduty2.enabled);
         add("pushover", self.pushover.enabled);
+        add("sensu", self.sensu.enabled);
         add("servicenow", self.servicenow.enabled);
         add("slack", self.slack.iter().any(|c| c.enabled));
         add("talk", self.talk.enabled);
@@ -152,6 +156,7 @@ impl ServicesConfig {
             "pushover" if self.pushover.enabled => {
                 one(pushover::request(&self.pushover, &o, event))
             }
+            "sensu" if self.sensu.enabled => one(sensu::request(&self.sensu, &o, event)),
             "servicenow" if self.servicenow.enabled => {
                 one(servicenow::request(&self.servicenow, &o, event))
             }
@@ -203,7 +208,7 @@ pub struct Site {
 /// One request to a service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
-    /// The URL, query included.
+    /// The URL, query included; `tcp://host:port` sends the body over a TCP connection.
     pub url: String,
     /// Headers besides `Content-Type`.
     pub headers: Vec<(String, String)>,
@@ -546,12 +551,41 @@ impl Services {
     }
 }
 
-/// POST with retries: network errors and 5xx/429 answers are retried with back-off, other
+/// One connection: write the body, close the writing side, read what the peer answers
+/// until it closes (Sensu answers `ok`).
+async fn send_tcp(address: &str, body: &[u8]) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let limit = Duration::from_secs(10);
+    let timed_out = |_| std::io::Error::other("timed out");
+    let mut stream = tokio::time::timeout(limit, tokio::net::TcpStream::connect(address))
+        .await
+        .map_err(timed_out)??;
+    stream.write_all(body).await?;
+    stream.shutdown().await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(limit, stream.read_to_end(&mut answer))
+        .await
+        .map_err(timed_out)??;
+    Ok(())
+}
+
+/// A request over `tcp://` (one connection), or a POST; both with retries: network errors and 5xx/429 answers are retried with back-off, other
 /// answers are final.
 async fn send(client: &reqwest::Client, request: &Outgoing) -> Result<(), String> {
     let mut backoff = FIRST_BACKOFF;
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
+        if let Some(address) = request.url.strip_prefix("tcp://") {
+            match send_tcp(address, &request.body).await {
+                Ok(()) => return Ok(()),
+                Err(e) => last = format!("{address}: {e}"),
+            }
+            if attempt < ATTEMPTS {
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            continue;
+        }
         let mut builder = client
             .post(&request.url)
             .header("Content-Type", request.content_type)

@@ -562,6 +562,7 @@ pub const SENT: &[&str] = &[
     "pagerduty",
     "pagerduty2",
     "pushover",
+    "sensu",
     "servicenow",
     "slack",
     "talk",
