@@ -21,6 +21,8 @@ const SENT: &[&str] = &[
     "alerta",
     "discord",
     "hipchat",
+    "httppost-endpoint",
+    "httppost-template",
     "opsgenie",
     "opsgenie2",
     "opsgenie2-close",
@@ -58,14 +60,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("mqtt", "the [mqtt] service is not built yet"),
     ("kafka", "the [kafka] service is not built yet"),
     ("kafka-template", "the [kafka] service is not built yet"),
-    (
-        "httppost-endpoint",
-        "[[httppost]] endpoints for .post().endpoint() are not built yet",
-    ),
-    (
-        "httppost-template",
-        "[[httppost]] endpoints for .post().endpoint() are not built yet",
-    ),
     ("topic-aggregate", "checked by tests/kapacitor_cli.rs"),
     ("topic-publish", "checked by tests/kapacitor_cli.rs"),
 ];

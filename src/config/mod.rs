@@ -121,6 +121,9 @@ pub struct Config {
     /// `[hipchat]`.
     #[serde(default)]
     pub hipchat: crate::services::hipchat::Config,
+    /// `[[httppost]]`.
+    #[serde(default)]
+    pub httppost: Vec<crate::services::httppost::Config>,
     /// `[opsgenie]`.
     #[serde(default)]
     pub opsgenie: crate::services::opsgenie::Config,
@@ -174,6 +177,7 @@ impl Config {
             alerta: self.alerta.clone(),
             discord: self.discord.clone(),
             hipchat: self.hipchat.clone(),
+            httppost: self.httppost.clone(),
             opsgenie: self.opsgenie.clone(),
             opsgenie2: self.opsgenie2.clone(),
             pagerduty: self.pagerduty.clone(),

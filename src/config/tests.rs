@@ -132,6 +132,7 @@ fn reference_lists_every_section_and_key_of_the_parser() {
         ("alerta", fields::<crate::services::alerta::Config>()),
         ("discord", fields::<crate::services::discord::Config>()),
         ("hipchat", fields::<crate::services::hipchat::Config>()),
+        ("httppost", fields::<crate::services::httppost::Config>()),
         ("opsgenie", fields::<crate::services::opsgenie::Config>()),
         ("opsgenie2", fields::<crate::services::opsgenie2::Config>()),
         ("pagerduty", fields::<crate::services::pagerduty::Config>()),

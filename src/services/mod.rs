@@ -19,6 +19,7 @@ use weir_engine::{Fields, Tags};
 pub mod alerta;
 pub mod discord;
 pub mod hipchat;
+pub mod httppost;
 pub mod opsgenie;
 pub mod opsgenie2;
 pub mod pagerduty;
@@ -49,6 +50,8 @@ pub struct ServicesConfig {
     pub discord: Vec<discord::Config>,
     /// `[hipchat]`.
     pub hipchat: hipchat::Config,
+    /// `[[httppost]]`.
+    pub httppost: Vec<httppost::Config>,
     /// `[opsgenie]`.
     pub opsgenie: opsgenie::Config,
     /// `[opsgenie2]`.
@@ -127,6 +130,7 @@ impl ServicesConfig {
         options: &Map<String, Json>,
         event: &Event,
         site: &Site,
+        event_json: &[u8],
     ) -> Result<Vec<Outgoing>, String> {
         let not_configured = || format!("{kind} is not configured: add a [{kind}] section");
         let one = |request: Outgoing| Ok(vec![request]);
@@ -141,6 +145,7 @@ impl ServicesConfig {
                 one(discord::request(config, &o, event))
             }
             "hipchat" if self.hipchat.enabled => one(hipchat::request(&self.hipchat, &o, event)?),
+            "httppost" => one(httppost::request(&self.httppost, &o, event, event_json)?),
             "opsgenie" if self.opsgenie.enabled => {
                 one(opsgenie::request(&self.opsgenie, &o, event))
             }
@@ -490,8 +495,11 @@ impl Services {
     pub fn deliver(&self, task: &str, kind: &str, options: &Map<String, Json>, event_json: &[u8]) {
         let stats = self.stats_of(kind);
         let config = self.config.load();
-        let requests = Event::parse(task, event_json)
-            .and_then(|event| config.0.requests(kind, options, &event, &config.1));
+        let requests = Event::parse(task, event_json).and_then(|event| {
+            config
+                .0
+                .requests(kind, options, &event, &config.1, event_json)
+        });
         let requests = match requests {
             Ok(requests) => requests,
             Err(reason) => {
@@ -586,10 +594,10 @@ async fn send(client: &reqwest::Client, request: &Outgoing) -> Result<(), String
             }
             continue;
         }
-        let mut builder = client
-            .post(&request.url)
-            .header("Content-Type", request.content_type)
-            .body(request.body.clone());
+        let mut builder = client.post(&request.url).body(request.body.clone());
+        if !request.content_type.is_empty() {
+            builder = builder.header("Content-Type", request.content_type);
+        }
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }

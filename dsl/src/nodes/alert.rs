@@ -624,7 +624,37 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
             "exec" => handlers.push(AlertHandler::Exec { command: strings }),
             "post" => {
                 if strings.is_empty() {
-                    errors.push((handler.call.span, "alert .post() needs a URL".to_owned()));
+                    // `.post().endpoint('name')`: a `[[httppost]]` section of the daemon's.
+                    if let Some(ArgValue::Str(endpoint)) = prop("endpoint")
+                        .and_then(|call| call.args.first())
+                        .map(|a| &a.0)
+                    {
+                        let mut options = serde_json::Map::new();
+                        options.insert("endpoint".into(), endpoint.clone().into());
+                        let headers: serde_json::Map<String, serde_json::Value> = handler
+                            .props
+                            .iter()
+                            .filter(|call| call.name == "header")
+                            .filter_map(|call| match (call.args.first(), call.args.get(1)) {
+                                (Some((ArgValue::Str(k), _)), Some((ArgValue::Str(v), _))) => {
+                                    Some((k.clone(), v.clone().into()))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        if !headers.is_empty() {
+                            options.insert("headers".into(), headers.into());
+                        }
+                        handlers.push(AlertHandler::Service {
+                            kind: "httppost".into(),
+                            options,
+                        });
+                        continue;
+                    }
+                    errors.push((
+                        handler.call.span,
+                        "alert .post() needs a URL or an .endpoint()".to_owned(),
+                    ));
                     continue;
                 }
                 let headers = handler
@@ -701,12 +731,15 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
     let ignored: Vec<_> = node
         .handlers
         .iter()
-        .flat_map(|handler| handler.props.iter())
-        .filter(|call| {
-            matches!(
-                call.name,
-                "mode" | "captureResponse" | "skipSSLVerification" | "endpoint"
-            )
+        .flat_map(|handler| {
+            // `.endpoint()` picks a `[[httppost]]` section only when `.post()` has no URL.
+            let has_url = !handler.call.args.is_empty();
+            handler.props.iter().filter(move |call| {
+                matches!(
+                    call.name,
+                    "mode" | "captureResponse" | "skipSSLVerification"
+                ) || (call.name == "endpoint" && has_url)
+            })
         })
         .map(|call| (call.span, call.name))
         .collect();
