@@ -222,6 +222,16 @@ impl Outputs for DaemonOutputs {
         for handler in event.handlers {
             self.alert_from(event.task, handler, event.json.clone());
         }
+        let named: Vec<&str> = event
+            .handlers
+            .iter()
+            .filter_map(|handler| match handler {
+                AlertHandler::Service { kind, .. } => Some(kind.as_str()),
+                _ => None,
+            })
+            .collect();
+        self.services
+            .deliver_global(event.task, &named, &event.json);
         self.topics.collect_alert(&event, self);
     }
 

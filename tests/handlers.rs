@@ -422,3 +422,57 @@ fn failed_and_unconfigured_deliveries_are_retried_and_counted_without_holding_th
         "{log}"
     );
 }
+
+#[test]
+fn a_global_service_gets_every_alert_and_state_changes_only_the_changes() {
+    let (capture_port, captured) = capture();
+    let config = format!(
+        "data_dir = \"@DIR@/data\"\n[http]\nbind-address = \"127.0.0.1:@PORT@\"\n\n\
+         [[slack]]\nenabled = true\nurl = \"http://127.0.0.1:{capture_port}/slack/hook\"\n\
+         channel = \"#all\"\nglobal = true\nstate-changes-only = true\n"
+    );
+    let weir = Weir::start(&config);
+    // The scenario of the recordings, without any handler in the script.
+    let script = std::fs::read_to_string(format!("{HANDLERS}/slack/task.tick"))
+        .unwrap()
+        .replace(".slack()", ".log('/dev/null')")
+        .replace(".channel('#ops')", "")
+        .replace(".username('kapa-rec')", "")
+        .replace(".iconEmoji(':fire:')", "");
+    let task = json!({"id": "global", "type": "stream", "script": script, "status": "enabled"});
+    let (status, answer) = api(&weir, "POST", "/kapacitor/v1/tasks", Some(task));
+    assert_eq!(status, 200, "{answer}");
+    let input = std::fs::read_to_string(format!("{HANDLERS}/slack/input.lp")).unwrap();
+    let (status, _) = http(
+        "POST",
+        &format!("{}/write?db=handlers&rp=autogen&precision=s", weir.url),
+        Some(&input),
+    )
+    .unwrap();
+    assert_eq!(status, 204);
+    // Five events; the repeated WARNING of cpu.a is not a change.
+    let sent = eventually(Duration::from_secs(10), || {
+        (metric(&weir, "weir_alert_service_sent_total", "slack")? == 4).then_some(())
+    });
+    assert!(sent.is_some(), "log:\n{}", weir.log());
+    let texts: Vec<String> = captured
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            assert_eq!(body["channel"], "#all");
+            body["attachments"][0]["text"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "cpu.a is WARNING: usage=75 host=a",
+            "cpu.b is WARNING: usage=80 host=b",
+            "cpu.a is CRITICAL: usage=95 host=a",
+            "cpu.a is OK: usage=15 host=a",
+        ]
+    );
+    weir.stop();
+}

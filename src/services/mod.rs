@@ -123,6 +123,76 @@ impl ServicesConfig {
         kinds
     }
 
+    /// The services with `global = true` (every alert goes to them), each with its
+    /// `state-changes-only` (then only events whose level changed).
+    pub fn global(&self) -> Vec<(&'static str, bool)> {
+        let mut out = Vec::new();
+        let mut add = |kind: &'static str, enabled: bool, global: bool, changes: bool| {
+            if enabled && global {
+                out.push((kind, changes));
+            }
+        };
+        for slack in &self.slack {
+            if slack.default || self.slack.len() == 1 {
+                add(
+                    "slack",
+                    slack.enabled,
+                    slack.global,
+                    slack.state_changes_only,
+                );
+            }
+        }
+        for discord in &self.discord {
+            if discord.default || self.discord.len() == 1 {
+                add(
+                    "discord",
+                    discord.enabled,
+                    discord.global,
+                    discord.state_changes_only,
+                );
+            }
+        }
+        let h = &self.hipchat;
+        add("hipchat", h.enabled, h.global, h.state_changes_only);
+        add(
+            "opsgenie",
+            self.opsgenie.enabled,
+            self.opsgenie.global,
+            false,
+        );
+        add(
+            "opsgenie2",
+            self.opsgenie2.enabled,
+            self.opsgenie2.global,
+            false,
+        );
+        add(
+            "pagerduty",
+            self.pagerduty.enabled,
+            self.pagerduty.global,
+            false,
+        );
+        add(
+            "pagerduty2",
+            self.pagerduty2.enabled,
+            self.pagerduty2.global,
+            false,
+        );
+        let sn = &self.servicenow;
+        add("servicenow", sn.enabled, sn.global, sn.state_changes_only);
+        let t = &self.teams;
+        add("teams", t.enabled, t.global, t.state_changes_only);
+        let tg = &self.telegram;
+        add("telegram", tg.enabled, tg.global, tg.state_changes_only);
+        add(
+            "victorops",
+            self.victorops.enabled,
+            self.victorops.global,
+            false,
+        );
+        out
+    }
+
     /// The requests `kind` sends for `event`, or why it cannot.
     pub fn requests(
         &self,
@@ -470,6 +540,26 @@ impl Services {
     /// The kinds with an enabled section.
     pub fn enabled(&self) -> Vec<String> {
         self.config.load().0.enabled()
+    }
+
+    /// Send an alert node's event to the `global` services (Kapacitor's `global = true`),
+    /// except those the node already names.
+    pub fn deliver_global(&self, task: &str, named: &[&str], event_json: &[u8]) {
+        let globals = self.config.load().0.global();
+        if globals.is_empty() {
+            return;
+        }
+        let changed = || {
+            let event: Json = serde_json::from_slice(event_json).unwrap_or(Json::Null);
+            event["level"] != event["previousLevel"]
+        };
+        let options = Map::new();
+        for (kind, changes_only) in globals {
+            if named.contains(&kind) || (changes_only && !changed()) {
+                continue;
+            }
+            self.deliver(task, kind, &options, event_json);
+        }
     }
 
     /// Counters per service kind, for `/metrics`.
