@@ -3,13 +3,11 @@
 //! Nodes call these synchronously from engine threads; every one hands the work to the
 //! tokio runtime (or a writer thread) and returns at once, so nodes never block on I/O.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use weir_dsl::nodes::AlertHandler;
 use weir_engine::{AlertEvent, CiWrite, HttpRequest, InfluxDbWrite, Outputs, Point, Topics};
 use weir_sinks::{FileSink, SinkManager, SinkWrite};
@@ -266,23 +264,15 @@ impl Outputs for DaemonOutputs {
                     .enqueue(&format!("post {url}"), "post", request);
             }
             AlertHandler::Log { path } => {
-                let path = PathBuf::from(path);
-                let stats = self.stats.clone();
-                self.runtime.spawn_blocking(move || {
-                    let result = std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&path)
-                        .and_then(|mut file| {
-                            let mut line = event_json;
-                            line.push(b'\n');
-                            file.write_all(&line)
-                        });
-                    if let Err(e) = result {
-                        stats.alert_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(path = %path.display(), error = %e, "alert log handler failed");
-                    }
-                });
+                // One queue per file: lines in event order.
+                let mut line = event_json;
+                line.push(b'\n');
+                let job = crate::services::Job::Log {
+                    path: PathBuf::from(path),
+                    line,
+                };
+                self.services
+                    .enqueue_job(&format!("log {path}"), "log", job);
             }
             AlertHandler::Tcp { address } => {
                 // One queue per address: the events arrive in order, one connection each.
@@ -297,38 +287,16 @@ impl Outputs for DaemonOutputs {
                     .enqueue(&format!("tcp {address}"), "tcp", request);
             }
             AlertHandler::Exec { command } => {
-                let command = command.clone();
-                let stats = self.stats.clone();
-                self.runtime.spawn(async move {
-                    let Some((program, args)) = command.split_first() else {
-                        return;
-                    };
-                    let result = async {
-                        let mut child = tokio::process::Command::new(program)
-                            .args(args)
-                            .stdin(std::process::Stdio::piped())
-                            .stdout(std::process::Stdio::null())
-                            .stderr(std::process::Stdio::null())
-                            .kill_on_drop(true)
-                            .spawn()?;
-                        if let Some(mut stdin) = child.stdin.take() {
-                            stdin.write_all(&event_json).await?;
-                        }
-                        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-                            .await
-                            .map_err(|_| std::io::Error::other("timed out"))??;
-                        if status.success() {
-                            Ok(())
-                        } else {
-                            Err(std::io::Error::other(format!("exited with {status}")))
-                        }
-                    }
-                    .await;
-                    if let Err(e) = result {
-                        stats.alert_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(command = ?command, error = %e, "alert exec handler failed");
-                    }
-                });
+                // One queue per command: runs in event order; stdin ends with a newline, as
+                // Kapacitor writes it.
+                let mut stdin = event_json;
+                stdin.push(b'\n');
+                let job = crate::services::Job::Exec {
+                    command: command.clone(),
+                    stdin,
+                };
+                self.services
+                    .enqueue_job(&format!("exec {}", command.join(" ")), "exec", job);
             }
             _ => {
                 self.stats.alert_errors.fetch_add(1, Ordering::Relaxed);

@@ -20,9 +20,11 @@ const HANDLERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/handle
 const SENT: &[&str] = &[
     "alerta",
     "discord",
+    "exec",
     "hipchat",
     "httppost-endpoint",
     "httppost-template",
+    "log",
     "opsgenie",
     "opsgenie2",
     "opsgenie2-close",
@@ -44,14 +46,6 @@ const SENT: &[&str] = &[
 
 /// The cases weir does not match yet, with why.
 const NOT_YET: &[(&str, &str)] = &[
-    (
-        "exec",
-        "exec and log write to local programs and files: not compared here yet",
-    ),
-    (
-        "log",
-        "exec and log write to local programs and files: not compared here yet",
-    ),
     (
         "snmptrap",
         "the [snmptrap] service (SNMP over UDP) is not built yet",
@@ -244,15 +238,39 @@ fn run_case(case: &str) -> Result<(), String> {
     let read = |file: &str| std::fs::read_to_string(format!("{dir}/{file}"));
     let (capture_port, captured) = capture();
     let port = common::free_port();
+    let dir_path = tempfile::tempdir().expect("tempdir").keep();
+    let log_file = dir_path.join("alerts.log");
+    let exec_script = dir_path.join("capture.py");
+    let exec_out = dir_path.join("exec.jsonl");
     let fill = |text: &str| {
         text.replace("CAPTURE_PORT", &capture_port.to_string())
             .replace("KAPACITOR_PORT", &port.to_string())
+            .replace("LOG_FILE", &log_file.display().to_string())
+            .replace("EXEC_CAPTURE_SCRIPT", &exec_script.display().to_string())
     };
+    // The exec case's program: records its arguments and stdin, one JSON line per run.
+    std::fs::write(
+        &exec_script,
+        format!(
+            "#!/usr/bin/env python3\nimport json, sys\ndata = sys.stdin.read()\n\
+             record = {{\"transport\": \"exec\", \"argv\": sys.argv[1:], \"stdin\": json.loads(data), \
+             \"stdin_ends_with_newline\": data.endswith(\"\\n\")}}\n\
+             with open({:?}, \"a\") as out:\n    out.write(json.dumps(record) + \"\\n\")\n",
+            exec_out.display().to_string()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::set_permissions(
+        &exec_script,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .map_err(|e| e.to_string())?;
     let config = format!(
-        "data_dir = \"@DIR@/data\"\n[http]\nbind-address = \"127.0.0.1:@PORT@\"\n\n{}",
+        "data_dir = \"@DIR@/data\"\n[http]\nbind-address = \"127.0.0.1:@PORT@\"\n\
+         [exec]\nallowed-commands = [{:?}]\n\n{}",
+        exec_script.display().to_string(),
         fill(&read("config.toml").map_err(|e| e.to_string())?)
     );
-    let dir_path = tempfile::tempdir().expect("tempdir").keep();
     let weir = Weir::start_in(&dir_path, &config, port);
     let mut handler_files: Vec<_> = std::fs::read_dir(&dir)
         .map_err(|e| e.to_string())?
@@ -299,28 +317,46 @@ fn run_case(case: &str) -> Result<(), String> {
         .map(|line| serde_json::from_str::<Value>(&fill(line)).map(|v| recorded(&v)))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
-    let arrived = eventually(Duration::from_secs(20), || {
-        let captured = captured.lock().unwrap();
-        (captured.len() >= expected.len()).then(|| captured.clone())
+    // What arrived, in the recordings' shape: the capture server's requests, the log
+    // file's lines, or the exec program's records.
+    let arrived = || -> Vec<Value> {
+        let lines = |path: &std::path::Path| -> Vec<Value> {
+            std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .collect()
+        };
+        match case {
+            "log" => lines(&log_file)
+                .into_iter()
+                .map(|body| json!({"transport": "file", "body": body}))
+                .collect(),
+            "exec" => lines(&exec_out),
+            _ => captured.lock().unwrap().iter().map(normalised).collect(),
+        }
+    };
+    let complete = eventually(Duration::from_secs(20), || {
+        let got = arrived();
+        (got.len() >= expected.len()).then_some(got)
     });
     let log = weir.stop();
-    let Some(arrived) = arrived else {
-        let got = captured.lock().unwrap().len();
+    let Some(got) = complete else {
         return Err(format!(
-            "{got} of {} requests arrived; weir log:\n{log}",
+            "{} of {} requests arrived; weir log:\n{log}",
+            arrived().len(),
             expected.len()
         ));
     };
-    if arrived.len() != expected.len() {
+    if got.len() != expected.len() {
         return Err(format!(
             "{} requests, Kapacitor sent {}",
-            arrived.len(),
+            got.len(),
             expected.len()
         ));
     }
-    for (index, (request, want)) in arrived.iter().zip(&expected).enumerate() {
-        let got = normalised(request);
-        if got != *want {
+    for (index, (got, want)) in got.iter().zip(&expected).enumerate() {
+        if got != want {
             return Err(format!(
                 "request {}:\n  weir:      {got}\n  kapacitor: {want}",
                 index + 1

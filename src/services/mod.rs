@@ -511,7 +511,7 @@ pub struct Services {
     runtime: tokio::runtime::Handle,
     client: reqwest::Client,
     config: arc_swap::ArcSwap<(ServicesConfig, Site)>,
-    queues: std::sync::Mutex<BTreeMap<String, tokio::sync::mpsc::Sender<Outgoing>>>,
+    queues: std::sync::Mutex<BTreeMap<String, tokio::sync::mpsc::Sender<Job>>>,
     stats: std::sync::Mutex<BTreeMap<String, Arc<ServiceStats>>>,
 }
 
@@ -606,10 +606,15 @@ impl Services {
     /// Queue one request behind the others of `queue` (sent in order), counted under
     /// `kind`; never waits (a full queue drops it, counted).
     pub fn enqueue(&self, queue: &str, kind: &str, request: Outgoing) {
+        self.enqueue_job(queue, kind, Job::Send(request));
+    }
+
+    /// Queue any delivery behind the others of `queue`.
+    pub fn enqueue_job(&self, queue: &str, kind: &str, job: Job) {
         let stats = self.stats_of(kind);
         if self
             .queue(queue, kind, stats.clone())
-            .try_send(request)
+            .try_send(job)
             .is_err()
         {
             stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -622,7 +627,7 @@ impl Services {
         key: &str,
         kind: &str,
         stats: Arc<ServiceStats>,
-    ) -> tokio::sync::mpsc::Sender<Outgoing> {
+    ) -> tokio::sync::mpsc::Sender<Job> {
         let mut queues = self
             .queues
             .lock()
@@ -630,15 +635,21 @@ impl Services {
         if let Some(sender) = queues.get(key).filter(|s| !s.is_closed()) {
             return sender.clone();
         }
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Outgoing>(QUEUE);
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Job>(QUEUE);
         let client = self.client.clone();
         let service = kind.to_owned();
+        let target = key.to_owned();
         self.runtime.spawn(async move {
-            while let Some(request) = receiver.recv().await {
-                match send(&client, &request).await {
+            while let Some(job) = receiver.recv().await {
+                let result = match job {
+                    Job::Send(request) => send(&client, &request).await,
+                    Job::Exec { command, stdin } => run(&command, &stdin).await,
+                    Job::Log { path, line } => append(path, line).await,
+                };
+                match result {
                     Ok(()) => stats.sent.fetch_add(1, Ordering::Relaxed),
                     Err(reason) => {
-                        tracing::warn!(%service, url = %request.url, "alert not delivered: {reason}");
+                        tracing::warn!(%service, %target, "alert not delivered: {reason}");
                         stats.failed.fetch_add(1, Ordering::Relaxed)
                     }
                 };
@@ -647,6 +658,72 @@ impl Services {
         queues.insert(key.to_owned(), sender.clone());
         sender
     }
+}
+
+/// One delivery of a queue.
+#[derive(Debug)]
+pub enum Job {
+    /// An HTTP request or a `tcp://` write, retried.
+    Send(Outgoing),
+    /// `.exec()`: run the command with the event on stdin (not retried: it may have acted).
+    Exec {
+        /// Program and arguments, passed as given.
+        command: Vec<String>,
+        /// The alert JSON and a newline, as Kapacitor writes it.
+        stdin: Vec<u8>,
+    },
+    /// `.log()`: append one line to the file.
+    Log {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The alert JSON and a newline.
+        line: Vec<u8>,
+    },
+}
+
+/// Run a command with `stdin`, within 30 s.
+async fn run(command: &[String], stdin: &[u8]) -> Result<(), String> {
+    use tokio::io::AsyncWriteExt as _;
+    let Some((program, args)) = command.split_first() else {
+        return Err("exec: no command".into());
+    };
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("{program}: {e}"))?;
+    if let Some(mut pipe) = child.stdin.take() {
+        pipe.write_all(stdin)
+            .await
+            .map_err(|e| format!("{program}: stdin: {e}"))?;
+    }
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .map_err(|_| format!("{program}: timed out after 30s"))?
+        .map_err(|e| format!("{program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program} exited with {status}"))
+    }
+}
+
+/// Append a line to a file (created when missing).
+async fn append(path: std::path::PathBuf, line: Vec<u8>) -> Result<(), String> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(&line))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// One connection: write the body, close the writing side, read what the peer answers
