@@ -105,6 +105,8 @@ pub struct Daemon {
     pub write_budget_kib: u32,
     /// Output failure counters.
     pub output_stats: Arc<OutputStats>,
+    /// The alert services (`[slack]`, ...): their queues and counters.
+    pub services: Arc<crate::services::Services>,
     outputs: Arc<DaemonOutputs>,
     /// Alert topics, their events and handlers.
     pub topics: Arc<Topics>,
@@ -190,12 +192,18 @@ impl Daemon {
             alert_state.clone(),
             config.exec.allowed_commands.clone(),
         ));
+        let services = Arc::new(crate::services::Services::new(
+            tokio::runtime::Handle::current(),
+            config.services(),
+            config.site(),
+        ));
         let outputs = Arc::new(DaemonOutputs::new(
             tokio::runtime::Handle::current(),
             sinks.clone(),
             files,
             cis.clone(),
             topics.clone(),
+            services.clone(),
         ));
         tokio::spawn(weir_engine::topics::run_aggregates(
             Arc::downgrade(&topics),
@@ -215,6 +223,7 @@ impl Daemon {
             .context("cannot read the server ids from the store")?;
         let tasks = Tasks::new(store.clone(), engine.clone());
         tasks.set_exec_allowed(config.exec.allowed_commands.clone());
+        tasks.set_services(services.enabled());
         let discovery = DiscoveryManager::new();
         let ingress = match config.ingress.durability {
             config::Durability::Log => {
@@ -255,6 +264,7 @@ impl Daemon {
             write_budget: Arc::new(tokio::sync::Semaphore::new(budget_kib as usize)),
             write_budget_kib: budget_kib,
             output_stats,
+            services,
             outputs,
             topics,
             store,
@@ -371,6 +381,8 @@ impl Daemon {
         }
         self.tasks
             .set_exec_allowed(config.exec.allowed_commands.clone());
+        self.services.set_config(config.services(), config.site());
+        self.tasks.set_services(self.services.enabled());
         self.topics
             .set_exec_allowed(config.exec.allowed_commands.clone());
         self.load_tasks(config);

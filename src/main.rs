@@ -13,6 +13,7 @@ mod listener;
 mod logging;
 mod outputs;
 mod serve;
+mod services;
 mod switches;
 mod tasks;
 mod tls;

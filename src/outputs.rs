@@ -3,13 +3,11 @@
 //! Nodes call these synchronously from engine threads; every one hands the work to the
 //! tokio runtime (or a writer thread) and returns at once, so nodes never block on I/O.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use weir_dsl::nodes::AlertHandler;
 use weir_engine::{AlertEvent, CiWrite, HttpRequest, InfluxDbWrite, Outputs, Point, Topics};
 use weir_sinks::{FileSink, SinkManager};
@@ -87,6 +85,8 @@ pub struct DaemonOutputs {
     cis: Option<Arc<Cis>>,
     /// Alert topics: every alert event is collected into its topics.
     topics: Arc<Topics>,
+    /// Kapacitor's alert services (`[slack]`, ...).
+    services: Arc<crate::services::Services>,
     /// Shared counters.
     pub stats: Arc<OutputStats>,
 }
@@ -100,6 +100,7 @@ impl DaemonOutputs {
         files: FileWriter,
         cis: Option<Arc<Cis>>,
         topics: Arc<Topics>,
+        services: Arc<crate::services::Services>,
     ) -> DaemonOutputs {
         let client = reqwest::Client::builder()
             .user_agent(concat!("weir/", env!("CARGO_PKG_VERSION")))
@@ -114,6 +115,7 @@ impl DaemonOutputs {
             use_files: AtomicBool::new(true),
             cis,
             topics,
+            services,
             stats: Arc::new(OutputStats::default()),
         }
     }
@@ -208,96 +210,85 @@ impl Outputs for DaemonOutputs {
 
     fn alert_event(&self, event: AlertEvent<'_>) {
         for handler in event.handlers {
-            self.alert(handler, event.json.clone());
+            self.alert_from(event.task, handler, event.json.clone());
         }
+        let named: Vec<&str> = event
+            .handlers
+            .iter()
+            .filter_map(|handler| match handler {
+                AlertHandler::Service { kind, .. } => Some(kind.as_str()),
+                _ => None,
+            })
+            .collect();
+        self.services
+            .deliver_global(event.task, &named, &event.json);
         self.topics.collect_alert(&event, self);
     }
 
     fn alert(&self, handler: &AlertHandler, event_json: Vec<u8>) {
+        self.alert_from("", handler, event_json);
+    }
+
+    fn alert_from(&self, task: &str, handler: &AlertHandler, event_json: Vec<u8>) {
         self.stats.alert_events.fetch_add(1, Ordering::Relaxed);
         match handler {
+            AlertHandler::Service { kind, options } => {
+                self.services.deliver(task, kind, options, &event_json);
+            }
             AlertHandler::Post {
                 url,
                 headers,
                 timeout,
             } => {
-                let timeout =
-                    timeout.map(|t| Duration::from_nanos(u64::try_from(t.nanos()).unwrap_or(0)));
-                self.post(url.clone(), headers.clone(), event_json, timeout, true);
+                // One queue per URL, so a handler's events arrive in order (as Kapacitor
+                // sends them), with the services' retries and counters.
+                let timeout = timeout
+                    .map(|t| Duration::from_nanos(u64::try_from(t.nanos()).unwrap_or(0)))
+                    .filter(|t| !t.is_zero());
+                let request = crate::services::Outgoing {
+                    url: url.clone(),
+                    headers: headers.clone(),
+                    content_type: "application/json",
+                    body: event_json,
+                    timeout,
+                };
+                self.services
+                    .enqueue(&format!("post {url}"), "post", request);
             }
             AlertHandler::Log { path } => {
-                let path = PathBuf::from(path);
-                let stats = self.stats.clone();
-                self.runtime.spawn_blocking(move || {
-                    let result = std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&path)
-                        .and_then(|mut file| {
-                            let mut line = event_json;
-                            line.push(b'\n');
-                            file.write_all(&line)
-                        });
-                    if let Err(e) = result {
-                        stats.alert_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(path = %path.display(), error = %e, "alert log handler failed");
-                    }
-                });
+                // One queue per file: lines in event order.
+                let mut line = event_json;
+                line.push(b'\n');
+                let job = crate::services::Job::Log {
+                    path: PathBuf::from(path),
+                    line,
+                };
+                self.services
+                    .enqueue_job(&format!("log {path}"), "log", job);
             }
             AlertHandler::Tcp { address } => {
-                let address = address.clone();
-                let stats = self.stats.clone();
-                self.runtime.spawn(async move {
-                    let result = async {
-                        let mut stream = tokio::time::timeout(
-                            Duration::from_secs(10),
-                            tokio::net::TcpStream::connect(&address),
-                        )
-                        .await
-                        .map_err(|_| std::io::Error::other("connect timed out"))??;
-                        stream.write_all(&event_json).await?;
-                        stream.shutdown().await
-                    }
-                    .await;
-                    if let Err(e) = result {
-                        stats.alert_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(%address, error = %e, "alert tcp handler failed");
-                    }
-                });
+                // One queue per address: the events arrive in order, one connection each.
+                let request = crate::services::Outgoing {
+                    url: format!("tcp://{address}"),
+                    headers: Vec::new(),
+                    content_type: "",
+                    body: event_json,
+                    timeout: None,
+                };
+                self.services
+                    .enqueue(&format!("tcp {address}"), "tcp", request);
             }
             AlertHandler::Exec { command } => {
-                let command = command.clone();
-                let stats = self.stats.clone();
-                self.runtime.spawn(async move {
-                    let Some((program, args)) = command.split_first() else {
-                        return;
-                    };
-                    let result = async {
-                        let mut child = tokio::process::Command::new(program)
-                            .args(args)
-                            .stdin(std::process::Stdio::piped())
-                            .stdout(std::process::Stdio::null())
-                            .stderr(std::process::Stdio::null())
-                            .kill_on_drop(true)
-                            .spawn()?;
-                        if let Some(mut stdin) = child.stdin.take() {
-                            stdin.write_all(&event_json).await?;
-                        }
-                        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-                            .await
-                            .map_err(|_| std::io::Error::other("timed out"))??;
-                        if status.success() {
-                            Ok(())
-                        } else {
-                            Err(std::io::Error::other(format!("exited with {status}")))
-                        }
-                    }
-                    .await;
-                    if let Err(e) = result {
-                        stats.alert_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(command = ?command, error = %e, "alert exec handler failed");
-                    }
-                });
+                // One queue per command: runs in event order; stdin ends with a newline, as
+                // Kapacitor writes it.
+                let mut stdin = event_json;
+                stdin.push(b'\n');
+                let job = crate::services::Job::Exec {
+                    command: command.clone(),
+                    stdin,
+                };
+                self.services
+                    .enqueue_job(&format!("exec {}", command.join(" ")), "exec", job);
             }
             _ => {
                 self.stats.alert_errors.fetch_add(1, Ordering::Relaxed);

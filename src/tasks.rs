@@ -92,6 +92,8 @@ pub struct Tasks {
     runtime: Mutex<BTreeMap<String, TaskRuntime>>,
     /// `[exec] allowed-commands`: the programs an `exec` handler may run.
     exec_allowed: Mutex<Vec<String>>,
+    /// The alert services with an enabled section (for W605).
+    services: Mutex<Vec<String>>,
 }
 
 /// Now, RFC 3339 with nanoseconds, as Kapacitor writes `created`/`modified`.
@@ -151,7 +153,23 @@ impl Tasks {
             engine,
             runtime: Mutex::new(BTreeMap::new()),
             exec_allowed: Mutex::new(Vec::new()),
+            services: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Set the alert services that have an enabled config section (at start and on reload).
+    pub fn set_services(&self, services: Vec<String>) {
+        *self
+            .services
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = services;
+    }
+
+    fn services(&self) -> Vec<String> {
+        self.services
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Set `[exec] allowed-commands` (at start and on reload). Tasks already running keep
@@ -272,6 +290,7 @@ impl Tasks {
         let options = CompileOptions {
             task_type: Some(task_type),
             vars,
+            services: Some(self.services()),
         };
         let (program, diagnostics) = weir_dsl::compile(&record.script, &options);
         let errors: Vec<String> = diagnostics
@@ -836,6 +855,7 @@ fn template_dot(template: &TemplateRecord, vars: &[weir_dsl::TemplateVar]) -> St
             _ => TaskType::Stream,
         }),
         vars: values,
+        services: None,
     };
     match weir_dsl::compile(&template.script, &options) {
         (Some(program), _) => {

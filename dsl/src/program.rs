@@ -73,6 +73,9 @@ pub struct CompileOptions {
     pub task_type: Option<TaskType>,
     /// Template variable values, already decoded from Kapacitor's `vars` JSON.
     pub vars: BTreeMap<String, Value>,
+    /// The alert services the daemon has an enabled section for (`slack`, `pagerduty2`, ...),
+    /// when known: W605 then names only the handlers whose service is not configured.
+    pub services: Option<Vec<String>>,
 }
 
 /// Compile a script: every diagnostic found in one pass, and a program when there are no

@@ -258,6 +258,8 @@ pub(crate) struct NodeBuild<'a> {
     pub(crate) handlers: Vec<HandlerCall>,
     /// Edge types of the parents.
     pub(crate) parent_edges: Vec<EdgeType>,
+    /// The alert services the daemon has configured, when known.
+    pub(crate) services: Option<&'a [String]>,
     pub(crate) diagnostics: &'a mut Vec<Diagnostic>,
 }
 

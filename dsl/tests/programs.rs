@@ -218,3 +218,58 @@ fn compat_scripts_format_and_round_trip() {
         );
     }
 }
+
+#[test]
+fn service_handlers_carry_their_options_and_w605_names_what_is_not_configured() {
+    let script = "stream|from()|alert().crit(lambda: \"x\" > 1)\n    .slack().channel('#ops').iconEmoji(':fire:')\n    .pagerDuty2().link('http://a', 'A').link('http://b')\n    .opsGenie2().teams('t1', 't2').recoveryAction('close')\n    .email('a@example.com')\n";
+    let options = |services: Option<Vec<String>>| CompileOptions {
+        services,
+        ..CompileOptions::default()
+    };
+    let (program, diagnostics) = compile(script, &options(Some(vec!["slack".into()])));
+    let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+    let NodeSpec::Alert(alert) = &program.nodes[2].spec else {
+        panic!("not alert")
+    };
+    let services: Vec<(String, serde_json::Value)> = alert
+        .handlers
+        .iter()
+        .filter_map(|handler| match handler {
+            AlertHandler::Service { kind, options } => {
+                Some((kind.clone(), serde_json::Value::Object(options.clone())))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        services,
+        [
+            (
+                "slack".into(),
+                serde_json::json!({"channel": "#ops", "icon-emoji": ":fire:"})
+            ),
+            (
+                "pagerduty2".into(),
+                serde_json::json!({"links": [{"href": "http://a", "text": "A"}, {"href": "http://b", "text": "http://b"}]})
+            ),
+            (
+                "opsgenie2".into(),
+                serde_json::json!({"teams": ["t1", "t2"], "recovery-action": "close"})
+            ),
+            ("smtp".into(), serde_json::json!({"to": ["a@example.com"]})),
+        ]
+    );
+    let w605: Vec<&str> = diagnostics
+        .iter()
+        .filter(|d| d.code == "W605")
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        w605,
+        [
+            "`.pagerDuty2()` is not configured: add a [pagerduty2] section",
+            "`.opsGenie2()` is not configured: add a [opsgenie2] section",
+            "weir does not send `.email()` alerts yet: the handler is accepted and ignored",
+        ]
+    );
+}

@@ -61,6 +61,24 @@ pub fn field_json(value: &FieldValue) -> Json {
     }
 }
 
+/// JSON numbers as Go's encoder writes them: a float with an integral value (`75.0`) as an
+/// integer (`75`), as Kapacitor's alert events carry them to handlers.
+pub fn go_numbers(value: Json) -> Json {
+    match value {
+        Json::Number(number) if number.is_f64() => match number.as_f64() {
+            Some(float) if float.fract() == 0.0 && float.abs() < 9.0e15 => Json::from(float as i64),
+            _ => Json::Number(number),
+        },
+        Json::Array(items) => Json::Array(items.into_iter().map(go_numbers).collect()),
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .map(|(key, value)| (key, go_numbers(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn tags_json(tags: &Tags) -> Json {
     Json::Object(
         tags.iter()

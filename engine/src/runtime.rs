@@ -119,11 +119,17 @@ pub trait Outputs: Send + Sync + 'static {
     fn influxdb_out(&self, write: InfluxDbWrite);
     /// Deliver one alert event (Kapacitor's `alert.Data` JSON) to one handler.
     fn alert(&self, handler: &AlertHandler, event_json: Vec<u8>);
+    /// [`Outputs::alert`] for an event of `task` (the services that name the task, such as
+    /// PagerDuty's `class`, read it); the default ignores the task.
+    fn alert_from(&self, task: &str, handler: &AlertHandler, event_json: Vec<u8>) {
+        let _ = task;
+        self.alert(handler, event_json);
+    }
     /// An alert node raised an event: deliver it to the node's handlers (the default) and,
     /// where topics are kept, collect it into its topics ([`crate::topics::Topics`]).
     fn alert_event(&self, event: crate::topics::AlertEvent<'_>) {
         for handler in event.handlers {
-            self.alert(handler, event.json.clone());
+            self.alert_from(event.task, handler, event.json.clone());
         }
     }
     /// Record configuration-item observations for `ciOut`.

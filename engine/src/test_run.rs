@@ -127,6 +127,7 @@ fn handler_name(handler: &AlertHandler) -> String {
         AlertHandler::Post { url, .. } => format!("post:{url}"),
         AlertHandler::Tcp { address } => format!("tcp:{address}"),
         AlertHandler::Exec { command } => format!("exec:{}", command.join(" ")),
+        AlertHandler::Service { kind, .. } => kind.clone(),
         other => format!("{other:?}"),
     }
 }

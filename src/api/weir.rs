@@ -482,6 +482,38 @@ pub async fn metrics(State(daemon): State<Arc<Daemon>>) -> Response {
         "Alert handler failures.",
         outputs.alert_errors.load(Ordering::Relaxed),
     );
+    let services = daemon.services.stats();
+    for (name, help, pick) in [
+        (
+            "weir_alert_service_sent_total",
+            "Requests an alert service (slack, pagerduty2, ...) accepted.",
+            0,
+        ),
+        (
+            "weir_alert_service_failed_total",
+            "Alert service requests that failed after their retries, or could not be built.",
+            1,
+        ),
+        (
+            "weir_alert_service_dropped_total",
+            "Alert events dropped because the service's queue was full.",
+            2,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (service, stats) in &services {
+            let value = match pick {
+                0 => &stats.sent,
+                1 => &stats.failed,
+                _ => &stats.dropped,
+            };
+            let _ = writeln!(
+                out,
+                "{name}{{service=\"{service}\"}} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+    }
     counter(
         &mut out,
         "weir_sink_refused_points_total",

@@ -84,6 +84,7 @@ pub fn check(
         let options = CompileOptions {
             task_type: None,
             vars,
+            services: None,
         };
         let (_, diagnostics) = weir_dsl::compile(&source, &options);
         any_error |= diagnostics.iter().any(Diagnostic::is_error);
@@ -228,6 +229,7 @@ pub fn test(
         &CompileOptions {
             task_type: None,
             vars,
+            services: None,
         },
     );
     let Some(program) = program.filter(|_| !diagnostics.iter().any(Diagnostic::is_error)) else {

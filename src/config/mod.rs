@@ -112,6 +112,54 @@ pub struct Config {
     /// gce discovery.
     #[serde(default)]
     pub gce: Vec<weir_discoverers::gce::GceConfig>,
+    /// `[alerta]`.
+    #[serde(default)]
+    pub alerta: crate::services::alerta::Config,
+    /// `[[discord]]`.
+    #[serde(default, deserialize_with = "crate::services::one_or_many")]
+    pub discord: Vec<crate::services::discord::Config>,
+    /// `[hipchat]`.
+    #[serde(default)]
+    pub hipchat: crate::services::hipchat::Config,
+    /// `[[httppost]]`.
+    #[serde(default)]
+    pub httppost: Vec<crate::services::httppost::Config>,
+    /// `[opsgenie]`.
+    #[serde(default)]
+    pub opsgenie: crate::services::opsgenie::Config,
+    /// `[opsgenie2]`.
+    #[serde(default)]
+    pub opsgenie2: crate::services::opsgenie2::Config,
+    /// `[pagerduty]`.
+    #[serde(default)]
+    pub pagerduty: crate::services::pagerduty::Config,
+    /// `[pagerduty2]`.
+    #[serde(default)]
+    pub pagerduty2: crate::services::pagerduty2::Config,
+    /// `[pushover]`.
+    #[serde(default)]
+    pub pushover: crate::services::pushover::Config,
+    /// `[sensu]`.
+    #[serde(default)]
+    pub sensu: crate::services::sensu::Config,
+    /// `[servicenow]`.
+    #[serde(default)]
+    pub servicenow: crate::services::servicenow::Config,
+    /// `[[slack]]`.
+    #[serde(default, deserialize_with = "crate::services::one_or_many")]
+    pub slack: Vec<crate::services::slack::Config>,
+    /// `[talk]`.
+    #[serde(default)]
+    pub talk: crate::services::talk::Config,
+    /// `[teams]`.
+    #[serde(default)]
+    pub teams: crate::services::teams::Config,
+    /// `[telegram]`.
+    #[serde(default)]
+    pub telegram: crate::services::telegram::Config,
+    /// `[victorops]`.
+    #[serde(default)]
+    pub victorops: crate::services::victorops::Config,
     /// Kubernetes discovery.
     #[cfg(feature = "kubernetes")]
     #[serde(default)]
@@ -120,6 +168,49 @@ pub struct Config {
     #[cfg(feature = "ec2")]
     #[serde(default)]
     pub ec2: Vec<weir_discoverers::ec2::Ec2Config>,
+}
+
+impl Config {
+    /// The alert services' sections.
+    pub fn services(&self) -> crate::services::ServicesConfig {
+        crate::services::ServicesConfig {
+            alerta: self.alerta.clone(),
+            discord: self.discord.clone(),
+            hipchat: self.hipchat.clone(),
+            httppost: self.httppost.clone(),
+            opsgenie: self.opsgenie.clone(),
+            opsgenie2: self.opsgenie2.clone(),
+            pagerduty: self.pagerduty.clone(),
+            pagerduty2: self.pagerduty2.clone(),
+            pushover: self.pushover.clone(),
+            sensu: self.sensu.clone(),
+            servicenow: self.servicenow.clone(),
+            slack: self.slack.clone(),
+            talk: self.talk.clone(),
+            teams: self.teams.clone(),
+            telegram: self.telegram.clone(),
+            victorops: self.victorops.clone(),
+        }
+    }
+
+    /// Where this weir answers, for the services that link back to it.
+    pub fn site(&self) -> crate::services::Site {
+        let bind = &self.http.bind_address;
+        let (host, port) = bind.rsplit_once(':').unwrap_or((bind.as_str(), "9092"));
+        let host = if host.is_empty() || host == "0.0.0.0" || host == "[::]" {
+            self.hostname.as_str()
+        } else {
+            host
+        };
+        let scheme = if self.http.https_enabled {
+            "https"
+        } else {
+            "http"
+        };
+        crate::services::Site {
+            client_url: format!("{scheme}://{host}:{port}/kapacitor/v1"),
+        }
+    }
 }
 
 fn default_hostname() -> String {

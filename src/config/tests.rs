@@ -129,6 +129,28 @@ fn reference_lists_every_section_and_key_of_the_parser() {
         ("serverset", fields::<d::serverset::ServersetConfig>()),
         ("azure", fields::<d::azure::AzureConfig>()),
         ("gce", fields::<d::gce::GceConfig>()),
+        ("alerta", fields::<crate::services::alerta::Config>()),
+        ("discord", fields::<crate::services::discord::Config>()),
+        ("hipchat", fields::<crate::services::hipchat::Config>()),
+        ("httppost", fields::<crate::services::httppost::Config>()),
+        ("opsgenie", fields::<crate::services::opsgenie::Config>()),
+        ("opsgenie2", fields::<crate::services::opsgenie2::Config>()),
+        ("pagerduty", fields::<crate::services::pagerduty::Config>()),
+        (
+            "pagerduty2",
+            fields::<crate::services::pagerduty2::Config>(),
+        ),
+        ("pushover", fields::<crate::services::pushover::Config>()),
+        ("sensu", fields::<crate::services::sensu::Config>()),
+        (
+            "servicenow",
+            fields::<crate::services::servicenow::Config>(),
+        ),
+        ("slack", fields::<crate::services::slack::Config>()),
+        ("talk", fields::<crate::services::talk::Config>()),
+        ("teams", fields::<crate::services::teams::Config>()),
+        ("telegram", fields::<crate::services::telegram::Config>()),
+        ("victorops", fields::<crate::services::victorops::Config>()),
     ];
     #[cfg(feature = "kubernetes")]
     types.push(("kubernetes", fields::<d::kubernetes::KubernetesConfig>()));
@@ -246,7 +268,7 @@ data_dir = "/var/lib/weir"
 
 #[test]
 fn unknown_keys_warn_with_position_and_suggestion() {
-    let loaded = parse_ok("[http]\nbind-adress = \":1\"\n\n[slack]\nurl = \"x\"\n");
+    let loaded = parse_ok("[http]\nbind-adress = \":1\"\n\n[collectd]\nurl = \"x\"\n");
     let messages: Vec<_> = loaded.warnings.iter().map(|w| w.message.clone()).collect();
     assert!(
         messages.iter().any(
@@ -258,7 +280,7 @@ fn unknown_keys_warn_with_position_and_suggestion() {
     assert!(
         messages
             .iter()
-            .any(|m| m.contains("unknown section `slack`")),
+            .any(|m| m.contains("unknown section `collectd`")),
         "{messages:?}"
     );
     assert_eq!(loaded.config.http.bind_address, DEFAULT_BIND_ADDRESS);

@@ -1,5 +1,5 @@
 //! Sections weir does not implement are never skipped silently. Kapacitor's generated config
-//! lists every service it has (`[collectd]`, `[opentsdb]`, `[[udp]]`, `[slack]`, ...), most
+//! lists every service it has (`[collectd]`, `[opentsdb]`, `[[udp]]`, `[smtp]`, ...), most
 //! with `enabled = false`:
 //!
 //! - `enabled = true`: an error naming the section as unsupported, with the closest section

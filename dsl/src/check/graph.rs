@@ -490,6 +490,7 @@ impl Checker<'_> {
                     .iter()
                     .map(|parent| pending[*parent].edge)
                     .collect(),
+                services: self.options.services.as_deref(),
                 diagnostics: &mut self.diagnostics,
             };
             match (node.kind.build)(&mut build) {

@@ -98,7 +98,7 @@ pub(crate) struct Checker<'a> {
     pub(crate) source: &'a str,
     /// The parser already reported errors (so a missing root is probably a lost statement).
     syntax_errors: bool,
-    options: &'a CompileOptions,
+    pub(crate) options: &'a CompileOptions,
     env: HashMap<String, Binding>,
     nodes: Vec<PendingNode>,
     root: Option<(TaskType, usize)>,

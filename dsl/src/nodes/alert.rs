@@ -39,6 +39,178 @@ pub enum AlertHandler {
         /// Program and arguments.
         command: Vec<String>,
     },
+    /// One of Kapacitor's services (`.slack()`, `.pagerDuty2()`, ...), sent by the daemon
+    /// through its configured section.
+    Service {
+        /// The section and topic-handler kind (`slack`, `pagerduty2`, `smtp` for `.email()`).
+        kind: String,
+        /// The handler's properties as topic-handler options (`.iconEmoji(':fire:')` is
+        /// `"icon-emoji": ":fire:"`).
+        options: serde_json::Map<String, serde_json::Value>,
+    },
+}
+
+/// The config section (and topic-handler kind) of a Kapacitor alert handler method.
+pub fn service_kind(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "alerta" => "alerta",
+        "bigPanda" => "bigpanda",
+        "discord" => "discord",
+        "email" => "smtp",
+        "hipChat" => "hipchat",
+        "kafka" => "kafka",
+        "mqtt" => "mqtt",
+        "opsGenie" => "opsgenie",
+        "opsGenie2" => "opsgenie2",
+        "pagerDuty" => "pagerduty",
+        "pagerDuty2" => "pagerduty2",
+        "pushover" => "pushover",
+        "sensu" => "sensu",
+        "serviceNow" => "servicenow",
+        "slack" => "slack",
+        "snmpTrap" => "snmptrap",
+        "talk" => "talk",
+        "teams" => "teams",
+        "telegram" => "telegram",
+        "victorOps" => "victorops",
+        "zenoss" => "zenoss",
+        _ => return None,
+    })
+}
+
+/// A handler property as a topic-handler option key: Kapacitor's kebab-case names
+/// (`iconEmoji` → `icon-emoji`, `uRLTitle` → `url-title`, `chatId` → `chat-id`).
+fn option_key(handler: &str, property: &str) -> String {
+    match (handler, property) {
+        ("alerta", "services") => return "service".into(),
+        ("kafka", "kafkaTopic") => return "topic".into(),
+        ("snmpTrap", "data") => return "data-list".into(),
+        ("pagerDuty2", "link") => return "links".into(),
+        _ => {}
+    }
+    let property = property.replace("URL", "Url").replace("uRL", "url");
+    let mut key = String::new();
+    for c in property.chars() {
+        if c.is_ascii_uppercase() {
+            if !key.is_empty() {
+                key.push('-');
+            }
+            key.push(c.to_ascii_lowercase());
+        } else {
+            key.push(c);
+        }
+    }
+    key
+}
+
+fn arg_json(value: &ArgValue) -> serde_json::Value {
+    match value {
+        ArgValue::Str(text) => text.clone().into(),
+        ArgValue::Int(value) => (*value).into(),
+        ArgValue::Float(value) => (*value).into(),
+        ArgValue::Bool(value) => (*value).into(),
+        ArgValue::Duration(value) => value.0.into(),
+        ArgValue::Value(value) => match value {
+            crate::Value::String(text) => text.clone().into(),
+            crate::Value::Int(value) => (*value).into(),
+            crate::Value::Float(value) => (*value).into(),
+            crate::Value::Bool(value) => (*value).into(),
+            crate::Value::Duration(value) => value.0.into(),
+            other => format!("{other:?}").into(),
+        },
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// A third-party handler call as its service kind and topic-handler options.
+fn service_handler(handler: &crate::schema::HandlerCall) -> Option<AlertHandler> {
+    use serde_json::{Map, Value as Json};
+    let name = handler.call.name;
+    let kind = service_kind(name)?;
+    let mut options = Map::new();
+    // Positional arguments: `.mqtt(topic)`, `.snmpTrap(trapOid)`, `.email(to...)`.
+    let args: Vec<Json> = handler.call.args.iter().map(|(v, _)| arg_json(v)).collect();
+    match (name, args.first()) {
+        ("mqtt", Some(topic)) => {
+            options.insert("topic".into(), topic.clone());
+        }
+        ("snmpTrap", Some(oid)) => {
+            options.insert("trap-oid".into(), oid.clone());
+        }
+        ("email", Some(_)) => {
+            options.insert("to".into(), Json::Array(args.clone()));
+        }
+        _ => {}
+    }
+    for call in &handler.props {
+        let key = option_key(name, call.name);
+        let args: Vec<Json> = call.args.iter().map(|(v, _)| arg_json(v)).collect();
+        match (name, call.name) {
+            // Lists that grow with every call.
+            ("pagerDuty2", "link") => {
+                let href = args.first().cloned().unwrap_or(Json::Null);
+                let text = args.get(1).cloned().unwrap_or_else(|| href.clone());
+                push(
+                    &mut options,
+                    &key,
+                    serde_json::json!({"href": href, "text": text}),
+                );
+            }
+            ("snmpTrap", "data") => {
+                let field = |i: usize| args.get(i).cloned().unwrap_or(Json::Null);
+                push(
+                    &mut options,
+                    &key,
+                    serde_json::json!({"oid": field(0), "type": field(1), "value": field(2)}),
+                );
+            }
+            // Maps filled key by key.
+            (_, "metadata" | "additionalInfo" | "customField") => {
+                if let (Some(Json::String(k)), Some(v)) = (args.first(), args.get(1)) {
+                    let entry = options
+                        .entry(key)
+                        .or_insert_with(|| Json::Object(Map::new()));
+                    if let Json::Object(map) = entry {
+                        map.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            // Variadic lists.
+            (_, "teams" | "recipients" | "services" | "handlers" | "to") => {
+                let entry = options
+                    .entry(key)
+                    .or_insert_with(|| Json::Array(Vec::new()));
+                if let Json::Array(list) = entry {
+                    list.extend(args);
+                }
+            }
+            _ => {
+                let value = match args.len() {
+                    0 => Json::Bool(true),
+                    1 => args.into_iter().next().unwrap_or(Json::Null),
+                    _ => Json::Array(args),
+                };
+                options.insert(key, value);
+            }
+        }
+    }
+    Some(AlertHandler::Service {
+        kind: kind.to_owned(),
+        options,
+    })
+}
+
+fn push(
+    options: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    item: serde_json::Value,
+) {
+    let entry = options
+        .entry(key.to_owned())
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    if let serde_json::Value::Array(list) = entry {
+        list.push(item);
+    }
 }
 
 /// Properties of `alert()`.
@@ -245,7 +417,7 @@ pub(crate) const KIND: NodeKind = NodeKind {
             ],
         ),
         third_party("opsGenie", Sig::NONE, OPSGENIE),
-        third_party("opsGenie2", Sig::NONE, OPSGENIE),
+        third_party("opsGenie2", Sig::NONE, OPSGENIE2),
         third_party("pagerDuty", Sig::NONE, &[prop("serviceKey", STR)]),
         third_party(
             "pagerDuty2",
@@ -363,6 +535,12 @@ const OPSGENIE: &[crate::schema::Prop] = &[
     prop("recipients", Sig::variadic("recipient", Arg::Str)),
 ];
 
+const OPSGENIE2: &[crate::schema::Prop] = &[
+    prop("teams", Sig::variadic("team", Arg::Str)),
+    prop("recipients", Sig::variadic("recipient", Arg::Str)),
+    prop("recoveryAction", STR),
+];
+
 const fn third_party(
     name: &'static str,
     sig: Sig,
@@ -371,8 +549,27 @@ const fn third_party(
     Handler { name, sig, props }
 }
 
-/// The handlers weir delivers to; the others are accepted and ignored with a warning.
+/// The handlers weir delivers to without a config section.
 const DELIVERED: &[&str] = &["log", "post", "tcp", "exec"];
+
+/// The service kinds the daemon sends to when their section is configured.
+pub const SENT: &[&str] = &[
+    "alerta",
+    "discord",
+    "hipchat",
+    "opsgenie",
+    "opsgenie2",
+    "pagerduty",
+    "pagerduty2",
+    "pushover",
+    "sensu",
+    "servicenow",
+    "slack",
+    "talk",
+    "teams",
+    "telegram",
+    "victorops",
+];
 
 fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
     let code = crate::codes::INVALID_PROPERTY;
@@ -427,7 +624,37 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
             "exec" => handlers.push(AlertHandler::Exec { command: strings }),
             "post" => {
                 if strings.is_empty() {
-                    errors.push((handler.call.span, "alert .post() needs a URL".to_owned()));
+                    // `.post().endpoint('name')`: a `[[httppost]]` section of the daemon's.
+                    if let Some(ArgValue::Str(endpoint)) = prop("endpoint")
+                        .and_then(|call| call.args.first())
+                        .map(|a| &a.0)
+                    {
+                        let mut options = serde_json::Map::new();
+                        options.insert("endpoint".into(), endpoint.clone().into());
+                        let headers: serde_json::Map<String, serde_json::Value> = handler
+                            .props
+                            .iter()
+                            .filter(|call| call.name == "header")
+                            .filter_map(|call| match (call.args.first(), call.args.get(1)) {
+                                (Some((ArgValue::Str(k), _)), Some((ArgValue::Str(v), _))) => {
+                                    Some((k.clone(), v.clone().into()))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        if !headers.is_empty() {
+                            options.insert("headers".into(), headers.into());
+                        }
+                        handlers.push(AlertHandler::Service {
+                            kind: "httppost".into(),
+                            options,
+                        });
+                        continue;
+                    }
+                    errors.push((
+                        handler.call.span,
+                        "alert .post() needs a URL or an .endpoint()".to_owned(),
+                    ));
                     continue;
                 }
                 let headers = handler
@@ -453,36 +680,66 @@ fn build(node: &mut NodeBuild<'_>) -> Option<NodeSpec> {
                     });
                 }
             }
-            _ => {}
+            _ => handlers.extend(service_handler(handler)),
         }
     }
     let third_party: Vec<_> = node
         .handlers
         .iter()
         .filter(|handler| !DELIVERED.contains(&handler.call.name))
-        .map(|handler| (handler.call.span, handler.call.name))
+        .filter_map(|handler| {
+            Some((
+                handler.call.span,
+                handler.call.name,
+                service_kind(handler.call.name)?,
+            ))
+        })
         .collect();
-    for (span, name) in third_party {
-        node.diagnostics.push(
-            crate::Diagnostic::warning(
-                crate::codes::UNSUPPORTED_HANDLER,
-                format!("weir does not deliver alerts to `{name}`: the handler is accepted and ignored"),
-                span,
-            )
-            .with_note(
-                "weir delivers to .log(path), .post(url), .tcp(address) and .exec(command, args...)",
+    for (span, name, kind) in third_party {
+        let (message, note) = match node.services {
+            Some(services) if services.iter().any(|s| s == kind) => continue,
+            Some(_) if !SENT.contains(&kind) => (
+                format!(
+                    "weir does not send `.{name}()` alerts yet: the handler is accepted and ignored"
+                ),
+                format!(
+                    "weir sends to .log, .post, .tcp, .exec and the services {}",
+                    SENT.join(", ")
+                ),
             ),
+            Some(_) => (
+                format!("`.{name}()` is not configured: add a [{kind}] section"),
+                format!(
+                    "without an enabled [{kind}] section in weir's config, these alerts are not sent"
+                ),
+            ),
+            None => (
+                format!(
+                    "`.{name}()` alerts are sent only when the daemon's config has an enabled [{kind}] section"
+                ),
+                format!(
+                    "weir sends to .log, .post, .tcp, .exec and the services {}",
+                    SENT.join(", ")
+                ),
+            ),
+        };
+        node.diagnostics.push(
+            crate::Diagnostic::warning(crate::codes::UNSUPPORTED_HANDLER, message, span)
+                .with_note(note),
         );
     }
     let ignored: Vec<_> = node
         .handlers
         .iter()
-        .flat_map(|handler| handler.props.iter())
-        .filter(|call| {
-            matches!(
-                call.name,
-                "mode" | "captureResponse" | "skipSSLVerification" | "endpoint"
-            )
+        .flat_map(|handler| {
+            // `.endpoint()` picks a `[[httppost]]` section only when `.post()` has no URL.
+            let has_url = !handler.call.args.is_empty();
+            handler.props.iter().filter(move |call| {
+                matches!(
+                    call.name,
+                    "mode" | "captureResponse" | "skipSSLVerification"
+                ) || (call.name == "endpoint" && has_url)
+            })
         })
         .map(|call| (call.span, call.name))
         .collect();

@@ -425,7 +425,11 @@ impl Alert {
         body.insert("time".into(), Json::from(format_time(event.time)));
         body.insert("duration".into(), Json::from(event.duration));
         body.insert("level".into(), Json::from(level_name));
-        body.insert("data".into(), json::series(vec![event.row]));
+        // Go writes a whole float as an integer (`75`), and handlers get it that way.
+        body.insert(
+            "data".into(),
+            json::go_numbers(json::series(vec![event.row])),
+        );
         body.insert("previousLevel".into(), Json::from(LEVEL_NAMES[previous]));
         body.insert("recoverable".into(), Json::Bool(!self.spec.no_recoveries));
         let bytes = Json::Object(body).to_string().into_bytes();

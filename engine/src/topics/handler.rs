@@ -26,7 +26,8 @@ pub struct HandlerSpec {
     pub match_expression: String,
 }
 
-/// Kapacitor's service handler kinds that weir stores and lists but does not send to.
+/// Kapacitor's service handler kinds: those in `weir_dsl::nodes::alert::SENT` are sent
+/// through the daemon's configured section, the others stored and listed only.
 pub const SERVICE_KINDS: [&str; 21] = [
     "alerta",
     "bigpanda",
@@ -335,6 +336,12 @@ fn action(spec: &HandlerSpec, exec_allowed: &[String]) -> Result<Action, String>
                 topic,
             }))
         }
+        service if weir_dsl::nodes::alert::SENT.contains(&service) => {
+            Ok(Action::Deliver(AlertHandler::Service {
+                kind: service.to_owned(),
+                options: options.clone(),
+            }))
+        }
         service if SERVICE_KINDS.contains(&service) => Ok(Action::Service(service.to_owned())),
         other => Err(format!(
             "unsupported action kind {other:?}: weir runs {} and keeps Kapacitor's service kinds ({})",
@@ -438,10 +445,16 @@ mod tests {
             error.contains("unsupported action kind \"pager\""),
             "{error}"
         );
+        // Services weir sends go to the outputs with their options; the others are kept.
         assert!(matches!(
             Handler::new(spec("slack", json!({"channel": "#ops"})), &[])
                 .unwrap()
                 .action,
+            Action::Deliver(AlertHandler::Service { kind, options })
+                if kind == "slack" && options["channel"] == "#ops"
+        ));
+        assert!(matches!(
+            Handler::new(spec("zenoss", json!({})), &[]).unwrap().action,
             Action::Service(_)
         ));
         let mut bad_match = spec("tcp", json!({"address": "127.0.0.1:1"}));

@@ -180,7 +180,7 @@ pub struct Topics {
 }
 
 /// One delivery to run after the lock is released.
-type Delivery = (weir_dsl::nodes::AlertHandler, Arc<[u8]>);
+type Delivery = (weir_dsl::nodes::AlertHandler, Arc<[u8]>, String);
 
 /// What a match expression reads: the event's level functions and its tags.
 struct MatchScope<'a> {
@@ -328,9 +328,11 @@ impl Topics {
                         }
                     }
                     match &handler.action {
-                        Action::Deliver(alert_handler) => {
-                            deliveries.push((alert_handler.clone(), event.json.clone()))
-                        }
+                        Action::Deliver(alert_handler) => deliveries.push((
+                            alert_handler.clone(),
+                            event.json.clone(),
+                            event.task.clone(),
+                        )),
                         Action::Publish(targets) if hops < MAX_HOPS => {
                             for target in targets {
                                 queue.push((target.clone(), event.clone(), hops + 1));
@@ -363,8 +365,8 @@ impl Topics {
 
     fn deliver(&self, deliveries: Vec<Delivery>, outputs: &dyn Outputs) {
         let n = deliveries.len() as u64;
-        for (handler, json) in deliveries {
-            outputs.alert(&handler, json.to_vec());
+        for (handler, json, task) in deliveries {
+            outputs.alert_from(&task, &handler, json.to_vec());
         }
         self.counters
             .lock()
