@@ -100,6 +100,8 @@ pub struct Daemon {
     pub server_ids: (String, String),
     /// Points received per database, retention policy and measurement.
     pub ingress_counts: weir_engine::IngressCounts,
+    /// Remote collectors registered here.
+    pub remotes: Arc<weir_sinks::state::remotes::Remotes>,
     /// Recordings and replays.
     pub recordings: Arc<weir_sinks::state::recordings::Recordings>,
     /// Alert state of `alert().persist()` nodes (closed after the engine at shutdown).
@@ -196,6 +198,10 @@ impl Daemon {
             weir_sinks::state::recordings::Recordings::open(&config.data_dir)
                 .context("cannot open the recordings")?,
         );
+        let remotes = Arc::new(
+            weir_sinks::state::remotes::Remotes::open(&config.data_dir)
+                .context("cannot open the remote collectors' store")?,
+        );
         let server_ids = store
             .server_ids()
             .context("cannot read the server ids from the store")?;
@@ -246,6 +252,7 @@ impl Daemon {
             server_ids,
             ingress_counts: weir_engine::IngressCounts::default(),
             recordings,
+            remotes,
             alert_state,
             cis,
             ci_followed: Mutex::new(std::collections::BTreeSet::new()),
