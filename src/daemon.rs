@@ -100,6 +100,8 @@ pub struct Daemon {
     pub server_ids: (String, String),
     /// Points received per database, retention policy and measurement.
     pub ingress_counts: weir_engine::IngressCounts,
+    /// This weir's own remote-collector role (`[remote]`).
+    pub remote: crate::remote::RemoteState,
     /// Remote collectors registered here.
     pub remotes: Arc<weir_sinks::state::remotes::Remotes>,
     /// Recordings and replays.
@@ -252,6 +254,7 @@ impl Daemon {
             server_ids,
             ingress_counts: weir_engine::IngressCounts::default(),
             recordings,
+            remote: crate::remote::RemoteState::default(),
             remotes,
             alert_state,
             cis,
@@ -259,6 +262,7 @@ impl Daemon {
             reload_lock: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(forward_points(daemon.clone(), points_rx));
+        crate::remote::spawn(daemon.clone());
         if let Some(cis) = daemon.cis.clone() {
             let daemon = daemon.clone();
             tokio::spawn(async move {
@@ -424,7 +428,19 @@ impl Daemon {
                 return self.record_rejection(e.to_string(), source_name(current.path.as_deref()));
             }
         };
-        let mut loaded = loaded;
+        self.apply_loaded(loaded, &current)
+    }
+
+    /// Apply a config loaded elsewhere (a remote collector's accepted configuration
+    /// revision merged into its file), as a reload does.
+    pub async fn apply_config(&self, loaded: Loaded) -> ConfigStatus {
+        let _guard = self.reload_lock.lock().await;
+        let current = self.config.load_full();
+        self.apply_loaded(loaded, &current)
+    }
+
+    fn apply_loaded(&self, loaded: Loaded, current: &Loaded) -> ConfigStatus {
+        let mut loaded = crate::remote::with_applied_revision(self, loaded);
         // These are read once at start (the listener, its TLS, auth, the store): the running
         // values stay until the next restart, as the log says, instead of taking effect early
         // (turning auth off by a reload would otherwise open the API at once).

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{Weir, http, http_with};
+use std::time::Duration;
+
+use common::{Weir, eventually, http, http_with};
 use serde_json::Value;
 
 const CENTRAL: &str =
@@ -165,4 +167,148 @@ fn fresh_token(central: &Weir, id: &str) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
+}
+
+fn remote_config(central: &Weir, token: &str) -> String {
+    format!(
+        "data_dir = \"@DIR@\"\nhostname = \"edge-host\"\n[http]\nbind-address = \"127.0.0.1:@PORT@\"\n[load]\nenabled = false\n[remote]\nurl = \"{}\"\nenrollment-token = \"{token}\"\ninsecure = true\nheartbeat-interval = \"1s\"\n",
+        central.url
+    )
+}
+
+fn own_status(remote: &Weir) -> Value {
+    let (status, body) =
+        http("GET", &format!("{}/weir/v1/remote", remote.url), None).expect("status");
+    assert_eq!(status, 200, "{body}");
+    json(&body)
+}
+
+#[test]
+fn a_remote_weir_enrolls_heartbeats_takes_revisions_and_is_refused_after_revoke() {
+    let central = Weir::start(CENTRAL);
+    let created = create(&central, "edge");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let token = created["enrollment_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let remote_weir = Weir::start(&remote_config(&central, &token));
+
+    // create -> enroll -> active with heartbeat fields filled.
+    let listed = eventually(Duration::from_secs(20), || {
+        let listed = remote(&central, &id);
+        (listed["status"] == "active" && listed["last_seen"].is_string()).then_some(listed)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "never active: {}\n{}",
+            remote(&central, &id),
+            remote_weir.log()
+        )
+    });
+    assert_eq!(listed["hostname"], "edge-host");
+    assert_eq!(listed["version"], env!("CARGO_PKG_VERSION"));
+    assert!(listed["clock_skew_seconds"].as_f64().expect("skew").abs() < 5.0);
+    assert!(remote_weir.dir.join("remote.json").exists());
+
+    // A revision out of range is rejected with the reason; the next valid one is applied.
+    let put = |document: &str| {
+        let (status, body) = http(
+            "PUT",
+            &format!("{}/weir/v1/remotes/{id}/config", central.url),
+            Some(document),
+        )
+        .expect("put config");
+        assert_eq!(status, 201, "{body}");
+        json(&body)["revision"].as_i64().expect("revision")
+    };
+    let first =
+        put("{\"hostMetrics\": {\"enabled\": true, \"intervalSeconds\": 10}, \"futureThing\": 1}");
+    eventually(Duration::from_secs(20), || {
+        let listed = remote(&central, &id);
+        (listed["config_revision"] == first && listed["config_state"] == "applied").then_some(())
+    })
+    .unwrap_or_else(|| panic!("revision {first} not applied: {}", remote(&central, &id)));
+    let bad = put("{\"hostMetrics\": {\"enabled\": true, \"intervalSeconds\": 5}}");
+    let listed = eventually(Duration::from_secs(20), || {
+        let listed = remote(&central, &id);
+        (listed["config_revision"] == bad).then_some(listed)
+    })
+    .unwrap_or_else(|| panic!("revision {bad} not acknowledged: {}", remote(&central, &id)));
+    assert_eq!(listed["config_state"], "rejected");
+    assert!(
+        listed["config_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("intervalSeconds: 5 is out of range"),
+        "{listed}"
+    );
+    let status = own_status(&remote_weir);
+    assert_eq!(
+        status["config_revision"], first,
+        "the previous revision keeps running"
+    );
+    assert_eq!(status["host_metrics_interval_seconds"], 10);
+    let good = put("{\"hostMetrics\": {\"enabled\": true, \"intervalSeconds\": 20}}");
+    eventually(Duration::from_secs(20), || {
+        let listed = remote(&central, &id);
+        (listed["config_revision"] == good && listed["config_state"] == "applied").then_some(())
+    })
+    .unwrap_or_else(|| panic!("revision {good} not applied: {}", remote(&central, &id)));
+
+    // A second process with the same credential: duplicate suspected.
+    let copy = tempfile::tempdir().expect("tempdir").keep();
+    std::fs::copy(
+        remote_weir.dir.join("remote.json"),
+        copy.join("remote.json"),
+    )
+    .expect("copy");
+    let twin = Weir::start_in(&copy, &remote_config(&central, ""), common::free_port());
+    eventually(Duration::from_secs(20), || {
+        (remote(&central, &id)["status"] == "duplicate_suspected").then_some(())
+    })
+    .unwrap_or_else(|| panic!("no duplicate suspected: {}", remote(&central, &id)));
+    drop(twin);
+
+    // Revoked: the remote says so in its log and its status.
+    let (status, _) = http(
+        "POST",
+        &format!("{}/weir/v1/remotes/{id}/revoke", central.url),
+        None,
+    )
+    .expect("revoke");
+    assert_eq!(status, 200);
+    eventually(Duration::from_secs(20), || {
+        (own_status(&remote_weir)["state"] == "refused").then_some(())
+    })
+    .unwrap_or_else(|| panic!("remote not refused: {}", own_status(&remote_weir)));
+    assert!(
+        own_status(&remote_weir)["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("revoked")
+    );
+    assert!(
+        remote_weir
+            .log()
+            .contains("central refused this collector's credential")
+    );
+}
+
+#[test]
+fn a_plain_http_central_is_refused_without_insecure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("weir.toml");
+    std::fs::write(&config, "[remote]\nurl = \"http://127.0.0.1:1\"\n").expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(["config", "--check"])
+        .arg(&config)
+        .output()
+        .expect("weir config --check");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is plain HTTP: use https, or set insecure = true"),
+        "{stderr}"
+    );
 }

@@ -283,6 +283,7 @@ pub fn routes() -> Vec<Route> {
             remotes::COLLECTOR_PATHS[3],
             post(remotes::config_ack),
         ),
+        route(M::GET, "/weir/v1/remote", get(remotes::own_status)),
     ]
     .into_iter()
     .chain(console::asset_paths().map(|path| route(M::GET, path, get(console::asset))))

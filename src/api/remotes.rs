@@ -599,3 +599,16 @@ pub async fn dedupe_upload(
     }
     response
 }
+
+/// `GET /weir/v1/remote`: this weir's own collector role (enrolled id, central's view, the
+/// configuration revision it runs, the latest error such as a refused credential).
+pub async fn own_status(State(daemon): State<Arc<Daemon>>) -> Response {
+    let config = daemon.config.load();
+    if config.config.remote.url.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            "this weir is not a remote collector (no [remote] url)",
+        );
+    }
+    Json(daemon.remote.snapshot()).into_response()
+}
