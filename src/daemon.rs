@@ -513,6 +513,7 @@ async fn forward_points(daemon: Arc<Daemon>, mut points: mpsc::Receiver<PointBat
             .fetch_add(batch.points.len() as u64, Ordering::Relaxed);
         daemon.ingress_counts.count(&batch);
         daemon.recordings.offer(&batch);
+        crate::remote::offer(&daemon, &batch);
         daemon.engine.write(batch).await;
     }
 }

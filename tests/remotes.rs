@@ -129,6 +129,47 @@ fn enrollment_token_is_one_time_and_the_credential_is_confined() {
     assert_eq!(call("GET", "/weir/v1/remotes", None).0, 403);
     assert_eq!(call("POST", "/write?db=other", Some("m v=1")).0, 403);
     assert_eq!(call("POST", "/write?db=remotes", Some("m v=1")).0, 204);
+    // An upload sent twice with one id is written once.
+    let upload = |id: &str| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{}/write?db=remotes&precision=s", central.url))
+                .bearer_auth(&credential)
+                .header("X-Weir-Upload-Id", id)
+                .body("uploaded v=1 1700000000\nuploaded v=2 1700000001\n")
+                .send()
+                .await
+                .expect("upload")
+                .status()
+                .as_u16()
+        })
+    };
+    assert_eq!(upload("u1"), 204);
+    assert_eq!(upload("u1"), 204);
+    assert_eq!(upload("u2"), 204);
+    // Counts are added up after the answer: wait for a later write to show.
+    assert_eq!(
+        call("POST", "/write?db=remotes", Some("sentinel v=1")).0,
+        204
+    );
+    eventually(Duration::from_secs(10), || {
+        (ingress_measurement(&central, "sentinel") == 1).then_some(())
+    })
+    .expect("the sentinel is counted");
+    assert_eq!(
+        ingress_measurement(&central, "uploaded"),
+        4,
+        "{:?}",
+        http(
+            "GET",
+            &format!("{}/kapacitor/v1/debug/vars", central.url),
+            None
+        )
+    );
     let (status, body) = call(
         "POST",
         "/weir/v1/collector/heartbeat",
@@ -311,4 +352,122 @@ fn a_plain_http_central_is_refused_without_insecure() {
         stderr.contains("is plain HTTP: use https, or set insecure = true"),
         "{stderr}"
     );
+}
+
+fn count_lines(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|entry| entry.path().is_file())
+                .map(|entry| {
+                    std::fs::read_to_string(entry.path())
+                        .unwrap_or_default()
+                        .lines()
+                        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                        .count()
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Points received of one measurement, from `debug/vars`.
+fn ingress_measurement(weir: &Weir, measurement: &str) -> u64 {
+    let (_, body) = http(
+        "GET",
+        &format!("{}/kapacitor/v1/debug/vars", weir.url),
+        None,
+    )
+    .expect("vars");
+    json(&body)["kapacitor"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| key.starts_with("ingress:") && key.ends_with(&format!(":{measurement}")))
+        .map(|(_, value)| value["values"]["points_received"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+/// Points received per database, from `debug/vars`.
+fn ingress_points(weir: &Weir, database: &str) -> u64 {
+    let (_, body) = http(
+        "GET",
+        &format!("{}/kapacitor/v1/debug/vars", weir.url),
+        None,
+    )
+    .expect("vars");
+    json(&body)["kapacitor"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| key.starts_with(&format!("ingress:{database}:")))
+        .map(|(_, value)| value["values"]["points_received"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+#[test]
+fn uploads_survive_a_central_outage_and_count_once() {
+    let central_dir = tempfile::tempdir().expect("tempdir").keep();
+    let central_port = common::free_port();
+    let central = Weir::start_in(&central_dir, CENTRAL, central_port);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/kapacitor/v1/tasks", central.url),
+        Some(r#"{"id": "count", "type": "stream", "dbrps": [{"db": "remotes", "rp": "autogen"}], "status": "enabled",
+                 "script": "stream|from().database('remotes')|influxDBOut().database('counted').retentionPolicy('autogen')"}"#),
+    )
+    .expect("define");
+    assert_eq!(status, 200, "{body}");
+    let created = create(&central, "edge");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let token = created["enrollment_token"].as_str().expect("token");
+    // The remote scrapes its own /metrics every second into `remotes`.
+    let config = format!(
+        "{}[[static-discovery]]\nid = \"self\"\ntargets = [\"127.0.0.1:@PORT@\"]\n[[scraper]]\nenabled = true\nname = \"self\"\ndb = \"remotes\"\nrp = \"autogen\"\ndiscoverer-id = \"self\"\ndiscoverer-service = \"static-discovery\"\nscrape-interval = \"1s\"\nscrape-timeout = \"1s\"\n",
+        remote_config(&central, token)
+    );
+    let remote_weir = Weir::start(&config);
+    eventually(Duration::from_secs(30), || {
+        (ingress_points(&central, "remotes") > 0).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "nothing uploaded: {}\n{}",
+            remote(&central, &id),
+            remote_weir.log()
+        )
+    });
+
+    // Central goes away; the remote keeps collecting into its buffer.
+    central.stop();
+    let queued = |status: Value| status["queue_points"].as_u64().unwrap_or(0);
+    let first = eventually(Duration::from_secs(30), || {
+        Some(queued(own_status(&remote_weir))).filter(|points| *points > 0)
+    })
+    .unwrap_or_else(|| panic!("nothing queued: {}", own_status(&remote_weir)));
+    // A few more scrapes while central is down.
+    eventually(Duration::from_secs(30), || {
+        (queued(own_status(&remote_weir)) >= 3 * first).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the queue does not grow: {}", own_status(&remote_weir)));
+    let (status, body) = http(
+        "PATCH",
+        &format!("{}/weir/v1/scrapers/self", remote_weir.url),
+        Some("{\"enabled\": false}"),
+    )
+    .expect("disable scraper");
+    assert!(status < 300, "{body}");
+    let central = Weir::start_in(&central_dir, CENTRAL, central_port);
+    eventually(Duration::from_secs(60), || {
+        (own_status(&remote_weir)["queue_points"] == 0).then_some(())
+    })
+    .unwrap_or_else(|| panic!("queue not drained: {}", own_status(&remote_weir)));
+    // Every point the remote collected reached central's task once.
+    let collected = ingress_points(&remote_weir, "remotes") as usize;
+    let counted = eventually(Duration::from_secs(20), || {
+        let counted = count_lines(&central_dir.join("lp"));
+        (counted >= collected).then_some(counted)
+    });
+    assert_eq!(counted, Some(collected), "{}", central.log());
 }

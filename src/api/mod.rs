@@ -18,6 +18,7 @@ mod weir;
 mod write;
 
 pub use auth::sha256_hex;
+pub use remotes::UPLOAD_ID_HEADER;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

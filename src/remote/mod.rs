@@ -5,6 +5,8 @@
 //! It only ever connects out.
 
 pub mod document;
+pub mod host;
+pub mod upload;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -43,6 +45,13 @@ pub struct RemoteConfig {
         with = "weir_engine::duration::serde"
     )]
     pub heartbeat_interval: Duration,
+    /// Most bytes the upload buffer holds; the oldest points are dropped beyond it.
+    #[serde(default = "default_buffer_max_size")]
+    pub buffer_max_size: weir_scrapers::ByteSize,
+}
+
+fn default_buffer_max_size() -> weir_scrapers::ByteSize {
+    weir_scrapers::ByteSize(500_000_000)
 }
 
 fn default_heartbeat_interval() -> Duration {
@@ -58,6 +67,7 @@ impl Default for RemoteConfig {
             server_name: String::new(),
             insecure: false,
             heartbeat_interval: default_heartbeat_interval(),
+            buffer_max_size: default_buffer_max_size(),
         }
     }
 }
@@ -123,6 +133,12 @@ pub struct RemoteStatus {
     pub config_error: String,
     /// Host metrics interval in seconds, 0 off.
     pub host_metrics_interval_seconds: u64,
+    /// Points queued for upload.
+    pub queue_points: u64,
+    /// Bytes queued for upload.
+    pub queue_bytes: u64,
+    /// Points dropped because the upload buffer was full.
+    pub dropped_points: u64,
 }
 
 /// The collector's state in the daemon.
@@ -132,6 +148,17 @@ pub struct RemoteState {
     pub status: Mutex<RemoteStatus>,
     /// The accepted configuration document's sections, merged into every config load.
     applied: Mutex<Option<document::Accepted>>,
+    /// The upload buffer, when `[remote] url` is set.
+    uploader: std::sync::OnceLock<Arc<upload::Uploader>>,
+    /// Id and credential, once enrolled.
+    enrollment: Mutex<Option<Enrollment>>,
+}
+
+/// Queue a collected batch for upload (remote collectors only).
+pub fn offer(daemon: &Daemon, batch: &weir_engine::PointBatch) {
+    if let Some(uploader) = daemon.remote.uploader.get() {
+        uploader.offer(batch);
+    }
 }
 
 impl RemoteState {
@@ -139,12 +166,20 @@ impl RemoteState {
         change(&mut self.status.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
-    /// A copy of the status.
+    /// A copy of the status, with the upload buffer's gauges.
     pub fn snapshot(&self) -> RemoteStatus {
-        self.status
+        let mut status = self
+            .status
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .clone();
+        if let Some(uploader) = self.uploader.get() {
+            let stats = uploader.stats();
+            status.queue_points = stats.points;
+            status.queue_bytes = stats.bytes;
+            status.dropped_points = stats.dropped;
+        }
+        status
     }
 }
 
@@ -173,7 +208,108 @@ pub fn spawn(daemon: Arc<Daemon>) {
         status.state = "enrolling".to_owned();
         status.url = config.url.clone();
     });
-    tokio::spawn(run(daemon, config));
+    let data_dir = daemon.config.load().config.data_dir.clone();
+    match upload::Uploader::open(&data_dir.join("remote-buffer"), config.buffer_max_size.0) {
+        Ok(uploader) => {
+            let _ = daemon.remote.uploader.set(Arc::new(uploader));
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot open the remote upload buffer; nothing is uploaded");
+        }
+    }
+    tokio::spawn(run(daemon.clone(), config.clone()));
+    tokio::spawn(upload_loop(daemon.clone(), config));
+    tokio::spawn(host_metrics(daemon));
+}
+
+async fn upload_loop(daemon: Arc<Daemon>, config: RemoteConfig) {
+    let Some(uploader) = daemon.remote.uploader.get().cloned() else {
+        return;
+    };
+    let (http, base) = match client(&config) {
+        Ok(client) => client,
+        Err(_) => return, // the heartbeat loop reports it
+    };
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let enrollment = daemon
+            .remote
+            .enrollment
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(enrollment) = enrollment else {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        };
+        let database = enrollment
+            .databases
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "remotes".to_owned());
+        match uploader
+            .send_one(&http, &base, &enrollment.credential, &database)
+            .await
+        {
+            upload::Attempt::Sent => backoff = Duration::from_millis(500),
+            upload::Attempt::Idle => uploader.wait(Duration::from_secs(1)).await,
+            upload::Attempt::Refused(reason) => {
+                tracing::error!(%reason, "central refused this collector's upload");
+                daemon.remote.update(|status| {
+                    status.state = "refused".to_owned();
+                    status.error = reason;
+                });
+                tokio::time::sleep(config.heartbeat_interval).await;
+            }
+            upload::Attempt::Failed(reason) => {
+                tracing::warn!(%reason, "upload failed; retrying from the oldest queued data");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Host metrics on the applied revision's interval, collected like scraped points.
+async fn host_metrics(daemon: Arc<Daemon>) {
+    let mut reader = host::HostReader::default();
+    let mut next = tokio::time::Instant::now();
+    loop {
+        let interval = daemon
+            .remote
+            .applied
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|accepted| accepted.host_metrics);
+        let Some(interval) = interval else {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            next = tokio::time::Instant::now();
+            continue;
+        };
+        tokio::time::sleep_until(next).await;
+        next += interval;
+        let hostname = daemon.config.load().config.hostname.clone();
+        let Some(line) = reader.read(&hostname) else {
+            continue;
+        };
+        let (points, errors) = weir_engine::line_protocol::parse(
+            &line,
+            weir_engine::line_protocol::Precision::Nanoseconds,
+            now_nanos(),
+        );
+        if let Some(error) = errors.first() {
+            tracing::warn!(?error, "host metrics line not parsed");
+        }
+        let batch = weir_engine::PointBatch {
+            database: "remotes".to_owned(),
+            retention_policy: "autogen".to_owned(),
+            points,
+        };
+        daemon.ingress_counts.count(&batch);
+        offer(&daemon, &batch);
+        daemon.engine.write(batch).await;
+    }
 }
 
 fn client(config: &RemoteConfig) -> anyhow::Result<(reqwest::Client, String)> {
@@ -347,6 +483,11 @@ async fn run(daemon: Arc<Daemon>, config: RemoteConfig) {
         daemon
             .remote
             .update(|status| status.id = current.id.clone());
+        *daemon
+            .remote
+            .enrollment
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(current.clone());
         match heartbeat(&daemon, &config, &http, &base, &instance, &current).await {
             Ok(Some(rotated)) => {
                 let mut next = current.clone();
@@ -374,7 +515,13 @@ async fn heartbeat(
     instance: &str,
     enrollment: &Enrollment,
 ) -> anyhow::Result<Option<String>> {
-    let (queue_points, queue_bytes, dropped_points) = (0u64, 0u64, 0u64);
+    let (queue_points, queue_bytes, dropped_points) = match daemon.remote.uploader.get() {
+        Some(uploader) => {
+            let stats = uploader.stats();
+            (stats.points, stats.bytes, stats.dropped)
+        }
+        None => (0, 0, 0),
+    };
     let clock = now_nanos() as f64 / 1e9;
     let sent = http
         .post(format!("{base}/weir/v1/collector/heartbeat"))
