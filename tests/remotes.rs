@@ -238,7 +238,8 @@ fn a_remote_weir_enrolls_heartbeats_takes_revisions_and_is_refused_after_revoke(
     // create -> enroll -> active with heartbeat fields filled.
     let listed = eventually(Duration::from_secs(20), || {
         let listed = remote(&central, &id);
-        (listed["status"] == "active" && listed["last_seen"].is_string()).then_some(listed)
+        let kept = remote_weir.dir.join("remote.json").exists();
+        (listed["status"] == "active" && listed["last_seen"].is_string() && kept).then_some(listed)
     })
     .unwrap_or_else(|| {
         panic!(
@@ -250,7 +251,6 @@ fn a_remote_weir_enrolls_heartbeats_takes_revisions_and_is_refused_after_revoke(
     assert_eq!(listed["hostname"], "edge-host");
     assert_eq!(listed["version"], env!("CARGO_PKG_VERSION"));
     assert!(listed["clock_skew_seconds"].as_f64().expect("skew").abs() < 5.0);
-    assert!(remote_weir.dir.join("remote.json").exists());
 
     // A revision out of range is rejected with the reason; the next valid one is applied.
     let put = |document: &str| {
@@ -470,4 +470,65 @@ fn uploads_survive_a_central_outage_and_count_once() {
         (counted >= collected).then_some(counted)
     });
     assert_eq!(counted, Some(collected), "{}", central.log());
+
+    // Host metrics on a revision's interval reach central too.
+    let (status, body) = http(
+        "PUT",
+        &format!("{}/weir/v1/remotes/{id}/config", central.url),
+        Some("{\"hostMetrics\": {\"enabled\": true, \"intervalSeconds\": 10}}"),
+    )
+    .expect("put config");
+    assert_eq!(status, 201, "{body}");
+    eventually(Duration::from_secs(30), || {
+        (ingress_measurement(&central, "host") > 0).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no host metrics: {}", own_status(&remote_weir)));
+}
+
+#[test]
+fn a_full_buffer_drops_the_oldest_and_central_shows_the_count() {
+    let central_dir = tempfile::tempdir().expect("tempdir").keep();
+    let central_port = common::free_port();
+    let central = Weir::start_in(&central_dir, CENTRAL, central_port);
+    let created = create(&central, "small");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let token = created["enrollment_token"].as_str().expect("token");
+    let config = format!(
+        "{}buffer-max-size = 20000\n[[static-discovery]]\nid = \"self\"\ntargets = [\"127.0.0.1:@PORT@\"]\n[[scraper]]\nenabled = true\nname = \"self\"\ndb = \"remotes\"\nrp = \"autogen\"\ndiscoverer-id = \"self\"\ndiscoverer-service = \"static-discovery\"\nscrape-interval = \"1s\"\nscrape-timeout = \"1s\"\n",
+        remote_config(&central, token)
+    );
+    let remote_weir = Weir::start(&config);
+    eventually(Duration::from_secs(20), || {
+        (remote(&central, &id)["status"] == "active").then_some(())
+    })
+    .expect("enrolled");
+    central.stop();
+    eventually(Duration::from_secs(30), || {
+        (own_status(&remote_weir)["dropped_points"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0)
+        .then_some(())
+    })
+    .unwrap_or_else(|| panic!("nothing dropped: {}", own_status(&remote_weir)));
+    let (status, body) = http(
+        "PATCH",
+        &format!("{}/weir/v1/scrapers/self", remote_weir.url),
+        Some("{\"enabled\": false}"),
+    )
+    .expect("disable scraper");
+    assert!(status < 300, "{body}");
+    let dropped = own_status(&remote_weir)["dropped_points"]
+        .as_u64()
+        .expect("dropped");
+    let central = Weir::start_in(&central_dir, CENTRAL, central_port);
+    eventually(Duration::from_secs(30), || {
+        (remote(&central, &id)["dropped_points"] == dropped).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "central shows {}, the remote dropped {dropped}",
+            remote(&central, &id)
+        )
+    });
 }
