@@ -311,6 +311,40 @@ fn a_remote_weir_enrolls_heartbeats_takes_revisions_and_is_refused_after_revoke(
     .unwrap_or_else(|| panic!("no duplicate suspected: {}", remote(&central, &id)));
     drop(twin);
 
+    // Rotation: the remote picks up a new credential at its next heartbeat; the old one
+    // stops working once the new one is used.
+    let credential = |dir: &std::path::Path| {
+        let text = std::fs::read_to_string(dir.join("remote.json")).expect("remote.json");
+        json(&text)["credential"]
+            .as_str()
+            .expect("credential")
+            .to_owned()
+    };
+    let old = credential(&remote_weir.dir);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/weir/v1/remotes/{id}/rotate", central.url),
+        None,
+    )
+    .expect("rotate");
+    assert_eq!(status, 200, "{body}");
+    eventually(Duration::from_secs(20), || {
+        (credential(&remote_weir.dir) != old && remote(&central, &id)["rotation_pending"] == false)
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("not rotated: {}", remote(&central, &id)));
+    eventually(Duration::from_secs(20), || {
+        let (status, _) = http_with(
+            "GET",
+            &format!("{}/weir/v1/collector/config", central.url),
+            None,
+            Some(&format!("Bearer {old}")),
+        )
+        .expect("old credential");
+        (status == 401).then_some(())
+    })
+    .expect("the old credential stops working");
+
     // Revoked: the remote says so in its log and its status.
     let (status, _) = http(
         "POST",
