@@ -566,3 +566,111 @@ fn a_full_buffer_drops_the_oldest_and_central_shows_the_count() {
         )
     });
 }
+
+/// A CA and a certificate for `weir-central` signed by it, made with openssl; `None` (a
+/// skip) without openssl unless peers are required.
+fn test_ca(dir: &std::path::Path) -> Option<()> {
+    let openssl = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    let made = openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=weir-test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]) && openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=weir-central",
+        "-addext",
+        "subjectAltName=DNS:weir-central",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+    ]);
+    if !made {
+        assert!(
+            std::env::var("WEIR_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "openssl is needed to make a test CA"
+        );
+        eprintln!("skipped: openssl not available");
+        return None;
+    }
+    Some(())
+}
+
+#[test]
+fn a_remote_enrolls_and_uploads_over_tls_checked_against_the_test_ca() {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    if test_ca(&dir).is_none() {
+        return;
+    }
+    let central_config = format!(
+        "data_dir = \"@DIR@\"\n[http]\nbind-address = \"127.0.0.1:@PORT@\"\nhttps-enabled = true\nhttps-certificate = \"{}\"\nhttps-private-key = \"{}\"\n[load]\nenabled = false\n",
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display()
+    );
+    let central = Weir::start_in(&dir, &central_config, common::free_port());
+    assert!(central.url.starts_with("https://"));
+    let created = create(&central, "tls");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let token = created["enrollment_token"].as_str().expect("token");
+    let config = format!(
+        "data_dir = \"@DIR@\"\n[http]\nbind-address = \"127.0.0.1:@PORT@\"\n[load]\nenabled = false\n[remote]\nurl = \"{}\"\nenrollment-token = \"{token}\"\nca = \"{}\"\nserver-name = \"weir-central\"\nheartbeat-interval = \"1s\"\n",
+        central.url,
+        dir.join("ca.pem").display()
+    );
+    let remote_weir = Weir::start(&config);
+    eventually(Duration::from_secs(20), || {
+        let listed = remote(&central, &id);
+        (listed["status"] == "active" && listed["last_seen_age_seconds"].as_f64().is_some())
+            .then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "not active over TLS: {}\n{}",
+            remote(&central, &id),
+            remote_weir.log()
+        )
+    });
+    // Uploads go over the same TLS connection: the host metrics of a revision arrive.
+    let (status, body) = http(
+        "PUT",
+        &format!("{}/weir/v1/remotes/{id}/config", central.url),
+        Some("{\"hostMetrics\": {\"intervalSeconds\": 10}}"),
+    )
+    .expect("put config");
+    assert_eq!(status, 201, "{body}");
+    eventually(Duration::from_secs(30), || {
+        (ingress_measurement(&central, "host") > 0).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no upload over TLS: {}", remote_weir.log()));
+}
