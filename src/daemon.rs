@@ -263,6 +263,7 @@ impl Daemon {
         });
         tokio::spawn(forward_points(daemon.clone(), points_rx));
         crate::remote::spawn(daemon.clone());
+        crate::remote::watch::spawn(daemon.clone());
         if let Some(cis) = daemon.cis.clone() {
             let daemon = daemon.clone();
             tokio::spawn(async move {

@@ -184,6 +184,12 @@ fn enrollment_token_is_one_time_and_the_credential_is_confined() {
     assert!(listed["clock_skew_seconds"].as_f64().expect("skew") < -1.0e9);
     assert!(listed["last_seen_age_seconds"].as_f64().is_some());
 
+    // Central's watch writes one point per collector where a TICKscript can alert on it.
+    eventually(Duration::from_secs(25), || {
+        (ingress_measurement(&central, "weir_remotes") > 0).then_some(())
+    })
+    .expect("weir_remotes points in _weir");
+
     // Revoked: final, and the credential stops working.
     let (status, _) = http(
         "POST",

@@ -7,6 +7,7 @@
 pub mod document;
 pub mod host;
 pub mod upload;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
