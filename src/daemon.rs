@@ -116,6 +116,10 @@ pub struct Daemon {
     pub server_ids: (String, String),
     /// Points received per database, retention policy and measurement.
     pub ingress_counts: weir_engine::IngressCounts,
+    /// This weir's own remote-collector role (`[remote]`).
+    pub remote: crate::remote::RemoteState,
+    /// Remote collectors registered here.
+    pub remotes: Arc<weir_sinks::state::remotes::Remotes>,
     /// Recordings and replays.
     pub recordings: Arc<weir_sinks::state::recordings::Recordings>,
     /// Alert state of `alert().persist()` nodes (closed after the engine at shutdown).
@@ -218,6 +222,10 @@ impl Daemon {
             weir_sinks::state::recordings::Recordings::open(&config.data_dir)
                 .context("cannot open the recordings")?,
         );
+        let remotes = Arc::new(
+            weir_sinks::state::remotes::Remotes::open(&config.data_dir)
+                .context("cannot open the remote collectors' store")?,
+        );
         let server_ids = store
             .server_ids()
             .context("cannot read the server ids from the store")?;
@@ -271,12 +279,16 @@ impl Daemon {
             server_ids,
             ingress_counts: weir_engine::IngressCounts::default(),
             recordings,
+            remote: crate::remote::RemoteState::default(),
+            remotes,
             alert_state,
             cis,
             ci_followed: Mutex::new(std::collections::BTreeSet::new()),
             reload_lock: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(forward_points(daemon.clone(), points_rx));
+        crate::remote::spawn(daemon.clone());
+        crate::remote::watch::spawn(daemon.clone());
         if let Some(cis) = daemon.cis.clone() {
             let daemon = daemon.clone();
             tokio::spawn(async move {
@@ -444,7 +456,19 @@ impl Daemon {
                 return self.record_rejection(e.to_string(), source_name(current.path.as_deref()));
             }
         };
-        let mut loaded = loaded;
+        self.apply_loaded(loaded, &current)
+    }
+
+    /// Apply a config loaded elsewhere (a remote collector's accepted configuration
+    /// revision merged into its file), as a reload does.
+    pub async fn apply_config(&self, loaded: Loaded) -> ConfigStatus {
+        let _guard = self.reload_lock.lock().await;
+        let current = self.config.load_full();
+        self.apply_loaded(loaded, &current)
+    }
+
+    fn apply_loaded(&self, loaded: Loaded, current: &Loaded) -> ConfigStatus {
+        let mut loaded = crate::remote::with_applied_revision(self, loaded);
         // These are read once at start (the listener, its TLS, auth, the store): the running
         // values stay until the next restart, as the log says, instead of taking effect early
         // (turning auth off by a reload would otherwise open the API at once).
@@ -522,6 +546,7 @@ async fn forward_points(daemon: Arc<Daemon>, mut points: mpsc::Receiver<PointBat
             .fetch_add(batch.points.len() as u64, Ordering::Relaxed);
         daemon.ingress_counts.count(&batch);
         daemon.recordings.offer(&batch);
+        crate::remote::offer(&daemon, &batch);
         daemon.engine.write(batch).await;
     }
 }

@@ -12,6 +12,7 @@ mod dot;
 mod listener;
 mod logging;
 mod outputs;
+mod remote;
 mod serve;
 mod services;
 mod switches;

@@ -24,7 +24,56 @@ pub fn sha256_hex(secret: &str) -> String {
 }
 
 /// The middleware.
-pub async fn require(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) -> Response {
+pub async fn require(
+    State(daemon): State<Arc<Daemon>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    // A remote collector's credential is checked whether or not auth is on: it opens only
+    // the collector endpoints and `/write` into its databases (`super::remotes`).
+    let header = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if let Some(token) = header.strip_prefix("Bearer ").map(str::trim) {
+        let route = request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map(|path| path.as_str().to_owned());
+        if token.starts_with(super::remotes::CREDENTIAL_PREFIX) {
+            let decision = super::remotes::authorize(
+                &daemon.remotes,
+                token,
+                route.as_deref(),
+                request.uri().query(),
+            );
+            return match decision {
+                super::remotes::Decision::Deny(response) => response,
+                super::remotes::Decision::Allow(identity) => {
+                    let upload_id = request
+                        .headers()
+                        .get(super::remotes::UPLOAD_ID_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    request.extensions_mut().insert(identity.clone());
+                    super::remotes::dedupe_upload(
+                        &daemon.remotes,
+                        &identity,
+                        upload_id,
+                        next.run(request),
+                    )
+                    .await
+                }
+            };
+        }
+        // An enrollment token opens the enrollment endpoint only (the handler checks it).
+        if token.starts_with(super::remotes::ENROLL_PREFIX)
+            && route.as_deref() == Some(super::remotes::COLLECTOR_PATHS[0])
+        {
+            return next.run(request).await;
+        }
+    }
     let config = daemon.config.load();
     if !config.config.http.auth_enabled {
         return next.run(request).await;

@@ -13,10 +13,12 @@ mod debug;
 mod kapacitor;
 mod logs;
 mod recordings;
+mod remotes;
 mod weir;
 mod write;
 
 pub use auth::sha256_hex;
+pub use remotes::UPLOAD_ID_HEADER;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -62,6 +64,7 @@ fn route(method: Method, path: &'static str, handler: MethodRouter<Arc<Daemon>>)
 }
 
 const RECORDING: &str = "/kapacitor/v1/recordings/{id}";
+const REMOTE: &str = "/weir/v1/remotes/{id}";
 const REPLAY: &str = "/kapacitor/v1/replays/{id}";
 const TOPICS: &str = "/kapacitor/v1/alerts/topics";
 const NOT_SERVED_CONFIG: &str = "/kapacitor/v1/config/{*section}";
@@ -245,6 +248,43 @@ pub fn routes() -> Vec<Route> {
             "/weir/v1/console/ci-counts",
             get(console::ci_counts),
         ),
+        // Remote collectors: operators manage them, collectors call the collector routes.
+        route(M::GET, "/weir/v1/remotes", get(remotes::list)),
+        route(M::POST, "/weir/v1/remotes", post(remotes::create)),
+        route(M::GET, REMOTE, get(remotes::get)),
+        route(M::POST, "/weir/v1/remotes/{id}/token", post(remotes::token)),
+        route(
+            M::POST,
+            "/weir/v1/remotes/{id}/rotate",
+            post(remotes::rotate),
+        ),
+        route(
+            M::POST,
+            "/weir/v1/remotes/{id}/revoke",
+            post(remotes::revoke),
+        ),
+        route(
+            M::PUT,
+            "/weir/v1/remotes/{id}/config",
+            put(remotes::put_config),
+        ),
+        route(M::POST, remotes::COLLECTOR_PATHS[0], post(remotes::enroll)),
+        route(
+            M::POST,
+            remotes::COLLECTOR_PATHS[1],
+            post(remotes::heartbeat),
+        ),
+        route(
+            M::GET,
+            remotes::COLLECTOR_PATHS[2],
+            get(remotes::collector_config),
+        ),
+        route(
+            M::POST,
+            remotes::COLLECTOR_PATHS[3],
+            post(remotes::config_ack),
+        ),
+        route(M::GET, "/weir/v1/remote", get(remotes::own_status)),
     ]
     .into_iter()
     .chain(console::asset_paths().map(|path| route(M::GET, path, get(console::asset))))

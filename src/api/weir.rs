@@ -31,6 +31,7 @@ fn redact(value: &mut serde_json::Value) {
         "secret-key",
         "access-key",
         "bearer-token",
+        "enrollment-token",
         "password-sha256",
         "token-sha256",
         "api-key",

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::{Command, DiscovererAction, ListKind, Output, Remote, ScraperAction};
+use super::{Command, DiscovererAction, ListKind, Output, Remote, RemoteAction, ScraperAction};
 
 struct Client {
     base: String,
@@ -379,6 +379,50 @@ pub(super) fn run(command: Command, remote: &Remote) -> anyhow::Result<ExitCode>
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Remotes {
+            action,
+            name,
+            databases,
+        } => {
+            let client = Client::new(remote)?;
+            match (action, name) {
+                (None, _) => {
+                    let value = client.get("/weir/v1/remotes")?;
+                    client.print(&value, |v| columns(items(v, "remotes"), REMOTES));
+                }
+                (Some(_), None) => bail!("name the remote collector (create NAME, or its id)"),
+                (Some(RemoteAction::Create), Some(name)) => {
+                    let (_, value) = client.request(
+                        reqwest::Method::POST,
+                        "/weir/v1/remotes",
+                        Some(json!({"name": name, "databases": databases})),
+                    )?;
+                    client.print(&value, print_enrollment);
+                }
+                (Some(RemoteAction::Token), Some(id)) => {
+                    let (_, value) = client.request(
+                        reqwest::Method::POST,
+                        &format!("/weir/v1/remotes/{id}/token"),
+                        None,
+                    )?;
+                    client.print(&value, print_enrollment);
+                }
+                (Some(action), Some(id)) => {
+                    let verb = if action == RemoteAction::Rotate {
+                        "rotate"
+                    } else {
+                        "revoke"
+                    };
+                    let (_, value) = client.request(
+                        reqwest::Method::POST,
+                        &format!("/weir/v1/remotes/{id}/{verb}"),
+                        None,
+                    )?;
+                    client.print(&value, |v| columns(std::iter::once(v), REMOTES));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Targets { unhealthy } => {
             let client = Client::new(remote)?;
             let value = client.get(if unhealthy {
@@ -580,6 +624,25 @@ const SCRAPERS: &[Column] = &[
     ("DISCOVERER", "{discoverer_service}/{discoverer_id}"), ("LAST", "{last_collection|age}"),
     ("SAMPLES", "{samples_per_interval}"), ("ERRORS", "{errors_total}"), ("ERROR", "{error}"),
 ];
+
+#[rustfmt::skip]
+const REMOTES: &[Column] = &[
+    ("ID", "{id}"), ("NAME", "{name}"), ("STATUS", "{status}"), ("VERSION", "{version}"),
+    ("LAST SEEN", "{last_seen|age}"), ("QUEUE", "{queue_points}"), ("DROPPED", "{dropped_points}"),
+    ("SKEW", "{clock_skew_seconds|secs}"), ("CONFIG", "{config_revision} {config_state}"),
+    ("ERROR", "{config_error}"),
+];
+
+/// The answer that holds a one-time enrollment token.
+fn print_enrollment(value: &Value) {
+    outln!(
+        "remote collector {} ({}) is pending; its enrollment token, shown only now, valid until {}:\n{}",
+        text(&value["id"]),
+        text(&value["name"]),
+        text(&value["token_expires_at"]),
+        text(&value["enrollment_token"])
+    );
+}
 
 #[rustfmt::skip]
 const TARGETS: &[Column] = &[

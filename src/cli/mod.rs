@@ -252,6 +252,17 @@ enum Command {
         /// Scraper name.
         name: Option<String>,
     },
+    /// List remote collectors, or register one (`create NAME`: prints its one-time
+    /// enrollment token), give a pending one a new token, rotate a credential or revoke one.
+    Remotes {
+        /// create, token, rotate or revoke.
+        action: Option<RemoteAction>,
+        /// The name (create) or id (the others).
+        name: Option<String>,
+        /// Databases a new collector may write into (create; default `remotes`).
+        #[arg(long = "database", value_name = "DB")]
+        databases: Vec<String>,
+    },
     /// List scrape targets.
     Targets {
         /// Only targets that are not healthy.
@@ -349,6 +360,19 @@ pub enum ScraperAction {
     Enable,
     /// Disable.
     Disable,
+}
+
+/// Remote collector actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RemoteAction {
+    /// Register a collector.
+    Create,
+    /// A new enrollment token for a pending collector.
+    Token,
+    /// A new credential at the collector's next heartbeat.
+    Rotate,
+    /// Revoke for good.
+    Revoke,
 }
 
 /// Discoverer actions.

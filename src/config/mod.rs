@@ -64,6 +64,9 @@ pub struct Config {
     /// Tasks defined in the config file (weir's own).
     #[serde(default)]
     pub task: Vec<TaskEntry>,
+    /// Run as a remote collector of a central weir.
+    #[serde(default)]
+    pub remote: crate::remote::RemoteConfig,
     /// The configuration-item change sink.
     #[serde(default)]
     pub ci: crate::ci::CiConfig,
@@ -614,6 +617,16 @@ fn validate(config: &Config) -> Vec<String> {
             );
         }
     };
+    push_all(
+        "remote",
+        Err(crate::remote::validate(&config.remote)).or_else(|problems: Vec<String>| {
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(problems)
+            }
+        }),
+    );
     for sink in &config.influxdb {
         push_all("influxdb", sink.validate());
     }

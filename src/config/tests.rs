@@ -100,6 +100,7 @@ fn reference_lists_every_section_and_key_of_the_parser() {
         ("ingress", fields::<IngressConfig>()),
         ("logging", fields::<LoggingConfig>()),
         ("load", fields::<LoadConfig>()),
+        ("remote", fields::<crate::remote::RemoteConfig>()),
         ("task", fields::<TaskEntry>()),
         ("ci", fields::<crate::ci::CiConfig>()),
         ("files", fields::<FileSinkConfig>()),

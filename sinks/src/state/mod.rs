@@ -6,5 +6,6 @@
 pub mod alert_state;
 pub mod backup;
 pub mod recordings;
+pub mod remotes;
 pub mod store;
 pub mod topics;
