@@ -6,54 +6,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{Weir, eventually, free_port, http};
 use serde_json::{Value, json};
-
-struct Fake(Child);
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_kube(port: u16) -> Option<Fake> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/fake_kube.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .arg("1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let child = match child {
-        Ok(child) => child,
-        Err(error) => {
-            assert!(
-                std::env::var("WEIR_REQUIRE_PEERS").as_deref() != Ok("1"),
-                "python3: {error}"
-            );
-            eprintln!("skipped: cannot run python3: {error}");
-            return None;
-        }
-    };
-    let fake = Fake(child);
-    eventually(Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    })
-    .expect("fake apiserver started");
-    Some(fake)
-}
-
-fn send(method: &str, url: &str, body: &Value) {
-    let (status, text) = http(method, url, Some(&body.to_string())).expect("fake reachable");
-    assert!(status < 300, "{method} {url}: {status} {text}");
-}
 
 fn node(name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
@@ -137,11 +94,13 @@ fn write_file_sd(path: &Path, targets: &[&str]) {
 #[test]
 fn kubernetes_and_file_changes_are_recorded_with_diffs_and_relationships() {
     let port = free_port();
-    let Some(fake) = start_kube(port) else { return };
+    let Some(fake) = common::start_kube(port) else {
+        return;
+    };
     let api = format!("http://127.0.0.1:{port}");
-    send("POST", &format!("{api}/api/v1/nodes"), &node("node-1"));
-    send("POST", &format!("{api}/api/v1/nodes"), &node("node-22"));
-    send(
+    common::kube_send("POST", &format!("{api}/api/v1/nodes"), &node("node-1"));
+    common::kube_send("POST", &format!("{api}/api/v1/nodes"), &node("node-22"));
+    common::kube_send(
         "POST",
         &format!("{api}/api/v1/namespaces/default/pods"),
         &pod("node-1"),
@@ -181,7 +140,7 @@ files = ["{}"]
     assert_eq!(created[0]["change"], "created");
     assert_eq!(created[0]["key"], "default/web-0");
 
-    send(
+    common::kube_send(
         "PUT",
         &format!("{api}/api/v1/namespaces/default/pods/web-0"),
         &pod("node-22"),
@@ -280,7 +239,7 @@ files = ["{}"]
         "{node_ci}"
     );
 
-    send(
+    common::kube_send(
         "DELETE",
         &format!("{api}/api/v1/namespaces/default/pods/web-0"),
         &json!({}),

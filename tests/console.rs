@@ -9,7 +9,6 @@ mod common;
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -485,50 +484,6 @@ fn task_page_draws_the_graph_with_counts() {
     assert_eq!(task["status"], "disabled");
 }
 
-struct Fake(Child);
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The project's Kubernetes API fake (tests/peers/fake_kube.py), or `None` without python3.
-fn start_kube(port: u16) -> Option<Fake> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/fake_kube.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .arg("1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let child = match child {
-        Ok(child) => child,
-        Err(error) => {
-            assert!(
-                std::env::var("WEIR_REQUIRE_PEERS").as_deref() != Ok("1"),
-                "python3: {error}"
-            );
-            eprintln!("skipped: cannot run python3: {error}");
-            return None;
-        }
-    };
-    let fake = Fake(child);
-    eventually(Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    })
-    .expect("fake apiserver started");
-    Some(fake)
-}
-
-fn kube_send(method: &str, url: &str, body: &Value) {
-    let (status, text) = http(method, url, Some(&body.to_string())).expect("fake reachable");
-    assert!(status < 300, "{method} {url}: {status} {text}");
-}
-
 fn node(name: &str, ip: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
            "status": {"addresses": [{"type": "InternalIP", "address": ip}],
@@ -553,21 +508,21 @@ fn ci_page_shows_the_change_and_links_to_related_items() {
         return;
     };
     let kube_port = free_port();
-    let Some(_fake) = start_kube(kube_port) else {
+    let Some(_fake) = common::start_kube(kube_port) else {
         return;
     };
     let api = format!("http://127.0.0.1:{kube_port}");
-    kube_send(
+    common::kube_send(
         "POST",
         &format!("{api}/api/v1/nodes"),
         &node("node-1", "10.1.0.5"),
     );
-    kube_send(
+    common::kube_send(
         "POST",
         &format!("{api}/api/v1/nodes"),
         &node("node-22", "10.1.0.6"),
     );
-    kube_send(
+    common::kube_send(
         "POST",
         &format!("{api}/api/v1/namespaces/default/pods"),
         &pod("node-1"),
@@ -582,7 +537,7 @@ fn ci_page_shows_the_change_and_links_to_related_items() {
         cis["cis"][0]["id"].as_str().map(str::to_owned)
     })
     .unwrap_or_else(|| panic!("the pod never became a CI; log:\n{}", weir.log()));
-    kube_send(
+    common::kube_send(
         "PUT",
         &format!("{api}/api/v1/namespaces/default/pods/web-0"),
         &pod("node-22"),

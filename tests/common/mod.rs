@@ -274,3 +274,50 @@ pub fn certificates_for(dir: &Path, name: &str) -> Option<(PathBuf, PathBuf, Pat
     }
     Some((ca, cert, key))
 }
+
+/// A fake server child process, killed when dropped.
+pub struct Fake(Child);
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The project's Kubernetes API fake (tests/peers/fake_kube.py) on `port`, or `None`
+/// without python3 (unless `WEIR_REQUIRE_PEERS=1`).
+pub fn start_kube(port: u16) -> Option<Fake> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/fake_kube.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .arg(port.to_string())
+        .arg("1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let child = match child {
+        Ok(child) => child,
+        Err(error) => {
+            assert!(
+                std::env::var("WEIR_REQUIRE_PEERS").as_deref() != Ok("1"),
+                "python3: {error}"
+            );
+            eprintln!("skipped: cannot run python3: {error}");
+            return None;
+        }
+    };
+    let fake = Fake(child);
+    eventually(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .expect("fake apiserver started");
+    Some(fake)
+}
+
+/// Send a JSON object to the Kubernetes fake (create, update or delete an object).
+pub fn kube_send(method: &str, url: &str, body: &serde_json::Value) {
+    let (status, text) = http(method, url, Some(&body.to_string())).expect("fake reachable");
+    assert!(status < 300, "{method} {url}: {status} {text}");
+}
