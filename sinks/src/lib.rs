@@ -18,4 +18,4 @@ pub mod state;
 pub use error::SinkError;
 pub use file::FileSink;
 pub use influxdb::config::{ApiVersion, BufferKind, InfluxDbConfig};
-pub use manager::{SinkManager, SinkStats, SinkWrite};
+pub use manager::{SinkManager, SinkStats};

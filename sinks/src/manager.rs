@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use weir_engine::InfluxDbWrite;
 
 use crate::SinkError;
 
@@ -48,9 +49,6 @@ const STAT_RETRIED: &str = "weir_sink_retried_requests_total";
 const STAT_QUEUE_POINTS: &str = "weir_sink_queue_points";
 const STAT_QUEUE_BYTES: &str = "weir_sink_queue_bytes";
 const STAT_OLDEST_AGE: &str = "weir_sink_oldest_queued_age_seconds";
-
-/// Points handed to [`SinkManager::send`]: the engine's envelope for a task's writes.
-pub use weir_engine::InfluxDbWrite as SinkWrite;
 
 /// One sink's state, as served by the stats API.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -234,7 +232,7 @@ impl SinkManager {
     /// sink, when a memory buffer is full (back-pressure), or when the disk buffer fails.
     // Handing the whole write back (as tokio's `SendError<T>` does) is the point of the Err.
     #[allow(clippy::result_large_err)]
-    pub fn send(&self, write: SinkWrite) -> Result<(), SinkWrite> {
+    pub fn send(&self, write: InfluxDbWrite) -> Result<(), InfluxDbWrite> {
         let (shared, config) = {
             let sinks = lock(&self.inner.sinks);
             let running = match &write.cluster {

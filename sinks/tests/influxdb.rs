@@ -11,8 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
+use weir_engine::InfluxDbWrite;
 use weir_engine::{FieldValue, Fields, Point, Tags};
-use weir_sinks::{ApiVersion, BufferKind, InfluxDbConfig, SinkManager, SinkStats, SinkWrite};
+use weir_sinks::{ApiVersion, BufferKind, InfluxDbConfig, SinkManager, SinkStats};
 
 fn peer(var: &str) -> Option<String> {
     match std::env::var(var) {
@@ -69,12 +70,12 @@ fn numbered_points(measurement: &str, first: i64, count: i64) -> Vec<Point> {
         .collect()
 }
 
-fn write(database: &str, points: Vec<Point>, create: bool) -> SinkWrite {
-    SinkWrite {
+fn write(database: &str, points: Vec<Point>, create: bool) -> InfluxDbWrite {
+    InfluxDbWrite {
         database: database.into(),
         create,
         points,
-        ..SinkWrite::default()
+        ..InfluxDbWrite::default()
     }
 }
 

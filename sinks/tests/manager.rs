@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use weir_engine::InfluxDbWrite;
 use weir_engine::{FieldValue, Fields, Point, Tags};
-use weir_sinks::{InfluxDbConfig, SinkManager, SinkStats, SinkWrite};
+use weir_sinks::{InfluxDbConfig, SinkManager, SinkStats};
 
 /// Request targets (`/write?db=...`) and bodies received with a 2xx answer.
 #[derive(Default)]
@@ -120,12 +121,12 @@ fn points(first: i64, count: i64) -> Vec<Point> {
         .collect()
 }
 
-fn write(cluster: Option<&str>, first: i64, count: i64) -> SinkWrite {
-    SinkWrite {
+fn write(cluster: Option<&str>, first: i64, count: i64) -> InfluxDbWrite {
+    InfluxDbWrite {
         cluster: cluster.map(str::to_owned),
         database: "db".into(),
         points: points(first, count),
-        ..SinkWrite::default()
+        ..InfluxDbWrite::default()
     }
 }
 
